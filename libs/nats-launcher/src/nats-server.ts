@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { NatsServerNotFoundError } from './errors.ts';
+import { startLocalNatsServer, type LocalNatsServerOptions } from './local-server.ts';
+
+/** A NATS server a test or the demo can use; `stop()` is idempotent. */
+export interface NatsServer {
+  url: string;
+  port: number;
+  pid?: number | undefined;
+  monitorUrl?: string | undefined;
+  dataDir?: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface NatsServerOptions extends LocalNatsServerOptions {
+  /**
+   * `auto`: NATS_URL when set, else the local binary, else testcontainers when a Docker engine
+   * answers. `local` and `container` force one; `url` uses `url`.
+   */
+  mode: 'auto' | 'local' | 'container';
+  /** Honour NATS_URL (off for tests that need their own config, e.g. auth). */
+  useEnvUrl: boolean;
+}
+
+export const NATS_SERVER_DEFAULTS: Omit<NatsServerOptions, keyof LocalNatsServerOptions> = {
+  mode: (process.env.VOICEBUS_NATS_MODE as NatsServerOptions['mode'] | undefined) ?? 'auto',
+  useEnvUrl: true,
+};
+
+function hasDocker(): boolean {
+  return existsSync('/var/run/docker.sock') || Boolean(process.env.DOCKER_HOST);
+}
+
+/**
+ * Starts (or borrows) a NATS server with JetStream. A server given by NATS_URL is never
+ * stopped by us; every other one is ours and `stop()` removes it and its data.
+ */
+export async function startNatsServer(options: Partial<NatsServerOptions> = {}): Promise<NatsServer> {
+  const opts = { ...NATS_SERVER_DEFAULTS, ...options };
+  const envUrl = process.env.NATS_URL;
+  if (opts.useEnvUrl && envUrl && opts.mode === 'auto' && !opts.configFile) {
+    const port = Number(new URL(envUrl.includes('://') ? envUrl : `nats://${envUrl}`).port || 4222);
+    return { url: envUrl, port, stop: async () => {} };
+  }
+  if (opts.mode === 'container') return startContainer();
+  try {
+    return await startLocalNatsServer(options);
+  } catch (err) {
+    if (err instanceof NatsServerNotFoundError && opts.mode === 'auto' && hasDocker()) return startContainer();
+    throw err;
+  }
+}
+
+async function startContainer(): Promise<NatsServer> {
+  // Loaded lazily: testcontainers is heavy and only useful where a Docker engine runs.
+  const { NatsContainer } = await import('@testcontainers/nats');
+  const container = await new NatsContainer('nats:2.12-alpine').withJetStream().start();
+  const port = container.getMappedPort(4222);
+  const host = container.getHost();
+  return {
+    url: `nats://${host}:${port}`,
+    port,
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
