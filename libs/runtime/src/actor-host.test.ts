@@ -1,0 +1,177 @@
+import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { headers } from '@nats-io/nats-core';
+import { encodeAudioChunk, makeEvent, STREAMS, type AudioChunk } from '@voicebus/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActorHost, type Actor } from './actor-host.ts';
+import { Bus } from './bus.ts';
+import { expectCalls, memoryLogger } from './testing.ts';
+
+let server: NatsServer;
+let producer: Bus;
+let consumer: Bus;
+const { log, lines } = memoryLogger();
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  producer = await Bus.connect({ servers: server.url, name: 'producer', log });
+  consumer = await Bus.connect({ servers: server.url, name: 'consumer', log });
+});
+afterAll(async () => {
+  await producer?.drain();
+  await consumer?.drain();
+  await server?.stop();
+});
+
+function chunk(seq: number): AudioChunk {
+  return { seq, captureTsUs: 1_000_000 + seq * 20_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(seq % 1000) };
+}
+
+describe('ActorHost on a real nats-server', () => {
+  it('keeps per-device order under interleaved devices, one actor per device', async () => {
+    const devices = ['ord-a', 'ord-b', 'ord-c'];
+    const perDevice = 200;
+    const created: string[] = [];
+    const seen = new Map<string, number[]>();
+    const all = expectCalls<string>(devices.length * perDevice);
+    const host = new ActorHost<AudioChunk>(({ deviceId }) => {
+      created.push(deviceId);
+      const mine: number[] = [];
+      seen.set(deviceId, mine);
+      return {
+        async handle(c) {
+          // Yield between messages so interleaving across devices really happens.
+          if (c.seq % 7 === 0) await new Promise((r) => setImmediate(r));
+          mine.push(c.seq);
+          all.push(deviceId);
+        },
+      };
+    }, log);
+    const sub = consumer.subscribeAudio('audio.in', (c, meta) => host.deliver(meta.deviceId, { message: c, droppable: true }));
+    await consumer.flush();
+    for (let i = 0; i < perDevice; i++) for (const d of devices) producer.publishAudio(d, 'audio.in', chunk(i));
+    await producer.flush();
+    await all.done;
+    sub.unsubscribe();
+    expect(created.sort()).toEqual(devices);
+    for (const d of devices) expect(seen.get(d)).toEqual(Array.from({ length: perDevice }, (_, i) => i));
+    await host.close();
+  });
+
+  it('restarts a throwing actor with fresh state while other devices keep flowing', async () => {
+    const generations = new Map<string, number>();
+    const handledBy: { deviceId: string; seq: number; gen: number; count: number }[] = [];
+    const done = expectCalls<void>(2 * 20 - 1); // the poisoned message is not handled
+    const host = new ActorHost<AudioChunk>(({ deviceId, restarts }) => {
+      generations.set(deviceId, restarts);
+      let count = 0; // state that must reset on restart
+      const actor: Actor<AudioChunk> = {
+        handle(c) {
+          if (deviceId === 'crashy' && c.seq === 10) throw new Error('boom at 10');
+          count++;
+          handledBy.push({ deviceId, seq: c.seq, gen: restarts, count });
+          done.push();
+        },
+      };
+      return actor;
+    }, log);
+    const sub = consumer.subscribeAudio('audio.in', (c, meta) => host.deliver(meta.deviceId, { message: c, droppable: true }));
+    await consumer.flush();
+    for (let i = 0; i < 20; i++) {
+      producer.publishAudio('crashy', 'audio.in', chunk(i));
+      producer.publishAudio('steady', 'audio.in', chunk(i));
+    }
+    await producer.flush();
+    await done.done;
+    sub.unsubscribe();
+    const crashy = handledBy.filter((h) => h.deviceId === 'crashy');
+    const steady = handledBy.filter((h) => h.deviceId === 'steady');
+    expect(steady.map((h) => h.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(steady.every((h) => h.gen === 0)).toBe(true);
+    expect(crashy.map((h) => h.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    const afterCrash = crashy.find((h) => h.seq === 11)!;
+    expect(afterCrash.gen).toBe(1);
+    expect(afterCrash.count).toBe(1); // fresh state
+    const crashLine = lines().find((l) => l.msg === 'actor crashed; restarting it with fresh state');
+    expect(crashLine?.deviceId).toBe('crashy');
+    expect(host.stats().find((s) => s.deviceId === 'crashy')?.restarts).toBe(1);
+    await host.close();
+  });
+
+  it('drops and counts the oldest audio when a mailbox overflows, never control', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const handled: string[] = [];
+    type M = { kind: 'audio'; seq: number } | { kind: 'flush' };
+    const firstSeen = expectCalls<void>(1);
+    const host = new ActorHost<M>(() => ({
+      async handle(m) {
+        if (m.kind === 'audio' && m.seq === 0) {
+          firstSeen.push();
+          await gate; // a stalled actor: everything else queues
+        }
+        handled.push(m.kind === 'audio' ? `a${m.seq}` : 'flush');
+      },
+    }), log, { mailboxCapacity: 5 });
+    host.deliver('slow', { message: { kind: 'audio', seq: 0 }, droppable: true });
+    await firstSeen.done;
+    for (let i = 1; i <= 10; i++) host.deliver('slow', { message: { kind: 'audio', seq: i }, droppable: true });
+    host.deliver('slow', { message: { kind: 'flush' }, droppable: false });
+    expect(host.stats()[0]!.dropped).toBe(6);
+    expect(host.totalDropped).toBe(6);
+    release();
+    await host.whenIdle();
+    expect(handled).toEqual(['a0', 'a7', 'a8', 'a9', 'a10', 'flush']);
+    expect(lines().some((l) => l.msg === 'mailbox full: dropping oldest audio' && l.deviceId === 'slow')).toBe(true);
+    await host.close();
+  });
+
+  it('passivates idle actors and recreates them on the next message', async () => {
+    const stops: string[] = [];
+    let creations = 0;
+    const stopped = expectCalls<void>(1);
+    const host = new ActorHost<number>(() => {
+      creations++;
+      return { handle() {}, stop: (reason) => { stops.push(reason); stopped.push(); } };
+    }, log, { idleMs: 50 });
+    host.deliver('idle-dev', { message: 1, droppable: true });
+    await stopped.done;
+    expect(stops).toEqual(['idle']);
+    expect(host.has('idle-dev')).toBe(false);
+    host.deliver('idle-dev', { message: 2, droppable: true });
+    await host.whenIdle();
+    expect(creations).toBe(2);
+    await host.close();
+  });
+
+  it('counts invalid audio and events instead of delivering them', async () => {
+    const delivered: unknown[] = [];
+    const rejectedBefore = consumer.rejectedTotal();
+    const got = expectCalls<void>(1);
+    const sub = consumer.subscribeEvents(STREAMS.turn, (e) => {
+      delivered.push(e);
+      got.push();
+    }, { deviceId: 'junk' });
+    const audioSub = consumer.subscribeAudio('audio.in', (c) => delivered.push(c), { deviceId: 'junk' });
+    await consumer.flush();
+    producer.nc.publish('voice.v1.junk.turn', new TextEncoder().encode('{"type":"turn.end"}'));
+    producer.nc.publish('voice.v1.junk.turn', new Uint8Array([1, 2, 3]));
+    const h = headers();
+    for (const [k, v] of Object.entries(encodeAudioChunk(chunk(1)).headers)) h.set(k, v);
+    producer.nc.publish('voice.v1.junk.audio.in', new Uint8Array(641), { headers: h });
+    // a valid event for another device sent on this device's subject
+    const foreign = makeEvent('turn.start', { deviceId: 'other', turnId: 't1', speechStartUs: 1, decidedAt: 1 });
+    producer.nc.publish('voice.v1.junk.turn', new TextEncoder().encode(JSON.stringify(foreign)));
+    // and one valid event last, so we know everything before it was processed
+    producer.publishEvent(makeEvent('turn.start', { deviceId: 'junk', turnId: 't2', speechStartUs: 1, decidedAt: 1 }));
+    await producer.flush();
+    await got.done;
+    await consumer.flush();
+    expect(delivered).toHaveLength(1);
+    expect(consumer.rejectedTotal() - rejectedBefore).toBe(4);
+    expect(consumer.rejected.get('audio:odd-length')).toBe(1);
+    expect(consumer.rejected.get('event:turn:turn.end')).toBe(1);
+    expect(consumer.rejected.get('event:turn:device-mismatch')).toBe(1);
+    sub.unsubscribe();
+    audioSub.unsubscribe();
+  });
+});

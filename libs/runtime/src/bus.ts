@@ -1,0 +1,266 @@
+import { connect } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
+import {
+  AudioChunkError,
+  allDevicesSubject,
+  decodeAudioChunk,
+  decodeEvent,
+  deviceSubject,
+  encodeAudioChunk,
+  encodeEvent,
+  EventDecodeError,
+  HEADERS,
+  InvalidSubjectError,
+  parseSubject,
+  streamOfEvent,
+  subjectTemplate,
+  type AudioChunk,
+  type EventOnStream,
+  type EventStream,
+  type Stream,
+  type VoiceEvent,
+} from '@voicebus/protocol';
+import type { Logger } from 'pino';
+import { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
+import { extractTraceContext, injectTraceContext } from './trace-headers.ts';
+
+export type AudioStream = 'audio.in' | 'audio.out';
+
+export interface BusOptions {
+  servers: string;
+  /** Connection name shown by the server (`<service>-<instance>`). */
+  name: string;
+  user?: string | undefined;
+  pass?: string | undefined;
+  token?: string | undefined;
+  log: Logger;
+}
+
+export interface Received {
+  subject: string;
+  deviceId: string;
+  /** The producer's trace context, to parent the process span. */
+  parent: Context;
+  headers: MsgHdrs | undefined;
+  /** Lease fence from the publisher, when it set one. */
+  lease: number | undefined;
+}
+
+export interface SubscribeOptions {
+  /** One device's subject instead of every device's. */
+  deviceId?: string;
+  /** NATS queue group (only where any instance may take any message). */
+  queue?: string;
+}
+
+/** Rejected messages by reason, e.g. `audio:odd-length`, `event:turn.end`. */
+export type RejectCounts = Map<string, number>;
+
+/**
+ * The service's view of NATS: typed publish/subscribe over the wire contract, W3C trace
+ * context in headers, send spans on publish, and invalid input counted and logged once per
+ * kind instead of reaching an actor.
+ */
+export class Bus {
+  readonly nc: NatsConnection;
+  readonly rejected: RejectCounts = new Map();
+  private readonly log: Logger;
+  private readonly loggedRejects = new Set<string>();
+  /** Set by the ownership layer so every event carries the publisher's lease revision. */
+  leaseOf: ((deviceId: string) => number | undefined) | undefined;
+
+  private constructor(nc: NatsConnection, log: Logger) {
+    this.nc = nc;
+    this.log = log;
+  }
+
+  static async connect(options: BusOptions): Promise<Bus> {
+    const nc = await connect({
+      servers: options.servers.split(',').map((s) => s.trim()),
+      name: options.name,
+      user: options.user,
+      pass: options.pass,
+      token: options.token,
+      // A voice stack must outlive a NATS restart: keep trying forever.
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      waitOnFirstConnect: true,
+    });
+    const bus = new Bus(nc, options.log);
+    void bus.watchStatus();
+    return bus;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error' || s.type === 'slowConsumer') {
+        this.log.warn({ natsStatus: s.type, data: 'data' in s ? String((s as { data?: unknown }).data) : undefined }, `nats ${s.type}`);
+      }
+    }
+  }
+
+  /** Validates, serialises and publishes an event on its device's stream, inside a send span. */
+  publishEvent(event: VoiceEvent): void {
+    const stream = streamOfEvent(event.type);
+    const lease = this.leaseOf?.(event.deviceId);
+    const withLease = lease !== undefined && event.lease === undefined ? { ...event, lease } : event;
+    const body = encodeEvent(withLease);
+    const subject = deviceSubject(event.deviceId, stream);
+    const h = natsHeaders();
+    if (lease !== undefined) h.set(HEADERS.lease, String(lease));
+    const tracer = trace.getTracer('voicebus.runtime');
+    const span = tracer.startSpan(`send ${subjectTemplate(stream)}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+        [ATTR.messagingOperationType]: 'send',
+        [ATTR.messagingOperationName]: 'send',
+        [ATTR.messagingDestinationName]: subject,
+        [ATTR.messagingDestinationTemplate]: subjectTemplate(stream),
+        [ATTR.messagingMessageBodySize]: body.byteLength,
+        [ATTR.deviceId]: event.deviceId,
+        [ATTR.eventType]: event.type,
+        ...('turnId' in event && event.turnId ? { [ATTR.turnId]: event.turnId } : {}),
+      },
+    });
+    injectTraceContext(h, trace.setSpan(context.active(), span));
+    try {
+      this.nc.publish(subject, body, { headers: h });
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * Publishes an audio chunk. No span per chunk (far too many); the active context, e.g. the
+   * turn's, still travels in the headers so consumers can link audio to its turn.
+   */
+  publishAudio(deviceId: string, stream: AudioStream, chunk: AudioChunk): void {
+    const { body, headers } = encodeAudioChunk({ ...chunk, sentAtUs: chunk.sentAtUs ?? nowUs() });
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    const lease = this.leaseOf?.(deviceId);
+    if (lease !== undefined) h.set(HEADERS.lease, String(lease));
+    injectTraceContext(h);
+    this.nc.publish(deviceSubject(deviceId, stream), body, { headers: h });
+  }
+
+  /** Subscribes to one event stream of every device (or one), delivering only valid events. */
+  subscribeEvents<S extends EventStream>(
+    stream: S,
+    handler: (event: EventOnStream<S>, meta: Received) => void,
+    options: SubscribeOptions = {},
+  ): Subscription {
+    return this.subscribe(stream, options, (msg, meta) => {
+      let event: EventOnStream<S>;
+      try {
+        event = decodeEvent(stream, msg.data);
+      } catch (err) {
+        const kind = err instanceof EventDecodeError ? `event:${stream}:${err.eventType ?? 'unparsable'}` : `event:${stream}:error`;
+        this.reject(kind, err, msg.subject);
+        return;
+      }
+      if (event.deviceId !== meta.deviceId) {
+        this.reject(`event:${stream}:device-mismatch`, new Error(`event for ${event.deviceId} on ${msg.subject}`), msg.subject);
+        return;
+      }
+      handler(event, meta);
+    });
+  }
+
+  /** Subscribes to an audio stream of every device (or one), delivering only valid chunks. */
+  subscribeAudio(stream: AudioStream, handler: (chunk: AudioChunk, meta: Received) => void, options: SubscribeOptions = {}): Subscription {
+    return this.subscribe(stream, options, (msg, meta) => {
+      let chunk: AudioChunk;
+      try {
+        chunk = decodeAudioChunk(msg.data, msg.headers);
+      } catch (err) {
+        const kind = err instanceof AudioChunkError ? `audio:${err.code}` : 'audio:error';
+        this.reject(kind, err, msg.subject);
+        return;
+      }
+      handler(chunk, meta);
+    });
+  }
+
+  private subscribe(stream: Stream, options: SubscribeOptions, deliver: (msg: Msg, meta: Received) => void): Subscription {
+    const subject = options.deviceId ? deviceSubject(options.deviceId, stream) : allDevicesSubject(stream);
+    return this.nc.subscribe(subject, {
+      queue: options.queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.warn({ err, subject }, 'subscription error');
+          return;
+        }
+        let deviceId: string;
+        try {
+          deviceId = parseSubject(msg.subject).deviceId;
+        } catch (e) {
+          this.reject('subject', e as InvalidSubjectError, msg.subject);
+          return;
+        }
+        const leaseRaw = msg.headers?.get(HEADERS.lease);
+        const meta: Received = {
+          subject: msg.subject,
+          deviceId,
+          parent: extractTraceContext(msg.headers),
+          headers: msg.headers,
+          lease: leaseRaw ? Number(leaseRaw) : undefined,
+        };
+        try {
+          deliver(msg, meta);
+        } catch (e) {
+          // A handler must never take the subscription down with it.
+          this.log.error({ err: e, subject: msg.subject }, 'message handler threw');
+        }
+      },
+    });
+  }
+
+  private reject(kind: string, err: unknown, subject: string): void {
+    this.rejected.set(kind, (this.rejected.get(kind) ?? 0) + 1);
+    if (!this.loggedRejects.has(kind)) {
+      this.loggedRejects.add(kind);
+      this.log.warn({ kind, subject, err: (err as Error)?.message }, 'rejected invalid message (logged once per kind, counted)');
+    }
+  }
+
+  rejectedTotal(): number {
+    let n = 0;
+    for (const v of this.rejected.values()) n += v;
+    return n;
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  /** Lets in-flight messages through (subscriptions drained, publishes flushed), then closes. */
+  async drain(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => {});
+  }
+}
+
+/** Wall-clock epoch microseconds (performance.timeOrigin keeps sub-ms resolution). */
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** The consumer span name and attributes for a message received on `stream`. */
+export function processSpan(stream: Stream, meta: Received, extra: Record<string, string | number | boolean> = {}) {
+  return {
+    parent: meta.parent,
+    name: `process ${subjectTemplate(stream)}`,
+    attributes: {
+      [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+      [ATTR.messagingOperationType]: 'process',
+      [ATTR.messagingOperationName]: 'process',
+      [ATTR.messagingDestinationName]: meta.subject,
+      [ATTR.messagingDestinationTemplate]: subjectTemplate(stream),
+      [ATTR.deviceId]: meta.deviceId,
+      ...extra,
+    },
+  };
+}

@@ -1,0 +1,24 @@
+export { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
+export { createLogger, LOGGER_DEFAULTS, type Logger, type LoggerOptions } from './logger.ts';
+export { startTelemetry, otlpTracesConfigured, type Telemetry, type TelemetryOptions } from './telemetry.ts';
+export { injectTraceContext, extractTraceContext } from './trace-headers.ts';
+export { Mailbox, type MailboxEntry } from './mailbox.ts';
+export {
+  ActorHost,
+  ACTOR_HOST_DEFAULTS,
+  ACTOR_STOP_REASONS,
+  type Actor,
+  type ActorContext,
+  type ActorFactory,
+  type ActorHostOptions,
+  type ActorStats,
+  type ActorStopReason,
+  type Delivery,
+  type DeliveryTrace,
+} from './actor-host.ts';
+export { Bus, nowUs, processSpan, type AudioStream, type BusOptions, type Received, type SubscribeOptions } from './bus.ts';
+export { registerService, type ServiceRegistrationOptions } from './service-registration.ts';
+export { Shutdown } from './shutdown.ts';
+export { addCommonOptions, defaultInstanceId, numberIn, type CommonOptions } from './common-options.ts';
+export { memoryLogger, expectCalls } from './testing.ts';
+export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import { Bus } from './bus.ts';
+import type { CommonOptions } from './common-options.ts';
+import { createLogger } from './logger.ts';
+import { registerService } from './service-registration.ts';
+import { Shutdown } from './shutdown.ts';
+import { startTelemetry, type Telemetry } from './telemetry.ts';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export interface ServiceRuntime {
+  name: string;
+  instanceId: string;
+  log: Logger;
+  bus: Bus;
+  telemetry: Telemetry;
+  shutdown: Shutdown;
+}
+
+export interface StartServiceOptions extends CommonOptions {
+  name: string;
+  version: string;
+  description: string;
+  stats: () => unknown;
+  /** Tests pass an exporter; services leave it to the OTEL environment. */
+  spanExporter?: SpanExporter;
+  /** Tests and embedded use skip process signal handlers. */
+  handleSignals?: boolean;
+  logDestination?: NodeJS.WritableStream;
+}
+
+/**
+ * Brings up what every service needs, in the order that makes shutdown clean: telemetry
+ * first (so startup is traced), logger, bus connection, service registration; shutdown
+ * runs the reverse: the service's own hooks, then drain, then telemetry flush.
+ */
+export async function startServiceRuntime(options: StartServiceOptions): Promise<ServiceRuntime> {
+  const telemetry = await startTelemetry({ serviceName: options.name, instanceId: options.instanceId, version: options.version, spanExporter: options.spanExporter });
+  const log = createLogger({ service: options.name, instanceId: options.instanceId, level: options.logLevel, destination: options.logDestination });
+  const shutdown = new Shutdown(log);
+  shutdown.add('telemetry', () => telemetry.shutdown());
+  const bus = await Bus.connect({
+    servers: options.natsUrl,
+    name: `${options.name}-${options.instanceId}`,
+    user: options.natsUser,
+    pass: options.natsPass,
+    log,
+  });
+  shutdown.add('bus', () => bus.drain());
+  await registerService(bus.nc, {
+    name: options.name,
+    version: options.version,
+    description: options.description,
+    instanceId: options.instanceId,
+    stats: options.stats,
+  });
+  if (options.handleSignals !== false) shutdown.installSignalHandlers();
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  log.info({ nats: options.natsUrl }, `${options.name} ready`);
+  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown };
+}
