@@ -1,2 +1,155 @@
-// The demo arrives with the demo issue; until then the quick start says so honestly.
-console.log('voicebus demo: not yet - the services are being built. Run ./voicebus test to see what works.');
+import { mkdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { Bus, createLogger, numberIn } from '@voicebus/runtime';
+import { ConversationMonitor } from './conversation-monitor.ts';
+import { LiveView } from './live-view.ts';
+import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
+import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
+import { nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForServices, type ServiceName } from './stack.ts';
+import { historyText, summaryTable } from './summary.ts';
+
+const DEFAULT_INPUT = join(REPO_ROOT, 'test/fixtures/speech/conversation.wav');
+
+function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
+  const out: Partial<Record<ServiceName, number>> = {};
+  for (const part of raw.split(',').filter(Boolean)) {
+    const [name, count] = part.split('=');
+    if (!SERVICES.includes(name as ServiceName)) throw new Error(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(', ')})`);
+    out[name as ServiceName] = numberIn(1, 16, true)(count ?? '');
+  }
+  return out;
+}
+
+const program = new Command('voicebus demo')
+  .description('Runs the whole voice stack locally: NATS, the model (simulator unless a Gemini key is set), vad, session, playback and capture devices.')
+  .addOption(new Option('--devices <n>', 'number of capture devices').default(1).argParser(numberIn(1, 100, true)))
+  .addOption(new Option('--input <wav>', 'WAV file each device plays as its microphone').default(DEFAULT_INPUT))
+  .option('--mic', 'use the real microphone through sox (one device)')
+  .option('--speaker', 'play answers through sox instead of writing WAV files')
+  .addOption(new Option('--out <dir>', 'output directory').default('out'))
+  .addOption(new Option('--interruption <strategy>', 'barge-in strategy').choices(['immediate', 'pause', 'deferred', 'ignore']).default('immediate'))
+  .addOption(new Option('--turn-detection <mode>', 'who detects the end of a user turn').choices(['local', 'server']).default('local'))
+  .option('--greeting <text>', 'the session opens by asking the model to introduce itself', 'Hello! Please introduce yourself briefly.')
+  .option('--no-greeting', 'no greeting turn')
+  .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))
+  .option('--jaeger <url>', 'export traces to this OTLP/HTTP endpoint (e.g. http://localhost:4318)')
+  .addOption(new Option('--model-delay-ms <ms>', 'simulator: time to first audio').argParser(numberIn(0, 60_000)))
+  .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
+  .option('--quiet-history', 'do not print the conversation history at the end');
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<{
+    devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string;
+    greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; timeoutS: number;
+    quietHistory?: boolean;
+  }>();
+  const outDir = resolve(opts.out);
+  const logDir = join(outDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const input = resolve(opts.input);
+  if (!opts.mic && !existsSync(input)) throw new Error(`--input ${input} does not exist`);
+  const deviceIds = Array.from({ length: opts.mic ? 1 : opts.devices }, (_, i) => `dev${i + 1}`);
+
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  if (opts.jaeger) {
+    env.OTEL_EXPORTER_OTLP_ENDPOINT = opts.jaeger;
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??= 'http/protobuf';
+  }
+  const view = new LiveView(() => [...monitorRef.current?.devices.values() ?? []]);
+  const onProcessEvent = (e: ManagedProcessEvent) => {
+    if (e.type === 'restarting') view.note(`[demo] ${e.name} died; restarting it (restart ${e.restarts})`);
+    else if (e.type === 'gave-up') view.note(`[demo] ${e.name} keeps dying; gave up after ${e.restarts} restarts (see ${join(logDir, e.name + '.log')})`);
+    else if (e.type === 'exited' && !e.expected && e.code !== 0) view.note(`[demo] ${e.name} exited (code ${e.code ?? e.signal})`);
+  };
+
+  const model = usesRealGemini(env) ? 'Gemini Live (Google)' : 'the Gemini Live simulator';
+  console.log(`voicebus demo: ${deviceIds.length} device(s), ${opts.mic ? 'microphone' : input}, model: ${model}, interruption: ${opts.interruption}`);
+  console.log(`outputs in ${outDir}, service logs in ${logDir}`);
+
+  const stack = await startStack({
+    logDir,
+    env,
+    instances: opts.instances,
+    simArgs: opts.modelDelayMs !== undefined ? ['--first-audio-delay-ms', String(opts.modelDelayMs)] : [],
+    onEvent: onProcessEvent,
+    serviceArgs: {
+      vad: [],
+      session: [
+        '--interruption', opts.interruption,
+        '--turn-detection', opts.turnDetection,
+        ...(opts.greeting ? ['--greeting', opts.greeting] : []),
+      ],
+      playback: ['--sink', opts.speaker ? 'speaker' : `wav:${outDir}`],
+    },
+  });
+
+  const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
+  const bus = await Bus.connect({ servers: stack.natsUrl, name: 'demo-monitor', log });
+  const monitorRef: { current?: ConversationMonitor } = {};
+  const captures: ManagedProcess[] = [];
+  let stopping: Promise<void> | undefined;
+  const finish = (why: string) => {
+    stopping ??= (async () => {
+      view.stop();
+      console.log(`\n[demo] ${why}; stopping`);
+      await Promise.all(captures.map((c) => c.stop()));
+      await bus.drain();
+      await stack.stop();
+      const monitor = monitorRef.current!;
+      monitor.flushUnanswered();
+      for (const d of monitor.devices.values()) {
+        const dir = join(outDir, d.deviceId);
+        mkdirSync(dir, { recursive: true });
+        await writeTurns(dir, d);
+        await writeHistory(dir, d);
+        await writeConversation(dir, d).catch((err) => console.log(`[demo] ${d.deviceId}: conversation.wav not written: ${err.message}`));
+      }
+      console.log('\n' + summaryTable([...monitor.devices.values()]));
+      if (!opts.quietHistory) for (const d of monitor.devices.values()) console.log('\n' + historyText(d, process.stdout.columns ?? 100));
+      console.log(`\nper device: ${join(outDir, '<device>', '{assistant.wav,conversation.wav,turns.jsonl,history.jsonl}')}`);
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void finish('interrupted').then(() => process.exit(130)));
+  process.on('SIGTERM', () => void finish('terminated').then(() => process.exit(143)));
+
+  try {
+    await waitForServices(bus, SERVICES);
+    const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: true });
+    monitorRef.current = monitor;
+    const done = new Promise<string>((resolveDone) => {
+      monitor.on('change', (d) => {
+        view.changed(d);
+        if (monitor.finished) resolveDone('every input ended and every answer was played');
+      });
+      monitor.on('row', (d, row) => view.turn(d, row));
+      setTimeout(() => resolveDone(`time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
+    });
+    await bus.flush();
+    view.start();
+    for (const id of deviceIds) {
+      const c = new ManagedProcess({
+        name: `capture-${id}`,
+        ...nodeCommand('services/capture/src/main.ts', ['--device', `${id}=${opts.mic ? 'mic' : `file:${input}`}`]),
+        env: { ...env, NATS_URL: stack.natsUrl, INSTANCE_ID: `capture-${id}`, OTEL_SERVICE_NAME: undefined },
+        logFile: join(logDir, `capture-${id}.log`),
+      });
+      c.on('event', onProcessEvent);
+      captures.push(c);
+      c.start();
+    }
+    await finish(await done);
+    process.exit(0);
+  } catch (err) {
+    view.stop();
+    console.error(`[demo] ${(err as Error).message}`);
+    await finish('failed');
+    process.exit(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(`[demo] ${(err as Error).message}`);
+  process.exit(1);
+});

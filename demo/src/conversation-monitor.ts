@@ -1,0 +1,195 @@
+import { STREAMS, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import type { Bus } from '@voicebus/runtime';
+import { EventEmitter } from 'node:events';
+
+export const DEVICE_STATES = {
+  waiting: 'waiting',
+  listening: 'listening',
+  userSpeaking: 'user speaking',
+  thinking: 'thinking',
+  assistantSpeaking: 'assistant speaking',
+  ended: 'ended',
+} as const;
+export type DeviceState = (typeof DEVICE_STATES)[keyof typeof DEVICE_STATES];
+
+/** One row of turns.jsonl: a user turn, where it sits on the input's timeline, and its latency. */
+export interface TurnRow {
+  turnId: string;
+  userStartS: number;
+  userEndS: number;
+  answered: boolean;
+  interrupted: boolean;
+  endOfTurnDelayMs: number | null;
+  busMs: number | null;
+  modelFirstAudioMs: number | null;
+  playbackBufferMs: number | null;
+  voiceToVoiceMs: number | null;
+}
+
+export interface HistoryEntry {
+  role: 'user' | 'assistant';
+  text: string;
+  turnId?: string | undefined;
+  at: number;
+}
+
+export interface DeviceView {
+  deviceId: string;
+  state: DeviceState;
+  originUs: number | undefined;
+  ended: boolean;
+  userText: string;
+  assistantText: string;
+  rows: TurnRow[];
+  history: HistoryEntry[];
+  interruptions: number;
+  /** User turns that ended and still wait for their answer to finish. */
+  pending: Set<string>;
+  assistantActive: boolean;
+  userAudio: AudioChunk[];
+  restartsSeen: number;
+}
+
+/**
+ * Watches the bus like a person watching the devices: which state each is in, what was said,
+ * and one row per user turn with its latency. It only listens; the services do the work.
+ */
+export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
+  readonly devices = new Map<string, DeviceView>();
+  private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number }>();
+  private readonly keepUserAudio: boolean;
+
+  constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean }) {
+    super();
+    this.keepUserAudio = options.keepUserAudio;
+    for (const id of deviceIds) this.devices.set(id, this.emptyView(id));
+    const onEvent = (event: VoiceEvent) => this.onEvent(event);
+    for (const stream of [STREAMS.capture, STREAMS.vad, STREAMS.turn, STREAMS.session, STREAMS.playback, STREAMS.control] as const) {
+      bus.subscribeEvents(stream, onEvent);
+    }
+    if (this.keepUserAudio) {
+      bus.subscribeAudio('audio.in', (chunk, meta) => this.devices.get(meta.deviceId)?.userAudio.push(chunk));
+    }
+  }
+
+  private emptyView(deviceId: string): DeviceView {
+    return {
+      deviceId,
+      state: DEVICE_STATES.waiting,
+      originUs: undefined,
+      ended: false,
+      userText: '',
+      assistantText: '',
+      rows: [],
+      history: [],
+      interruptions: 0,
+      pending: new Set(),
+      assistantActive: false,
+      userAudio: [],
+      restartsSeen: 0,
+    };
+  }
+
+  /** True when every device's input ended and every answer it asked for was played. */
+  get finished(): boolean {
+    for (const d of this.devices.values()) if (!d.ended || d.pending.size > 0 || d.assistantActive) return false;
+    return true;
+  }
+
+  private onEvent(event: VoiceEvent): void {
+    const d = this.devices.get(event.deviceId);
+    if (!d) return;
+    switch (event.type) {
+      case 'device.announced':
+        d.originUs ??= event.firstCaptureTsUs;
+        d.state = DEVICE_STATES.listening;
+        break;
+      case 'device.ended':
+        d.ended = true;
+        break;
+      case 'speech.start':
+        d.state = DEVICE_STATES.userSpeaking;
+        break;
+      case 'turn.start':
+        d.state = DEVICE_STATES.userSpeaking;
+        d.userText = '';
+        break;
+      case 'turn.end':
+        d.state = DEVICE_STATES.thinking;
+        d.pending.add(event.turnId);
+        this.turnEnds.set(event.turnId, { speechStartUs: event.speechStartUs, speechEndUs: event.speechEndUs });
+        break;
+      case 'transcript':
+        if (event.role === 'user') d.userText = event.final ? event.text : (d.userText + event.text).slice(-200);
+        else d.assistantText = event.final ? event.text : (d.assistantText + event.text).slice(-200);
+        if (event.final && event.text.trim()) d.history.push({ role: event.role, text: event.text.trim(), turnId: event.turnId, at: event.ts });
+        break;
+      case 'assistant.turn.start':
+        d.assistantText = '';
+        break;
+      case 'playback.started':
+        d.state = DEVICE_STATES.assistantSpeaking;
+        d.assistantActive = true;
+        break;
+      case 'assistant.interrupted':
+        d.interruptions++;
+        break;
+      case 'playback.finished':
+      case 'playback.flushed':
+        d.assistantActive = false;
+        d.state = d.ended ? DEVICE_STATES.ended : DEVICE_STATES.listening;
+        break;
+      case 'assistant.turn.complete':
+        // An answer that produced no audio still settles its turn.
+        if (event.audioMs === 0) this.settle(d, event.turnId, event.interrupted);
+        break;
+      case 'turn.latency': {
+        const row = this.row(d, event.turnId, event.interrupted, event);
+        d.rows.push(row);
+        d.pending.delete(event.turnId);
+        this.emit('row', d, row);
+        break;
+      }
+      default:
+        break;
+    }
+    this.emit('change', d);
+  }
+
+  private settle(d: DeviceView, turnId: string, interrupted: boolean): void {
+    if (!d.pending.delete(turnId)) return;
+    const row = this.row(d, turnId, interrupted, undefined);
+    d.rows.push(row);
+    this.emit('row', d, row);
+  }
+
+  private row(
+    d: DeviceView,
+    turnId: string,
+    interrupted: boolean,
+    latency: { endOfTurnDelayMs: number; busMs: number; modelFirstAudioMs: number; playbackBufferMs: number; voiceToVoiceMs: number; speechStartUs: number; speechEndUs: number } | undefined,
+  ): TurnRow {
+    const span = this.turnEnds.get(turnId) ?? latency;
+    const origin = d.originUs ?? 0;
+    return {
+      turnId,
+      userStartS: span ? round3((span.speechStartUs - origin) / 1e6) : NaN,
+      userEndS: span ? round3((span.speechEndUs - origin) / 1e6) : NaN,
+      answered: latency !== undefined,
+      interrupted,
+      endOfTurnDelayMs: latency ? round1(latency.endOfTurnDelayMs) : null,
+      busMs: latency ? round1(latency.busMs) : null,
+      modelFirstAudioMs: latency ? round1(latency.modelFirstAudioMs) : null,
+      playbackBufferMs: latency ? round1(latency.playbackBufferMs) : null,
+      voiceToVoiceMs: latency ? round1(latency.voiceToVoiceMs) : null,
+    };
+  }
+
+  /** Turns that ended but never got an answer, once the run is over. */
+  flushUnanswered(): void {
+    for (const d of this.devices.values()) for (const turnId of [...d.pending]) this.settle(d, turnId, false);
+  }
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -1,0 +1,145 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import type { Bus } from '@voicebus/runtime';
+import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const SERVICES = ['vad', 'session', 'playback'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface StackOptions {
+  logDir: string;
+  /** Extra flags per service, e.g. the playback sink. */
+  serviceArgs: Record<ServiceName, string[]>;
+  /** Instances per service (scale-out). */
+  instances: Partial<Record<ServiceName, number>>;
+  env: NodeJS.ProcessEnv;
+  simArgs: string[];
+  onEvent: (event: ManagedProcessEvent) => void;
+}
+
+export interface RunningStack {
+  natsUrl: string;
+  geminiUrl: string | undefined;
+  processes: ManagedProcess[];
+  services: Map<string, ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+export function nodeCommand(script: string, args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: [join(REPO_ROOT, script), ...args] };
+}
+
+/** True when the demo should talk to Google rather than the simulator. */
+export function usesRealGemini(env: NodeJS.ProcessEnv): boolean {
+  return !env.GEMINI_LIVE_URL && Boolean(env.GEMINI_API_KEY || env.GOOGLE_API_KEY);
+}
+
+/**
+ * Starts what the services need and the services themselves, each its own supervised
+ * process, as compose would: NATS (NATS_URL or a private nats-server), the model (Google with a
+ * key, else the simulator), then vad, session and playback.
+ */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  mkdirSync(options.logDir, { recursive: true });
+  const processes: ManagedProcess[] = [];
+  let nats: NatsServer | undefined;
+  const stopAll = async () => {
+    await Promise.all([...processes].reverse().map((p) => p.stop()));
+    await nats?.stop();
+  };
+  try {
+    nats = await startNatsServer({ logFile: join(options.logDir, 'nats-server.log') });
+    let geminiUrl = options.env.GEMINI_LIVE_URL;
+    if (!geminiUrl && !usesRealGemini(options.env)) {
+      const sim = new ManagedProcess({
+        name: 'gemini-sim',
+        ...nodeCommand('libs/gemini-live-sim/src/main.ts', ['--port', '0', ...options.simArgs]),
+        env: options.env,
+        logFile: join(options.logDir, 'gemini-sim.log'),
+        // The simulator's port is chosen at start; a restart would move it, so it is not restarted.
+        restart: false,
+      });
+      processes.push(sim);
+      sim.on('event', options.onEvent);
+      const listening = waitForLine(sim, (line) => {
+        try {
+          const msg = JSON.parse(line) as { event?: string; url?: string };
+          return msg.event === 'listening' ? msg.url : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      sim.start();
+      geminiUrl = await listening;
+    }
+    const services = new Map<string, ManagedProcess>();
+    const env: NodeJS.ProcessEnv = { ...options.env, NATS_URL: nats.url, ...(geminiUrl ? { GEMINI_LIVE_URL: geminiUrl } : {}) };
+    // Each service names itself in traces; one global OTEL_SERVICE_NAME would merge them.
+    delete env.OTEL_SERVICE_NAME;
+    for (const name of SERVICES) {
+      const count = options.instances[name] ?? 1;
+      for (let i = 1; i <= count; i++) {
+        const id = count > 1 ? `${name}-${i}` : name;
+        const p = new ManagedProcess({
+          name: id,
+          ...nodeCommand(`services/${name}/src/main.ts`, options.serviceArgs[name]),
+          env: { ...env, INSTANCE_ID: id },
+          logFile: join(options.logDir, `${id}.log`),
+        });
+        p.on('event', options.onEvent);
+        processes.push(p);
+        services.set(id, p);
+        p.start();
+      }
+    }
+    return { natsUrl: nats.url, geminiUrl, processes, services, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Resolves with the first output line `match` accepts; rejects if the process exits first. */
+export function waitForLine<T>(p: ManagedProcess, match: (line: string) => T | undefined, timeoutMs = 20_000): Promise<T> {
+  return new Promise<T>((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      p.off('event', onEvent);
+      reject(new Error(`${p.options.name} did not become ready within ${timeoutMs} ms (see its log)`));
+    }, timeoutMs);
+    const onEvent = (e: ManagedProcessEvent) => {
+      if (e.type === 'line') {
+        const value = match(e.line);
+        if (value !== undefined) {
+          clearTimeout(timer);
+          p.off('event', onEvent);
+          resolvePromise(value);
+        }
+      } else if (e.type === 'exited') {
+        clearTimeout(timer);
+        p.off('event', onEvent);
+        reject(new Error(`${p.options.name} exited (code ${e.code}) before it was ready; see its log`));
+      }
+    };
+    p.on('event', onEvent);
+  });
+}
+
+/** Waits until every service answers its status request on the bus. */
+export async function waitForServices(bus: Bus, names: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      try {
+        await bus.nc.request(`voicebus.${name}.status`, undefined, { timeout: 1000 });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`service ${name} did not answer on the bus within ${timeoutMs} ms; see its log`);
+        // No event tells us a subscriber appeared; a request is the readiness probe, retried.
+        await delay(200);
+      }
+    }
+  }
+}
