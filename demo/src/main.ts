@@ -24,7 +24,7 @@ function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
 const program = new Command('voicebus demo')
   .description('Runs the whole voice stack locally: NATS, the model (simulator unless a Gemini key is set), vad, session, playback and capture devices.')
   .addOption(new Option('--devices <n>', 'number of capture devices').default(1).argParser(numberIn(1, 100, true)))
-  .addOption(new Option('--input <wav>', 'WAV file each device plays as its microphone').default(DEFAULT_INPUT))
+  .addOption(new Option('--input <wavs>', 'WAV file(s) the devices play as their microphones, comma-separated, assigned in turn').default(DEFAULT_INPUT))
   .option('--mic', 'use the real microphone through sox (one device)')
   .option('--speaker', 'play answers through sox instead of writing WAV files')
   .addOption(new Option('--out <dir>', 'output directory').default('out'))
@@ -47,9 +47,10 @@ async function main(): Promise<void> {
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const input = resolve(opts.input);
-  if (!opts.mic && !existsSync(input)) throw new Error(`--input ${input} does not exist`);
+  const inputs = opts.input.split(',').filter(Boolean).map((f) => resolve(f));
+  for (const f of inputs) if (!opts.mic && !existsSync(f)) throw new Error(`--input ${f} does not exist`);
   const deviceIds = Array.from({ length: opts.mic ? 1 : opts.devices }, (_, i) => `dev${i + 1}`);
+  const inputOf = (i: number) => inputs[i % inputs.length]!;
 
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
   if (opts.jaeger) {
@@ -58,13 +59,14 @@ async function main(): Promise<void> {
   }
   const view = new LiveView(() => [...monitorRef.current?.devices.values() ?? []]);
   const onProcessEvent = (e: ManagedProcessEvent) => {
-    if (e.type === 'restarting') view.note(`[demo] ${e.name} died; restarting it (restart ${e.restarts})`);
+    if (e.type === 'started') view.note(`[demo] started ${e.name} (pid ${e.pid})`);
+    else if (e.type === 'restarting') view.note(`[demo] ${e.name} died; restarting it (restart ${e.restarts})`);
     else if (e.type === 'gave-up') view.note(`[demo] ${e.name} keeps dying; gave up after ${e.restarts} restarts (see ${join(logDir, e.name + '.log')})`);
     else if (e.type === 'exited' && !e.expected && e.code !== 0) view.note(`[demo] ${e.name} exited (code ${e.code ?? e.signal})`);
   };
 
   const model = usesRealGemini(env) ? 'Gemini Live (Google)' : 'the Gemini Live simulator';
-  console.log(`voicebus demo: ${deviceIds.length} device(s), ${opts.mic ? 'microphone' : input}, model: ${model}, interruption: ${opts.interruption}`);
+  console.log(`voicebus demo: ${deviceIds.length} device(s), ${opts.mic ? 'microphone' : inputs.join(', ')}, model: ${model}, interruption: ${opts.interruption}`);
   console.log(`outputs in ${outDir}, service logs in ${logDir}`);
 
   const stack = await startStack({
@@ -128,10 +130,10 @@ async function main(): Promise<void> {
     });
     await bus.flush();
     view.start();
-    for (const id of deviceIds) {
+    for (const [i, id] of deviceIds.entries()) {
       const c = new ManagedProcess({
         name: `capture-${id}`,
-        ...nodeCommand('services/capture/src/main.ts', ['--device', `${id}=${opts.mic ? 'mic' : `file:${input}`}`]),
+        ...nodeCommand('services/capture/src/main.ts', ['--device', `${id}=${opts.mic ? 'mic' : `file:${inputOf(i)}`}`]),
         env: { ...env, NATS_URL: stack.natsUrl, INSTANCE_ID: `capture-${id}`, OTEL_SERVICE_NAME: undefined },
         logFile: join(logDir, `capture-${id}.log`),
       });
