@@ -60,7 +60,7 @@ ensure_system_tools() {
 ensure_deps() {
   # The stamp records which lockfile the installed node_modules came from.
   local stamp="node_modules/.voicebus-install-stamp" sum
-  sum="$( { cat package.json pnpm-lock.yaml pnpm-workspace.yaml */*/package.json test/package.json demo/package.json 2>/dev/null || true; } | cksum)"
+  sum="$( { cat package.json pnpm-lock.yaml pnpm-workspace.yaml */*/package.json test/package.json demo/package.json bench/package.json 2>/dev/null || true; } | cksum)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return; fi
   log "installing workspace dependencies (pnpm install)"
   local frozen="--frozen-lockfile"
