@@ -1,6 +1,7 @@
 export { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
 export { createLogger, LOGGER_DEFAULTS, type Logger, type LoggerOptions } from './logger.ts';
 export { startTelemetry, otlpTracesConfigured, type Telemetry, type TelemetryOptions } from './telemetry.ts';
+export { createVoiceMetrics, LATENCY_BUCKETS_MS, type VoiceMetrics } from './metrics.ts';
 export { injectTraceContext, extractTraceContext } from './trace-headers.ts';
 export { Mailbox, type MailboxEntry } from './mailbox.ts';
 export {
