@@ -1,0 +1,212 @@
+import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
+import { nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
+import type { Sink } from './sinks.ts';
+
+export type PlaybackMessage =
+  | { kind: 'audio'; chunk: AudioChunk; receivedAtUs: number }
+  | { kind: 'event'; event: VoiceEvent };
+
+export interface PlaybackActorDeps {
+  bus: Pick<Bus, 'publishEvent'>;
+  sink: Sink;
+  metrics?: VoiceMetrics | undefined;
+  jitter: Partial<JitterBufferOptions>;
+  counters: { rejected: number };
+}
+
+interface TurnTiming {
+  /** From turn.end: last voiced audio (t0) and the end-of-turn decision (t1). */
+  speechStartUs?: number;
+  speechEndUs?: number;
+  decidedAtMs?: number;
+  endOfTurnDelayMs?: number;
+  /** From assistant.audio.first: activityEnd sent (t2) and model time to first audio. */
+  requestedAtMs?: number;
+  modelFirstAudioMs?: number;
+  /** Here: first audio received (t4) and first sample played (t5). */
+  firstReceivedAtUs?: number;
+  playedAtUs?: number;
+  firstChunkSentAtUs?: number;
+  interrupted?: boolean;
+  reported?: boolean;
+}
+
+/**
+ * One device's playback: the assistant's audio goes through a jitter buffer into the sink;
+ * control messages flush, pause and resume it at once; when an assistant turn ends it
+ * publishes the turn's latency breakdown (it is the last to see the turn, so it can add up
+ * t0..t5, see docs/architecture.md).
+ */
+export class PlaybackActor implements Actor<PlaybackMessage> {
+  private readonly deviceId: string;
+  private readonly deps: PlaybackActorDeps;
+  private readonly buffer: JitterBuffer;
+  private readonly timings = new Map<string, TurnTiming>();
+  /** Turns flushed by barge-in: their late audio is dropped. */
+  private readonly flushed = new Set<string>();
+  private readonly log: ActorContext['log'];
+
+  constructor(ctx: ActorContext, deps: PlaybackActorDeps) {
+    this.deviceId = ctx.deviceId;
+    this.log = ctx.log;
+    this.deps = deps;
+    this.buffer = new JitterBuffer({
+      frame: (pcm, playedAtUs) => this.deps.sink.write(pcm, playedAtUs),
+      started: (turnId, playedAtUs, firstReceivedAtUs) => {
+        const t = this.timing(turnId);
+        t.playedAtUs = playedAtUs;
+        t.firstReceivedAtUs ??= firstReceivedAtUs;
+        const bufferMs = (playedAtUs - t.firstReceivedAtUs) / 1000;
+        this.deps.metrics?.playbackBuffer.record(bufferMs);
+        this.publish(makeEvent('playback.started', { deviceId: this.deviceId, turnId, playedAt: playedAtUs / 1000, bufferMs }));
+      },
+      finished: (turnId, playedMs) => {
+        this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
+        this.reportLatency(turnId);
+      },
+      underrun: (turnId, silenceMs) => {
+        this.deps.metrics?.underruns.add(1);
+        this.publish(makeEvent('playback.underrun', { deviceId: this.deviceId, turnId, silenceMs }));
+      },
+    }, { sampleRate: ASSISTANT_SAMPLE_RATE, ...deps.jitter });
+  }
+
+  handle(message: PlaybackMessage): void {
+    if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs);
+    else this.onEvent(message.event);
+  }
+
+  private onAudio(chunk: AudioChunk, receivedAtUs: number): void {
+    if (chunk.sampleRate !== ASSISTANT_SAMPLE_RATE || chunk.channels !== 1) {
+      this.deps.counters.rejected++;
+      this.log.warn({ sampleRate: chunk.sampleRate, channels: chunk.channels }, 'rejected assistant audio: expected 24 kHz mono');
+      return;
+    }
+    const turnId = chunk.turnId ?? 'unknown';
+    if (this.flushed.has(turnId)) return;
+    const t = this.timing(turnId);
+    if (t.firstReceivedAtUs === undefined) {
+      t.firstReceivedAtUs = receivedAtUs;
+      t.firstChunkSentAtUs = chunk.sentAtUs;
+      if (chunk.sentAtUs) this.deps.metrics?.busTransit.record((receivedAtUs - chunk.sentAtUs) / 1000, { 'voicebus.hop': 'session-playback' });
+    }
+    this.buffer.push(turnId, chunk.pcm);
+  }
+
+  private onEvent(event: VoiceEvent): void {
+    switch (event.type) {
+      case 'device.announced':
+        if ('setOrigin' in this.deps.sink) (this.deps.sink as { setOrigin(us: number): void }).setOrigin(event.firstCaptureTsUs);
+        break;
+      case 'turn.end': {
+        const t = this.timing(event.turnId);
+        t.speechStartUs = event.speechStartUs;
+        t.speechEndUs = event.speechEndUs;
+        t.decidedAtMs = event.decidedAt;
+        t.endOfTurnDelayMs = event.endOfTurnDelayMs;
+        break;
+      }
+      case 'assistant.audio.first': {
+        const t = this.timing(event.turnId);
+        t.requestedAtMs = event.requestedAt;
+        t.modelFirstAudioMs = event.modelFirstAudioMs;
+        break;
+      }
+      case 'assistant.turn.complete':
+        if (event.interrupted) this.timing(event.turnId).interrupted = true;
+        this.buffer.complete(event.turnId);
+        break;
+      case 'control.interrupt':
+        // A deferred interruption is the session's to time; it sends control.flush then.
+        if (event.strategy !== 'deferred') this.flush(event, 'interrupt');
+        break;
+      case 'control.flush':
+        this.flush(event, 'flush');
+        break;
+      case 'control.pause':
+        this.buffer.pause();
+        this.publish(makeEvent('playback.paused', { deviceId: this.deviceId, turnId: this.buffer.currentTurnId }));
+        break;
+      case 'control.resume':
+        this.buffer.resume();
+        this.publish(makeEvent('playback.resumed', { deviceId: this.deviceId, turnId: this.buffer.currentTurnId }));
+        break;
+      default:
+        break;
+    }
+  }
+
+  private flush(event: ControlEvent, why: string): void {
+    const { turnId, droppedMs } = this.buffer.flush();
+    this.deps.sink.discard();
+    const flushedTurn = turnId ?? event.turnId;
+    if (flushedTurn) {
+      this.flushed.add(flushedTurn);
+      this.timing(flushedTurn).interrupted = true;
+    }
+    this.log.info({ turnId: flushedTurn, droppedMs, why }, 'playback flushed');
+    this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs }));
+    if (flushedTurn) this.reportLatency(flushedTurn);
+  }
+
+  /**
+   * turn.latency: t0 = speechEndUs, t1 = decidedAt, t2 = requestedAt, t3 = t2 + model,
+   * t4 = first audio received, t5 = first sample played. Published once per answered turn.
+   */
+  private reportLatency(turnId: string): void {
+    const t = this.timings.get(turnId);
+    if (!t || t.reported || t.playedAtUs === undefined || t.speechEndUs === undefined || t.requestedAtMs === undefined) return;
+    t.reported = true;
+    const t0 = t.speechEndUs / 1000;
+    const t1 = t.decidedAtMs!;
+    const t2 = t.requestedAtMs;
+    const t3 = t2 + t.modelFirstAudioMs!;
+    const t4 = t.firstReceivedAtUs! / 1000;
+    const t5 = t.playedAtUs / 1000;
+    const latency = {
+      endOfTurnDelayMs: t1 - t0,
+      busMs: t2 - t1 + (t4 - t3),
+      modelFirstAudioMs: t3 - t2,
+      playbackBufferMs: t5 - t4,
+      voiceToVoiceMs: t5 - t0,
+    };
+    this.deps.metrics?.voiceToVoice.record(latency.voiceToVoiceMs);
+    this.publish(makeEvent('turn.latency', {
+      deviceId: this.deviceId,
+      turnId,
+      speechStartUs: t.speechStartUs!,
+      speechEndUs: t.speechEndUs,
+      interrupted: Boolean(t.interrupted),
+      ...latency,
+    }));
+    // Keep the map small: a reported turn needs nothing more.
+    this.timings.delete(turnId);
+    if (this.flushed.size > 64) this.flushed.delete(this.flushed.values().next().value!);
+  }
+
+  private timing(turnId: string): TurnTiming {
+    let t = this.timings.get(turnId);
+    if (!t) {
+      t = {};
+      this.timings.set(turnId, t);
+      if (this.timings.size > 256) this.timings.delete(this.timings.keys().next().value!);
+    }
+    return t;
+  }
+
+  private publish(event: VoiceEvent): void {
+    try {
+      this.deps.bus.publishEvent(event);
+    } catch (err) {
+      this.log.error({ err, type: event.type }, 'could not publish playback event');
+    }
+  }
+
+  stop(): void {
+    this.buffer.close();
+    this.deps.sink.close();
+  }
+}
+
+export { nowUs };

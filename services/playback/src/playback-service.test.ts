@@ -1,0 +1,116 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import wavefile from 'wavefile';
+import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { makeEvent, STREAMS, type PlaybackEvent } from '@voicebus/protocol';
+import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let server: NatsServer;
+let bus: Bus;
+let child: ChildProcess;
+const outDir = mkdtempSync(join(tmpdir(), 'playback-svc-'));
+const events: PlaybackEvent[] = [];
+let waiters: { pred: (e: PlaybackEvent) => boolean; resolve: (e: PlaybackEvent) => void }[] = [];
+
+function waitEvent(pred: (e: PlaybackEvent) => boolean): Promise<PlaybackEvent> {
+  const seen = events.find(pred);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve) => waiters.push({ pred, resolve }));
+}
+
+beforeAll(async () => {
+  server = await startNatsServer({ useEnvUrl: false });
+  bus = await Bus.connect({ servers: server.url, name: 'playback-test', log: memoryLogger().log });
+  bus.subscribeEvents(STREAMS.playback, (e) => {
+    events.push(e);
+    waiters = waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+  });
+  child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--sink', `wav:${outDir}`, '--jitter-target-ms', '60'], {
+    env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  // Ready when it answers its status request (retried: no event says a subscriber appeared).
+  for (let i = 0; ; i++) {
+    try {
+      await bus.nc.request('voicebus.playback.status', undefined, { timeout: 500 });
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await bus?.drain();
+  await server?.stop();
+});
+
+/** Never-zero samples, so played audio can be told from jitter-buffer silence. */
+const signal = (n: number, from: number) => Int16Array.from({ length: n }, (_, i) => ((from + i) % 20000) + 1);
+
+function sendTurn(deviceId: string, turnId: string, pcm: Int16Array, complete: boolean): void {
+  for (let off = 0, seq = 0; off < pcm.length; off += 960, seq++) {
+    bus.publishAudio(deviceId, 'audio.out', { seq, captureTsUs: nowUs(), sampleRate: 24000, channels: 1, pcm: pcm.subarray(off, off + 960), turnId });
+  }
+  if (complete) bus.publishEvent(makeEvent('assistant.turn.complete', { deviceId, turnId, interrupted: false, audioMs: (pcm.length / 24000) * 1000 }));
+}
+
+function readWav(deviceId: string): Int16Array {
+  return new wavefile.WaveFile(readFileSync(join(outDir, deviceId, 'assistant.wav'))).getSamples(false, Int16Array) as unknown as Int16Array;
+}
+
+describe('playback service (real process, real nats-server)', () => {
+  it('writes the assistant audio bit-exact on the timeline, and a flush stops it within one chunk', async () => {
+    const originUs = nowUs();
+    bus.publishEvent(makeEvent('device.announced', { deviceId: 'p1', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: originUs }));
+    const answer = signal(24000, 0); // 1 s
+    sendTurn('p1', 't1', answer, true);
+    const started = await waitEvent((e) => e.type === 'playback.started' && e.turnId === 't1');
+    await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 't1');
+    let wav = readWav('p1');
+    const first = wav.findIndex((s) => s !== 0);
+    expect(Array.from(wav.subarray(first, first + answer.length))).toEqual(Array.from(answer));
+    // Placed where it was heard: at playedAt on the device's timeline (within a frame).
+    const expectedAt = ((started.type === 'playback.started' ? started.playedAt * 1000 : 0) - originUs) / 1e6 * 24000;
+    expect(Math.abs(first - expectedAt)).toBeLessThan(480);
+
+    // Barge-in: a long answer, flushed once it plays.
+    sendTurn('p1', 't2', signal(24000 * 3, 5000), false);
+    await waitEvent((e) => e.type === 'playback.started' && e.turnId === 't2');
+    const flushAtUs = nowUs();
+    bus.publishEvent(makeEvent('control.interrupt', { deviceId: 'p1', turnId: 't2', strategy: 'immediate' }));
+    const flushed = await waitEvent((e) => e.type === 'playback.flushed');
+    expect(flushed.type === 'playback.flushed' && flushed.droppedMs).toBeGreaterThan(2000);
+    // Late audio of the flushed turn is dropped.
+    sendTurn('p1', 't2', signal(2400, 9000), true);
+    await bus.flush();
+    await new Promise((r) => setTimeout(r, 200)); // nothing to wait for: absence of output
+    wav = readWav('p1');
+    let last = wav.length - 1;
+    while (last > 0 && wav[last] === 0) last--;
+    const flushPos = ((flushAtUs - originUs) / 1e6) * 24000;
+    // At most one 20 ms chunk (480 samples) after the flush was sent, plus transit.
+    expect(last - flushPos).toBeLessThan(480 + 240);
+  });
+
+  it('leaves a valid WAV when killed with SIGKILL mid-turn', async () => {
+    bus.publishEvent(makeEvent('device.announced', { deviceId: 'p2', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+    sendTurn('p2', 'k1', signal(24000 * 5, 0), false);
+    await waitEvent((e) => e.type === 'playback.started' && e.turnId === 'k1');
+    await new Promise((r) => setTimeout(r, 300)); // let some audio reach the file
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const file = join(outDir, 'p2', 'assistant.wav');
+    const seconds = Number(execFileSync('sox', ['--i', '-D', file]).toString().trim());
+    expect(seconds).toBeGreaterThan(0.2);
+    const stat = execFileSync('sox', [file, '-n', 'stat'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(stat).toBeDefined();
+    // The header's size matches the samples actually in the file.
+    expect(readWav('p2').length).toBe(Math.round(seconds * 24000));
+  });
+});
