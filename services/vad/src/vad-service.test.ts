@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { headers } from '@nats-io/nats-core';
+import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { encodeAudioChunk, makeEvent, STREAMS, type VoiceEvent } from '@voicebus/protocol';
+import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFixture, trueTurns } from './fixture-runner.ts';
+
+let server: NatsServer;
+let bus: Bus;
+let child: ChildProcess;
+const seen: VoiceEvent[] = [];
+let waiters: { pred: () => boolean; resolve: () => void }[] = [];
+const until = (pred: () => boolean) => (pred() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pred, resolve })));
+
+beforeAll(async () => {
+  server = await startNatsServer({ useEnvUrl: false });
+  bus = await Bus.connect({ servers: server.url, name: 'vad-test', log: memoryLogger().log });
+  for (const stream of [STREAMS.turn, STREAMS.vad, STREAMS.control] as const) {
+    bus.subscribeEvents(stream, (e) => {
+      seen.push(e);
+      waiters = waiters.filter((w) => (w.pred() ? (w.resolve(), false) : true));
+    });
+  }
+  child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
+    // The test publishes whole fixtures at once (fast-forward), so the mailbox must hold them;
+    // in real time a device never has more than a few chunks queued.
+    env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn', VAD_MAILBOX: '20000' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    try {
+      await bus.nc.request('voicebus.vad.status', undefined, { timeout: 500 });
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+afterAll(async () => {
+  child?.kill('SIGTERM');
+  await bus?.drain();
+  await server?.stop();
+});
+
+/** Publishes a fixture as 20 ms chunks, as capture would, on the fixture's own timeline. */
+function publishFixture(deviceId: string, pcm: Int16Array, originUs: number, seqFrom = 0): number {
+  let seq = seqFrom;
+  for (let i = 0; i < pcm.length; i += 320, seq++) {
+    const chunk = new Int16Array(320);
+    chunk.set(pcm.subarray(i, i + 320));
+    bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: originUs + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
+  }
+  return seq;
+}
+
+const turnsOf = (deviceId: string) => seen.filter((e): e is Extract<VoiceEvent, { type: 'turn.end' }> => e.type === 'turn.end' && e.deviceId === deviceId);
+
+describe('vad service (real process, real nats-server)', () => {
+  it('detects each device\'s turns independently, with boundaries within 150 ms and distinct turn ids', async () => {
+    const a = loadFixture('three-turns-2s');
+    const b = loadFixture('conversation');
+    const origin = nowUs();
+    publishFixture('va', a.pcm, origin);
+    publishFixture('vb', b.pcm, origin);
+    await until(() => turnsOf('va').length >= 3 && turnsOf('vb').length >= 4);
+    for (const [id, fixture] of [['va', a], ['vb', b]] as const) {
+      const truth = trueTurns(fixture.truth);
+      const got = turnsOf(id);
+      expect(got).toHaveLength(truth.length);
+      got.forEach((t, i) => {
+        expect(Math.abs((t.speechStartUs - origin) / 1000 - truth[i]!.startMs)).toBeLessThan(150);
+        expect(Math.abs((t.speechEndUs - origin) / 1000 - truth[i]!.endMs)).toBeLessThan(150);
+      });
+    }
+    const ids = [...turnsOf('va'), ...turnsOf('vb')].map((t) => t.turnId);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every turn.end has its turn.start first, with the same id.
+    for (const t of turnsOf('va')) expect(seen.findIndex((e) => e.type === 'turn.start' && e.turnId === t.turnId)).toBeLessThan(seen.indexOf(t));
+  });
+
+  it('rejects and counts garbage audio without harming the actor or other devices', async () => {
+    const h = (over: Record<string, string>) => {
+      const hs = headers();
+      for (const [k, v] of Object.entries({ ...encodeAudioChunk({ seq: 0, captureTsUs: 1, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) }).headers, ...over })) hs.set(k, v);
+      return hs;
+    };
+    bus.nc.publish('voice.v1.vg.audio.in', new Uint8Array(641), { headers: h({}) }); // odd length
+    bus.nc.publish('voice.v1.vg.audio.in', new Uint8Array(640), { headers: h({ 'Voice-Sample-Rate': '12345' }) });
+    bus.nc.publish('voice.v1.vg.audio.in', new Uint8Array(16000 * 2 * 5), { headers: h({}) }); // 5 s: too large
+    bus.nc.publish('voice.v1.vg.audio.in', new Uint8Array(640).fill(0xff), { headers: h({ 'Voice-Seq': 'NaN' }) });
+    bus.nc.publish('voice.v1.vg.audio.in', new Uint8Array(640), { headers: h({ 'Voice-Channels': '2', 'Voice-Sample-Rate': '16000' }) }); // stereo: actor rejects
+    // NaN-like bit patterns are valid PCM: accepted, and must not break the device.
+    bus.publishAudio('vg', 'audio.in', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(-32768) });
+    const origin = nowUs() + 20_000;
+    publishFixture('vg', loadFixture('single-hello').pcm, origin, 1);
+    await until(() => turnsOf('vg').length >= 1);
+    const stats = JSON.parse((await bus.nc.request('voicebus.vad.status', undefined, { timeout: 2000 })).string()) as { rejected: number };
+    expect(stats.rejected).toBeGreaterThanOrEqual(5);
+    expect(turnsOf('vg')).toHaveLength(1);
+  });
+
+  it('barge-in: user speech while the assistant is audible interrupts at once (immediate)', async () => {
+    bus.publishEvent(makeEvent('session.opened', { deviceId: 'vi', model: 'm', resumed: false, turnDetection: 'local', interruption: 'immediate' }));
+    bus.publishEvent(makeEvent('playback.started', { deviceId: 'vi', turnId: 'assistant-1', playedAt: Date.now(), bufferMs: 60 }));
+    await bus.flush();
+    const { pcm, truth } = loadFixture('single-hello');
+    const origin = nowUs();
+    publishFixture('vi', pcm, origin);
+    await until(() => seen.some((e) => e.type === 'control.interrupt' && e.deviceId === 'vi'));
+    const interrupt = seen.find((e) => e.type === 'control.interrupt' && e.deviceId === 'vi')!;
+    expect(interrupt).toMatchObject({ turnId: 'assistant-1', strategy: 'immediate' });
+    // Decided at the first voiced frame: before the speech was even confirmed as a turn.
+    const firstStart = seen.findIndex((e) => e.type === 'turn.start' && e.deviceId === 'vi');
+    expect(firstStart === -1 || seen.indexOf(interrupt) < firstStart).toBe(true);
+    expect(truth.segments).toHaveLength(1);
+  });
+});
