@@ -1,0 +1,4 @@
+export { startGeminiLiveSim, GEMINI_LIVE_SIM_DEFAULTS, type GeminiLiveSim, type GeminiLiveSimOptions } from './server.ts';
+export { SimSession, SIM_BEHAVIOUR_DEFAULTS, type SimBehaviour, type ConversationState } from './sim-session.ts';
+export { CLOSE_CODES } from './protocol-errors.ts';
+export { synthesize, SIM_OUTPUT_RATE } from './speech-synth.ts';
