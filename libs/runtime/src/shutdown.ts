@@ -10,6 +10,7 @@ type Hook = () => unknown | Promise<unknown>;
 export class Shutdown {
   private readonly hooks: { name: string; hook: Hook }[] = [];
   private running: Promise<void> | undefined;
+  private signalled = false;
   private readonly log: Logger;
 
   constructor(log: Logger) {
@@ -23,10 +24,12 @@ export class Shutdown {
   installSignalHandlers(): void {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        if (this.running) {
+        // Only a second *signal* is impatience; a shutdown the service began itself is not.
+        if (this.signalled) {
           this.log.warn({ signal }, 'second signal: exiting now');
           process.exit(130);
         }
+        this.signalled = true;
         this.log.info({ signal }, 'shutting down');
         void this.run().then(() => process.exit(0));
       });

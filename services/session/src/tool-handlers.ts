@@ -1,0 +1,31 @@
+/** Answers a model's function call. Handlers are plain async functions, so adding one is one line. */
+export type ToolHandler = (args: Record<string, unknown>) => Promise<unknown> | unknown;
+
+export class ToolRegistry {
+  private readonly handlers = new Map<string, ToolHandler>();
+
+  register(name: string, handler: ToolHandler): this {
+    this.handlers.set(name, handler);
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.handlers.has(name);
+  }
+
+  /** Runs the handler; an unknown tool or a failing handler becomes an error result, never a throw. */
+  async call(name: string, args: Record<string, unknown>): Promise<{ output?: unknown; error?: string }> {
+    const handler = this.handlers.get(name);
+    if (!handler) return { error: `no handler for tool ${name}` };
+    try {
+      return { output: await handler(args) };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+}
+
+/** The harmless built-in: what time it is. */
+export function defaultToolRegistry(now: () => Date = () => new Date()): ToolRegistry {
+  return new ToolRegistry().register('get_current_time', () => now().toISOString());
+}
