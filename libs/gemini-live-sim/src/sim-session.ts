@@ -297,7 +297,9 @@ export class SimSession extends EventEmitter<SimSessionEvents> {
     if (record && text) this.state.history.push({ role: 'user', text });
     if (this.answer) this.interrupt();
     this.emit('turn-ended', { turn: this.state.turns + 1, userSpeechMs: 0, source: 'text' });
-    void this.respond(text ? `You said: ${text.slice(0, 80)}.` : 'Hello!', 0, text);
+    // A greeting gets an introduction; any other text is echoed, so tests can tell turns apart.
+    const first = /introduce yourself/i.test(text) ? 'Hello! I am the voicebus simulator.' : text ? `You said: ${text.slice(0, 80).replace(/[.!?]+$/, '')}.` : 'Hello!';
+    void this.respond(first, 0, text);
   }
 
   private endUserTurn(source: 'audio', userSpeechMs: number): void {
