@@ -134,6 +134,11 @@ export class SimSession extends EventEmitter<SimSessionEvents> {
     this.stalledUntil = ms === Infinity ? Infinity : Date.now() + ms;
   }
 
+  /** Sends any JSON as a server message (tests: malformed or unexpected messages). */
+  sendRaw(message: Record<string, unknown>): void {
+    this.send(message);
+  }
+
   sendResumptionUpdate(): string | undefined {
     if (!this.setup?.sessionResumption) return undefined;
     const handle = `sim-${randomBytes(8).toString('hex')}`;

@@ -112,6 +112,7 @@ export class SessionActor implements Actor<SessionMessage> {
   private userTranscript = '';
   private lastUserTurnId: string | undefined;
   private readonly discarded = new Set<string>();
+  private lastModelAudioAt = 0;
 
   constructor(ctx: ActorContext, deps: SessionDeps) {
     this.deviceId = ctx.deviceId;
@@ -206,7 +207,6 @@ export class SessionActor implements Actor<SessionMessage> {
   private onTurnStart(turnId: string, speechStartUs: number): void {
     const turn: UserTurn = { turnId, speechStartUs, pending: this.ringFrom(speechStartUs - this.opts.preRollMs * 1000), ended: false, sent: false };
     this.lastUserTurnId = turnId;
-    this.userTranscript = '';
     if (this.assistantActive && this.opts.interruption !== 'immediate') {
       // pause / deferred / ignore: the model is not interrupted yet; keep the user's audio.
       this.held = turn;
@@ -232,6 +232,9 @@ export class SessionActor implements Actor<SessionMessage> {
       this.log.warn({ turnId: turn.turnId }, 'no live session for this user turn; it is lost');
       return;
     }
+    // An answer still in progress is over for the user; the model will close it with
+    // interrupted + turnComplete, which must not be taken for the new turn's.
+    if (this.assistant) this.retire(this.assistant);
     this.current = turn;
     turn.sent = true;
     this.conn.activityStart();
@@ -350,6 +353,14 @@ export class SessionActor implements Actor<SessionMessage> {
   private async onModel(m: LiveServerMessage): Promise<void> {
     clearTimeout(this.watchdogTimer);
     const sc = m.serverContent;
+    if (this.closing && sc && (sc.modelTurn || sc.outputTranscription || sc.interrupted || sc.generationComplete || sc.turnComplete)) {
+      // Output of the retired answer: dropped, until the model closes it.
+      if (sc.turnComplete) {
+        clearTimeout(this.closingTimer);
+        this.completeAssistant(this.closing, false);
+      }
+      return;
+    }
     if (sc?.inputTranscription?.text) {
       this.userTranscript += sc.inputTranscription.text;
       this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'user', text: sc.inputTranscription.text, final: false, turnId: this.assistant?.turnId ?? this.lastUserTurnId }));
@@ -369,7 +380,7 @@ export class SessionActor implements Actor<SessionMessage> {
       this.assistant.generationComplete = true;
       this.deps.bus.publishEvent(makeEvent('assistant.generation.complete', { deviceId: this.deviceId, turnId: this.assistant.turnId }));
     }
-    if (sc?.turnComplete) this.completeAssistant(false);
+    if (sc?.turnComplete && this.assistant) this.completeAssistant(this.assistant, false);
     if (m.usageMetadata) {
       const u = m.usageMetadata;
       this.deps.bus.publishEvent(makeEvent('usage', {
@@ -388,6 +399,26 @@ export class SessionActor implements Actor<SessionMessage> {
   }
 
   private lastAssistantTurnId: string | undefined;
+  /** An interrupted answer waiting for the model's turnComplete. */
+  private closing: AssistantTurn | undefined;
+  private closingTimer: NodeJS.Timeout | undefined;
+
+  private retire(a: AssistantTurn): void {
+    this.markInterrupted('local');
+    if (this.closing) this.completeAssistant(this.closing, true);
+    this.assistant = undefined;
+    this.closing = a;
+    clearTimeout(this.closingTimer);
+    // If the model never closes it, close it ourselves.
+    this.closingTimer = setTimeout(() => this.deps.deliver({ kind: 'timer', name: 'auto-complete' }), 2000);
+  }
+
+  /** The user's words are final once the model answers them (or its turn ends). */
+  private publishUserTranscript(turnId: string): void {
+    const text = this.userTranscript.trim();
+    this.userTranscript = '';
+    if (text) this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'user', text, final: true, turnId }));
+  }
 
   private onModelAudio(base64: string, mimeType: string): void {
     let a = this.assistant;
@@ -410,6 +441,7 @@ export class SessionActor implements Actor<SessionMessage> {
       this.deps.metrics?.modelFirstAudio.record(modelFirstAudioMs);
       a.span?.addEvent('first model audio', { [ATTR.modelFirstAudioMs]: modelFirstAudioMs });
       a.span?.setAttribute(ATTR.modelFirstAudioMs, modelFirstAudioMs);
+      this.publishUserTranscript(a.turnId);
       this.deps.bus.publishEvent(makeEvent('assistant.turn.start', { deviceId: this.deviceId, turnId: a.turnId }));
       this.deps.bus.publishEvent(makeEvent('assistant.audio.first', { deviceId: this.deviceId, turnId: a.turnId, requestedAt: a.requestedAt, modelFirstAudioMs }));
     }
@@ -422,6 +454,7 @@ export class SessionActor implements Actor<SessionMessage> {
       pcm,
       turnId: a.turnId,
     });
+    this.lastModelAudioAt = now / 1000;
     // Audio carries the model-response span's context, linking playback to this turn's trace.
     if (a.span) context.with(trace.setSpan(context.active(), a.span), publish);
     else publish();
@@ -437,16 +470,14 @@ export class SessionActor implements Actor<SessionMessage> {
     if (a.deferredInterrupt && /[.!?]["')\]]?\s*$/.test(text.trim())) this.executeInterruption('sentence boundary');
   }
 
-  private completeAssistant(autoCompleted: boolean): void {
-    clearTimeout(this.autoCompleteTimer);
-    const a = this.assistant;
-    if (!a) return;
-    this.assistant = undefined;
-    this.lastAssistantTurnId = a.turnId;
-    if (this.userTranscript.trim()) {
-      this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'user', text: this.userTranscript.trim(), final: true, turnId: a.turnId }));
-      this.userTranscript = '';
+  private completeAssistant(a: AssistantTurn, autoCompleted: boolean): void {
+    if (a === this.closing) this.closing = undefined;
+    else {
+      clearTimeout(this.autoCompleteTimer);
+      if (a === this.assistant) this.assistant = undefined;
     }
+    this.lastAssistantTurnId = a.turnId;
+    this.publishUserTranscript(a.turnId);
     if (a.text.trim()) this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'assistant', text: a.text.trim(), final: true, turnId: a.turnId }));
     this.deps.bus.publishEvent(makeEvent('assistant.turn.complete', { deviceId: this.deviceId, turnId: a.turnId, interrupted: a.interrupted, audioMs: a.audioMs, ...(autoCompleted ? { autoCompleted } : {}) }));
     a.span?.setAttribute(ATTR.interrupted, a.interrupted);
@@ -527,7 +558,8 @@ export class SessionActor implements Actor<SessionMessage> {
 
   private handleFailure(code: number, message: string): void {
     // An answer in flight is over: its audio stops here.
-    if (this.assistant) this.completeAssistant(true);
+    if (this.closing) this.completeAssistant(this.closing, true);
+    if (this.assistant) this.completeAssistant(this.assistant, true);
     this.current = undefined;
     if (code === 1007 || code === 1008) {
       this.configError = { at: Date.now(), code };
@@ -570,7 +602,8 @@ export class SessionActor implements Actor<SessionMessage> {
     this.conn = undefined;
     // Close the old socket first: one live session per device, never two.
     old?.close();
-    if (this.assistant) this.completeAssistant(true);
+    if (this.closing) this.completeAssistant(this.closing, true);
+    if (this.assistant) this.completeAssistant(this.assistant, true);
     this.current = undefined;
     this.scheduleReconnect(cause);
   }
@@ -590,9 +623,10 @@ export class SessionActor implements Actor<SessionMessage> {
         }
         break;
       case 'auto-complete':
-        if (this.assistant && this.assistant.firstAudioAt !== undefined) {
+        if (this.closing && Date.now() - (this.closing.firstAudioAt ?? this.closing.requestedAt) >= 2000) this.completeAssistant(this.closing, true);
+        if (this.assistant && this.assistant.firstAudioAt !== undefined && nowUs() / 1000 - this.lastModelAudioAt >= this.opts.autoCompleteMs) {
           this.log.warn({ turnId: this.assistant.turnId }, 'model turn never completed: completing it');
-          this.completeAssistant(true);
+          this.completeAssistant(this.assistant, true);
         }
         break;
       case 'go-away':
@@ -631,7 +665,8 @@ export class SessionActor implements Actor<SessionMessage> {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.reconnectTimer, this.watchdogTimer, this.autoCompleteTimer, this.inactivityTimer]) clearTimeout(t);
+    for (const t of [this.reconnectTimer, this.watchdogTimer, this.autoCompleteTimer, this.inactivityTimer, this.closingTimer]) clearTimeout(t);
+    this.closing?.span?.end();
     this.assistant?.span?.end();
     const conn = this.conn;
     this.conn = undefined;

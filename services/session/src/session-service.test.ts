@@ -1,0 +1,305 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { startGeminiLiveSim, type GeminiLiveSim, type SimSession } from '@voicebus/gemini-live-sim';
+import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { makeEvent, STREAMS, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let server: NatsServer;
+let sim: GeminiLiveSim;
+let bus: Bus;
+const children: ChildProcess[] = [];
+const events: VoiceEvent[] = [];
+const audioOut: { deviceId: string; chunk: AudioChunk }[] = [];
+let waiters: { pred: () => boolean; resolve: () => void }[] = [];
+const check = () => (waiters = waiters.filter((w) => (w.pred() ? (w.resolve(), false) : true)));
+
+function until(pred: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  if (pred()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
+  });
+}
+
+const of = (deviceId: string) => events.filter((e) => e.deviceId === deviceId);
+const typed = <T extends VoiceEvent['type']>(deviceId: string, type: T) => of(deviceId).filter((e): e is Extract<VoiceEvent, { type: T }> => e.type === type);
+
+async function stopSessions(): Promise<void> {
+  await Promise.all(children.splice(0).map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM'))))));
+}
+
+/** One session service at a time: every instance serves every device. */
+function withService(strategy: string): void {
+  beforeAll(() => startSession(strategy));
+  afterAll(() => stopSessions());
+}
+
+async function startSession(strategy: string, extra: string[] = []): Promise<void> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--interruption', strategy, '--var', 'assistant_name=Testy', ...extra], {
+    env: { ...process.env, NATS_URL: server.url, GEMINI_LIVE_URL: sim.url, LOG_LEVEL: 'warn', INSTANCE_ID: `session-${strategy}` },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  for (let i = 0; ; i++) {
+    try {
+      await bus.nc.request(`voicebus.session.session-${strategy}.status`, undefined, { timeout: 500 });
+      return;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+beforeAll(async () => {
+  server = await startNatsServer({ useEnvUrl: false });
+  sim = await startGeminiLiveSim({ firstAudioDelayMs: 100, speed: 2 });
+  bus = await Bus.connect({ servers: server.url, name: 'session-test', log: memoryLogger().log });
+  for (const stream of [STREAMS.session, STREAMS.control] as const) bus.subscribeEvents(stream, (e) => (events.push(e), check()));
+  bus.subscribeAudio('audio.out', (chunk, meta) => (audioOut.push({ deviceId: meta.deviceId, chunk }), check()));
+});
+afterAll(async () => {
+  await stopSessions();
+  await bus?.drain();
+  await sim?.close();
+  await server?.stop();
+});
+
+function device(strategy: string, name: string): string {
+  return `${strategy}-${name}`;
+}
+
+const tone = (ms: number) => Int16Array.from({ length: (16000 * ms) / 1000 }, (_, i) => Math.round(Math.sin(i / 3) * 9000));
+
+/** Acts as capture + VAD: a user turn of `ms` of audio. */
+async function userTurn(deviceId: string, turnId: string, ms = 600, end = true): Promise<void> {
+  const start = nowUs();
+  bus.publishEvent(makeEvent('turn.start', { deviceId, turnId, speechStartUs: start, decidedAt: start / 1000 }));
+  const pcm = tone(ms);
+  for (let i = 0, seq = 0; i < pcm.length; i += 320, seq++) {
+    bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: start + i * 62.5, sampleRate: 16000, channels: 1, pcm: pcm.subarray(i, i + 320) });
+  }
+  if (end) bus.publishEvent(makeEvent('turn.end', { deviceId, turnId, speechStartUs: start, speechEndUs: start + ms * 1000, decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
+  await bus.flush();
+}
+
+const completed = (deviceId: string, turnId: string) => typed(deviceId, 'assistant.turn.complete').find((e) => e.turnId === turnId);
+const simFor = async (deviceId: string): Promise<SimSession> => {
+  await until(() => typed(deviceId, 'session.opened').length > 0, `${deviceId} session`);
+  return sim.sessions.filter((s) => s.setup).at(-1)!;
+};
+/** Opens a device's session and returns the simulator's side of it. */
+async function open(deviceId: string): Promise<SimSession> {
+  const next = sim.nextSession();
+  bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+  const s = await next;
+  await simFor(deviceId);
+  return s;
+}
+
+describe('session service (immediate) against the simulator (real @google/genai, real nats-server)', () => {
+  withService('immediate');
+
+  it('sends the setup the pack and flags describe', async () => {
+    const d = device('immediate', 'setup');
+    const s = await open(d);
+    expect(s.setup).toMatchObject({
+      model: 'models/gemini-2.5-flash-native-audio-latest',
+      systemInstruction: { parts: [{ text: 'You are Testy, a helpful voice assistant. Keep answers short and conversational: one or two sentences, spoken naturally. Answer in English. If you are interrupted, stop and listen.' }] },
+      generationConfig: { responseModalities: ['AUDIO'], temperature: 0.7, maxOutputTokens: 512, speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: 'Puck' } } } },
+      realtimeInputConfig: { automaticActivityDetection: { disabled: true } },
+      inputAudioTranscription: {},
+      outputAudioTranscription: {},
+      sessionResumption: {},
+      contextWindowCompression: { slidingWindow: {} },
+      tools: [{ functionDeclarations: [{ name: 'get_current_time' }] }],
+    });
+    expect(typed(d, 'session.opened')[0]).toMatchObject({ interruption: 'immediate', turnDetection: 'local', resumed: false });
+  });
+
+  it('answers each user turn once, on audio.out with the turn id, events in order', async () => {
+    const d = device('immediate', 'turns');
+    const s = await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'first answer');
+    await userTurn(d, `${d}-2`, 900);
+    await until(() => Boolean(completed(d, `${d}-2`)), 'second answer');
+    for (const t of [`${d}-1`, `${d}-2`]) {
+      const chunks = audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === t);
+      expect(chunks.length).toBeGreaterThan(10);
+      expect(chunks.every((c) => c.chunk.sampleRate === 24000)).toBe(true);
+      expect(chunks.map((c) => c.chunk.seq)).toEqual(chunks.map((_, i) => i));
+      const order = of(d).filter((e) => 'turnId' in e && e.turnId === t && e.type !== 'usage').map((e) => e.type);
+      expect(order.indexOf('assistant.turn.start')).toBeLessThan(order.indexOf('assistant.audio.first') + 1);
+      expect(order.indexOf('assistant.audio.first')).toBeLessThan(order.indexOf('assistant.generation.complete'));
+      expect(order.at(-1)).toBe('assistant.turn.complete');
+      expect(completed(d, t)).toMatchObject({ interrupted: false });
+    }
+    const finals = typed(d, 'transcript').filter((e) => e.final);
+    expect(finals.map((e) => `${e.role}:${e.text}`)).toEqual([
+      'user:[user speech 0.6 s]', 'assistant:You spoke for 0.6 seconds. This is answer number 1.',
+      'user:[user speech 0.9 s]', 'assistant:You spoke for 0.9 seconds. This is answer number 2.',
+    ]);
+    expect(s.messages.filter((m) => (m.realtimeInput as Record<string, unknown> | undefined)?.activityStart).length).toBe(2);
+    await until(() => typed(d, 'usage').length === 2, 'usage of both turns');
+  });
+
+  it('immediate: user speech stops the answer and late audio of it is dropped', async () => {
+    const d = device('immediate', 'barge');
+    await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
+    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'immediate' }));
+    await userTurn(d, `${d}-2`, 600, false);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'interrupted turn completes');
+    const cutAt = audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length;
+    expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
+    expect(typed(d, 'assistant.interrupted')[0]).toMatchObject({ turnId: `${d}-1`, by: 'local' });
+    bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId: `${d}-2`, speechStartUs: nowUs(), speechEndUs: nowUs(), decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
+    await until(() => Boolean(completed(d, `${d}-2`)), 'the new turn is answered');
+    expect(audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length).toBe(cutAt);
+  });
+
+});
+
+describe('session service (pause)', () => {
+  withService('pause');
+
+  it('pause: a blip resumes the answer; speech past the minimum interrupts it', async () => {
+    const d = device('pause', 'blip');
+    await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
+    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+    await userTurn(d, `${d}-blip`, 200);
+    bus.publishEvent(makeEvent('control.resume', { deviceId: d, turnId: `${d}-1` }));
+    await until(() => Boolean(completed(d, `${d}-1`)), 'answer completes');
+    expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
+    expect(audioOut.some((a) => a.deviceId === d && a.chunk.turnId === `${d}-blip`)).toBe(false);
+    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+
+    await userTurn(d, `${d}-2`);
+    await until(() => Boolean(typed(d, 'assistant.audio.first').find((e) => e.turnId === `${d}-2`)), 'second answer audio');
+    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-2`, playedAt: Date.now(), bufferMs: 40 }));
+    await userTurn(d, `${d}-3`, 800);
+    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-2`, strategy: 'pause' }));
+    await until(() => Boolean(completed(d, `${d}-3`)), 'the interrupting turn is answered');
+    expect(completed(d, `${d}-2`)).toMatchObject({ interrupted: true });
+  });
+
+});
+
+describe('session service (deferred)', () => {
+  withService('deferred');
+
+  it('deferred: the interruption waits for the next sentence boundary', async () => {
+    const d = device('deferred', 'boundary');
+    await open(d);
+    sim.behaviour.speed = 1;
+    try {
+      await userTurn(d, `${d}-1`);
+      await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
+      bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+      await userTurn(d, `${d}-2`, 600, true);
+      bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'deferred' }));
+      await until(() => of(d).some((e) => e.type === 'control.flush'), 'deferred flush');
+      const texts = typed(d, 'transcript').filter((e) => e.role === 'assistant' && !e.final && e.turnId === `${d}-1`).map((e) => e.text).join('');
+      // The flush came right after the first sentence ended, not before, and not at the end.
+      expect(texts.trim().endsWith('seconds.')).toBe(true);
+      await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered');
+      expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
+    } finally {
+      sim.behaviour.speed = 2;
+    }
+  });
+
+});
+
+describe('session service (ignore)', () => {
+  withService('ignore');
+
+  it('ignore: never interrupts; the user turn waits until the answer was heard', async () => {
+    const d = device('ignore', 'never');
+    await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
+    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'ignore' }));
+    await userTurn(d, `${d}-2`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'first answer completes');
+    expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
+    expect(typed(d, 'assistant.audio.first').some((e) => e.turnId === `${d}-2`)).toBe(false);
+    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered after the first was heard');
+    expect(typed(d, 'assistant.interrupted')).toEqual([]);
+  });
+
+});
+
+describe('session service lifetime (immediate)', () => {
+  withService('immediate');
+
+  it('goAway: reconnects with the resumption handle and loses no turn', async () => {
+    const d = device('immediate', 'goaway');
+    const s = await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'first answer');
+    const next = sim.nextSession();
+    s.goAway(2000);
+    const s2 = await next;
+    await until(() => typed(d, 'session.opened').length === 2, 'resumed session');
+    expect(typed(d, 'session.opened')[1]).toMatchObject({ resumed: true });
+    expect(s2.resumedFrom).toBeDefined();
+    await userTurn(d, `${d}-2`);
+    await until(() => Boolean(completed(d, `${d}-2`)), 'answer after resumption');
+    const final = typed(d, 'transcript').filter((e) => e.final && e.role === 'assistant').at(-1)!;
+    expect(final.text).toContain('answer number 2');
+  });
+
+  it('a 1011 close reconnects; a 1008 close is reported without a retry storm', async () => {
+    const d = device('immediate', 'faults');
+    const s = await open(d);
+    const next = sim.nextSession();
+    s.closeWith(1011, 'internal');
+    await next;
+    await until(() => typed(d, 'session.opened').length === 2, 'reconnected after 1011');
+    expect(typed(d, 'session.reconnecting')[0]).toMatchObject({ cause: 'closed' });
+    const before = sim.sessions.length;
+    sim.sessions.at(-1)!.closeWith(1008, 'policy violation');
+    await until(() => typed(d, 'session.error').some((e) => e.kind === 'config'), 'config error');
+    expect(typed(d, 'session.error').find((e) => e.kind === 'config')).toMatchObject({ code: 1008, retrying: false });
+    // Audio keeps coming; the service must not hammer the server.
+    await userTurn(d, `${d}-x`);
+    await bus.flush();
+    await new Promise((r) => setTimeout(r, 1000)); // absence of reconnects: nothing to wait for
+    expect(sim.sessions.length).toBe(before);
+  });
+
+  it('answers a tool call with the built-in handler', async () => {
+    const d = device('immediate', 'tools');
+    await open(d);
+    const turn = sim.sessions.at(-1)!.state.turns + 1;
+    sim.behaviour.toolCallOnTurns = [turn];
+    try {
+      await userTurn(d, `${d}-1`);
+      await until(() => Boolean(completed(d, `${d}-1`)), 'answer with tool result');
+      const final = typed(d, 'transcript').filter((e) => e.final && e.role === 'assistant').at(-1)!;
+      expect(final.text).toMatch(/get_current_time said 20\d\d-/);
+    } finally {
+      sim.behaviour.toolCallOnTurns = [];
+    }
+  });
+
+  it('survives a malformed server message and keeps answering', async () => {
+    const d = device('immediate', 'junk');
+    const s = await open(d);
+    s.sendRaw({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: 12345 } }] } } });
+    s.sendRaw({ serverContent: { outputTranscription: { text: { not: 'text' } } } });
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'answer after junk');
+    expect(children.every((c) => c.exitCode === null)).toBe(true);
+  });
+});
