@@ -346,7 +346,8 @@ export class SimSession extends EventEmitter<SimSessionEvents> {
       if (answer.cancelled) return;
       sentence2 = `The tool ${tool.name} said ${summarise(response)}.`;
     }
-    const text = `${firstSentence} ${sentence2}`;
+    // A greeting is short: the user should not have to talk over it.
+    const text = firstSentence.startsWith('Hello! I am') ? firstSentence : `${firstSentence} ${sentence2}`;
     const pcm = await synthesize(text, b.voice);
     await sleep(b.firstAudioDelayMs);
     if (answer.cancelled || this.closed) return;

@@ -107,12 +107,14 @@ async function waitForPorts(
   });
   const portsFile = join(dir, `nats-server_${child.pid}.ports`);
   const ready = (async () => {
-    // The file may already exist before the watcher saw it, so look first, then on every change.
+    // Look first, then on every change in the directory. File watching can coalesce or miss
+    // the event of a write that completes the file, so a short poll backs it up.
     for (;;) {
       const ports = await readPorts(portsFile);
       if (ports) return ports;
-      const next = await changes.next();
-      if (next.done) throw new NatsServerStartError('ports file watcher ended');
+      let poll: NodeJS.Timeout | undefined;
+      await Promise.race([changes.next(), new Promise((r) => (poll = setTimeout(r, 50)))]);
+      clearTimeout(poll);
     }
   })();
   try {

@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { audibleSegments, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
+
+/**
+ * The project's main job, end to end: `pnpm demo` with real processes (nats-server, the
+ * simulator, vad, session, playback, capture) on the bundled conversation.
+ */
+describe('pnpm demo: one device, the bundled conversation', () => {
+  it('answers every user turn exactly once, with consistent latency rows and audio where the answers are', async () => {
+    const run = await runDemo([]);
+    expect(run.code, run.lines.join('\n')).toBe(0);
+    const truth = fixtureTruth('conversation');
+    const rows = readTurns(run.out);
+    expect(rows).toHaveLength(truth.turns);
+    rows.forEach((r, i) => {
+      const seg = truth.segments.filter((s) => s.turn === i + 1);
+      expect(Math.abs(r.userStartS * 1000 - seg[0]!.startMs)).toBeLessThan(150);
+      expect(Math.abs(r.userEndS * 1000 - seg.at(-1)!.endMs)).toBeLessThan(150);
+      expect(r.answered).toBe(true);
+      expect(r.interrupted).toBe(false);
+      for (const k of ['endOfTurnDelayMs', 'busMs', 'modelFirstAudioMs', 'playbackBufferMs', 'voiceToVoiceMs'] as const) {
+        expect(Number.isFinite(r[k])).toBe(true);
+        expect(r[k]).toBeGreaterThanOrEqual(0);
+      }
+      const parts = r.endOfTurnDelayMs + r.busMs + r.modelFirstAudioMs + r.playbackBufferMs;
+      expect(Math.abs(parts - r.voiceToVoiceMs)).toBeLessThan(3);
+    });
+    expect(new Set(rows.map((r) => r.turnId)).size).toBe(rows.length);
+
+    // assistant.wav: the greeting, then one answer after each user turn, silence elsewhere.
+    const segs = audibleSegments(join(run.out, 'dev1', 'assistant.wav'), 0.3);
+    expect(segs).toHaveLength(truth.turns + 1);
+    expect(segs[0]!.endS).toBeLessThan(rows[0]!.userStartS); // the greeting ends before the user speaks
+    rows.forEach((r, i) => {
+      const answer = segs[i + 1]!;
+      // Heard after the user stopped, about voice-to-voice later, and over before the next turn.
+      expect(Math.abs(answer.startS - (r.userEndS + r.voiceToVoiceMs / 1000))).toBeLessThan(0.08);
+      if (rows[i + 1]) expect(answer.endS).toBeLessThan(rows[i + 1]!.userStartS);
+    });
+    for (const f of ['assistant.wav', 'conversation.wav', 'turns.jsonl', 'history.jsonl']) expect(existsSync(join(run.out, 'dev1', f))).toBe(true);
+    const history = readHistory(run.out);
+    expect(history.filter((h) => h.role === 'assistant')).toHaveLength(truth.turns + 1);
+    expect(history.filter((h) => h.role === 'user')).toHaveLength(truth.turns);
+    expect(run.lines.some((l) => /voiceToVoiceMs\s+\d/.test(l))).toBe(true);
+    expect(existsSync(join(FIXTURES, 'conversation.wav'))).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import wavefile from 'wavefile';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const FIXTURES = join(REPO, 'test/fixtures/speech');
+
+export interface DemoRun {
+  code: number | null;
+  out: string;
+  lines: string[];
+}
+
+/**
+ * Runs `pnpm demo` the way a user does (a real process tree: NATS, simulator, services,
+ * capture), with `onLine` seeing its output as it comes, and returns when it exits.
+ */
+export function runDemo(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<DemoRun> {
+  const out = mkdtempSync(join(tmpdir(), 'voicebus-demo-'));
+  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', ...args], {
+    env: { ...process.env, CI: 'true', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  const onData = (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      options.onLine?.(line);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, out, lines })));
+}
+
+export interface TurnRow {
+  turnId: string;
+  userStartS: number;
+  userEndS: number;
+  answered: boolean;
+  interrupted: boolean;
+  endOfTurnDelayMs: number;
+  busMs: number;
+  modelFirstAudioMs: number;
+  playbackBufferMs: number;
+  voiceToVoiceMs: number;
+}
+
+export function readTurns(out: string, device = 'dev1'): TurnRow[] {
+  return readFileSync(join(out, device, 'turns.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TurnRow);
+}
+
+export function readHistory(out: string, device = 'dev1'): { role: string; text: string }[] {
+  return readFileSync(join(out, device, 'history.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { role: string; text: string });
+}
+
+/** Audible stretches of a 24 kHz WAV (gaps of at least `gapS` of digital silence split them). */
+export function audibleSegments(file: string, gapS = 0.1): { startS: number; endS: number }[] {
+  const wav = new wavefile.WaveFile(readFileSync(file));
+  const rate = (wav.fmt as { sampleRate: number }).sampleRate;
+  const s = wav.getSamples(false, Int16Array) as unknown as Int16Array;
+  const gap = gapS * rate;
+  const segs: { startS: number; endS: number }[] = [];
+  let start = -1;
+  let lastLoud = -1;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== 0) {
+      if (start < 0 || i - lastLoud > gap) {
+        if (start >= 0) segs.push({ startS: start / rate, endS: (lastLoud + 1) / rate });
+        start = i;
+      }
+      lastLoud = i;
+    }
+  }
+  if (start >= 0) segs.push({ startS: start / rate, endS: (lastLoud + 1) / rate });
+  return segs;
+}
+
+export function fixtureTruth(name: string): { segments: { startMs: number; endMs: number; turn: number }[]; turns: number } {
+  return JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8'));
+}
