@@ -57,13 +57,19 @@ export interface DeviceView {
 export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
   readonly devices = new Map<string, DeviceView>();
   private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number }>();
+  private readonly dropped = new Set<string>();
   private readonly keepUserAudio: boolean;
+  /** Wall time of the last event seen, for the quiet-period end of the run. */
+  lastEventAt = Date.now();
 
   constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean }) {
     super();
     this.keepUserAudio = options.keepUserAudio;
     for (const id of deviceIds) this.devices.set(id, this.emptyView(id));
-    const onEvent = (event: VoiceEvent) => this.onEvent(event);
+    const onEvent = (event: VoiceEvent) => {
+      this.lastEventAt = Date.now();
+      this.onEvent(event);
+    };
     for (const stream of [STREAMS.capture, STREAMS.vad, STREAMS.turn, STREAMS.session, STREAMS.playback, STREAMS.control] as const) {
       bus.subscribeEvents(stream, onEvent);
     }
@@ -88,6 +94,11 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       userAudio: [],
       restartsSeen: 0,
     };
+  }
+
+  get allInputsEnded(): boolean {
+    for (const d of this.devices.values()) if (!d.ended) return false;
+    return true;
   }
 
   /** True when every device's input ended and every answer it asked for was played. */
@@ -115,9 +126,11 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         d.userText = '';
         break;
       case 'turn.end':
-        d.state = DEVICE_STATES.thinking;
-        d.pending.add(event.turnId);
         this.turnEnds.set(event.turnId, { speechStartUs: event.speechStartUs, speechEndUs: event.speechEndUs });
+        d.pending.add(event.turnId);
+        // The session may have dropped the turn before the VAD finished it (a false interruption).
+        if (this.dropped.has(event.turnId)) this.settle(d, event.turnId, false);
+        else d.state = DEVICE_STATES.thinking;
         break;
       case 'transcript':
         if (event.role === 'user') d.userText = event.final ? event.text : (d.userText + event.text).slice(-200);
@@ -138,6 +151,10 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       case 'playback.flushed':
         d.assistantActive = false;
         d.state = d.ended ? DEVICE_STATES.ended : DEVICE_STATES.listening;
+        break;
+      case 'user.turn.dropped':
+        this.dropped.add(event.turnId);
+        this.settle(d, event.turnId, false);
         break;
       case 'assistant.turn.complete':
         // An answer that produced no audio still settles its turn.

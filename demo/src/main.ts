@@ -127,6 +127,10 @@ async function main(): Promise<void> {
       });
       monitor.on('row', (d, row) => view.turn(d, row));
       setTimeout(() => resolveDone(`time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
+      // A turn nobody answers (a lost session, a restarted service) must not keep the demo up forever.
+      setInterval(() => {
+        if (monitor.allInputsEnded && Date.now() - monitor.lastEventAt > 15_000) resolveDone('inputs ended and nothing happened for 15 s');
+      }, 1000).unref();
     });
     await bus.flush();
     view.start();

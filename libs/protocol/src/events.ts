@@ -138,6 +138,11 @@ export const AssistantInterrupted = event('assistant.interrupted', {
   /** Who decided: the model's own `interrupted`, or the local strategy. */
   by: z.enum(['model', 'local']),
 });
+/** A user turn the session will never send to the model (a false interruption, no session). */
+export const UserTurnDropped = event('user.turn.dropped', {
+  turnId,
+  reason: z.enum(['false-interruption', 'no-session']),
+});
 export const UsageEvent = event('usage', {
   turnId: turnId.optional(),
   promptTokens: z.number().int().nonnegative().optional(),
@@ -185,6 +190,7 @@ export const SessionEvent = z.discriminatedUnion('type', [
   AssistantGenerationComplete,
   AssistantTurnComplete,
   AssistantInterrupted,
+  UserTurnDropped,
   UsageEvent,
 ]);
 export const PlaybackEvent = z.discriminatedUnion('type', [

@@ -111,7 +111,6 @@ export class SessionActor implements Actor<SessionMessage> {
   private serverTurnCounter = 0;
   private userTranscript = '';
   private lastUserTurnId: string | undefined;
-  private readonly discarded = new Set<string>();
   private lastModelAudioAt = 0;
 
   constructor(ctx: ActorContext, deps: SessionDeps) {
@@ -185,7 +184,7 @@ export class SessionActor implements Actor<SessionMessage> {
         if (this.held && this.opts.interruption === 'pause') {
           // A blip: the user did not really take the turn. Drop it and let the answer go on.
           this.log.info({ turnId: this.held.turnId }, 'false interruption: discarding the held user turn');
-          this.discarded.add(this.held.turnId);
+          this.deps.bus.publishEvent(makeEvent('user.turn.dropped', { deviceId: this.deviceId, turnId: this.held.turnId, reason: 'false-interruption' }));
           this.held = undefined;
         }
         break;
@@ -230,6 +229,7 @@ export class SessionActor implements Actor<SessionMessage> {
   private sendTurn(turn: UserTurn): void {
     if (!this.conn) {
       this.log.warn({ turnId: turn.turnId }, 'no live session for this user turn; it is lost');
+      this.deps.bus.publishEvent(makeEvent('user.turn.dropped', { deviceId: this.deviceId, turnId: turn.turnId, reason: 'no-session' }));
       return;
     }
     // An answer still in progress is over for the user; the model will close it with
