@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audibleSegments, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
@@ -45,5 +45,10 @@ describe('pnpm demo: one device, the bundled conversation', () => {
     expect(history.filter((h) => h.role === 'user')).toHaveLength(truth.turns);
     expect(run.lines.some((l) => /voiceToVoiceMs\s+\d/.test(l))).toBe(true);
     expect(existsSync(join(FIXTURES, 'conversation.wav'))).toBe(true);
+    // No OTLP endpoint is configured: nothing may complain about exporting (or anything else).
+    for (const log of ['vad', 'session', 'playback', 'capture-dev1']) {
+      const text = readFileSync(join(run.out, 'logs', `${log}.log`), 'utf8');
+      expect(text, log).not.toMatch(/"level":"(error|fatal)"|OTLP|ECONNREFUSED/);
+    }
   }, 120_000);
 });

@@ -37,7 +37,12 @@ export interface BusOptions {
   log: Logger;
 }
 
+/** Marks a chunk that was given its own send span (sampled chunk tracing). */
+const CHUNK_SPAN_HEADER = 'Voice-Chunk-Span';
+
 export interface Received {
+  /** The chunk carries a sampled send span: consumers may open a process span for it. */
+  chunkTraced: boolean;
   subject: string;
   deviceId: string;
   /** The producer's trace context, to parent the process span. */
@@ -67,6 +72,11 @@ export class Bus {
   readonly rejected: RejectCounts = new Map();
   private readonly log: Logger;
   private readonly loggedRejects = new Set<string>();
+  /**
+   * Fraction of audio chunks that get their own send/process spans (VOICEBUS_TRACE_CHUNKS,
+   * default 0: at 50 chunks a second per device they would drown every trace).
+   */
+  chunkSpanRatio = Math.min(1, Math.max(0, Number(process.env.VOICEBUS_TRACE_CHUNKS ?? 0) || 0));
   /** Set by the ownership layer so every event carries the publisher's lease revision. */
   leaseOf: ((deviceId: string) => number | undefined) | undefined;
 
@@ -142,8 +152,27 @@ export class Bus {
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
     const lease = this.leaseOf?.(deviceId);
     if (lease !== undefined) h.set(HEADERS.lease, String(lease));
+    const subject = deviceSubject(deviceId, stream);
+    if (this.chunkSpanRatio > 0 && Math.random() < this.chunkSpanRatio) {
+      const span = trace.getTracer('voicebus.runtime').startSpan(`send ${subjectTemplate(stream)}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [ATTR.messagingSystem]: MESSAGING_SYSTEM,
+          [ATTR.messagingOperationType]: 'send',
+          [ATTR.messagingDestinationName]: subject,
+          [ATTR.messagingDestinationTemplate]: subjectTemplate(stream),
+          [ATTR.messagingMessageBodySize]: body.byteLength,
+          [ATTR.deviceId]: deviceId,
+        },
+      });
+      h.set(CHUNK_SPAN_HEADER, '1');
+      injectTraceContext(h, trace.setSpan(context.active(), span));
+      this.nc.publish(subject, body, { headers: h });
+      span.end();
+      return;
+    }
     injectTraceContext(h);
-    this.nc.publish(deviceSubject(deviceId, stream), body, { headers: h });
+    this.nc.publish(subject, body, { headers: h });
   }
 
   /** Subscribes to one event stream of every device (or one), delivering only valid events. */
@@ -202,6 +231,7 @@ export class Bus {
         }
         const leaseRaw = msg.headers?.get(HEADERS.lease);
         const meta: Received = {
+          chunkTraced: msg.headers?.get(CHUNK_SPAN_HEADER) === '1',
           subject: msg.subject,
           deviceId,
           parent: extractTraceContext(msg.headers),

@@ -50,7 +50,7 @@ describe('capture service (real process, real nats-server)', () => {
     });
     await bus.flush();
     const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), ...Object.entries(files).flatMap(([id, f]) => ['--device', `${id}=file:${f}`])], {
-      env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' },
+      env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn', CAPTURE_LINGER_MS: '0' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     await ended.done;

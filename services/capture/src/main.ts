@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { assertDeviceId, makeEvent } from '@voicebus/protocol';
+import { assertDeviceId, makeEvent, STREAMS } from '@voicebus/protocol';
+import { AssistantAudibleSpans } from './assistant-audible.ts';
 import { addCommonOptions, numberIn, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
 import { CaptureDevice } from './capture-device.ts';
 import { sourceFromSpec } from './sources.ts';
@@ -9,6 +10,7 @@ interface CaptureOptions extends CommonOptions {
   chunkMs: number;
   fast?: boolean;
   loop?: boolean;
+  lingerMs: number;
 }
 
 const program = addCommonOptions(new Command('capture'))
@@ -16,7 +18,8 @@ const program = addCommonOptions(new Command('capture'))
   .addOption(new Option('--device <id=source>', 'device and source (mic, stdin, file:PATH); repeatable').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .addOption(new Option('--chunk-ms <ms>', 'chunk duration').env('CHUNK_MS').default(20).argParser(numberIn(10, 100, true)))
   .addOption(new Option('--fast', 'send file audio as fast as the bus takes it (tests, benchmarks)').env('CAPTURE_FAST'))
-  .addOption(new Option('--loop', 'repeat file sources forever').env('CAPTURE_LOOP'));
+  .addOption(new Option('--loop', 'repeat file sources forever').env('CAPTURE_LOOP'))
+  .addOption(new Option('--linger-ms <ms>', 'after the input ends, stay until the device\'s speaker was quiet this long').env('CAPTURE_LINGER_MS').default(3000).argParser(numberIn(0, 600_000, true)));
 
 const opts = program.parse().opts<CaptureOptions>();
 const specs = opts.device ?? (process.env.DEVICE_ID ? [`${process.env.DEVICE_ID}=${process.env.SOURCE ?? 'mic'}`] : []);
@@ -40,6 +43,11 @@ const rt = await startServiceRuntime({
   stats: () => ({ devices: devices.map((d) => ({ id: d.id, source: d.source.description, sent: sent.get(d.id) ?? 0 })) }),
 });
 const sent = new Map<string, number>();
+let endedAt = 0;
+// Each device listens to its own playback events only (its bus permissions allow no more).
+const audible = new AssistantAudibleSpans();
+for (const { id } of devices) rt.bus.subscribeEvents(STREAMS.playback, (event, meta) => audible.onPlayback(event, meta), { deviceId: id });
+rt.shutdown.add('audible spans', () => audible.close());
 const running = devices.map(({ id, source }) => {
   const device = new CaptureDevice(id, source, {
     announce: (info) => {
@@ -54,6 +62,7 @@ const running = devices.map(({ id, source }) => {
       if (opts.fast && n % 50 === 0) await rt.bus.flush();
     },
     ended: async (end) => {
+      endedAt = Date.now();
       rt.bus.publishEvent(makeEvent('device.ended', { deviceId: id, ...end }));
       await rt.bus.flush();
       rt.log.info({ deviceId: id, reason: end.reason, lastSeq: end.lastSeq }, 'device ended');
@@ -67,5 +76,11 @@ const running = devices.map(({ id, source }) => {
 });
 
 await Promise.all(running);
+// The input has ended, but the device is still there while its last answer plays: linger
+// until its speaker has been quiet for a moment (bounded), like a person who waits for the reply.
+const lingerUntil = Date.now() + opts.lingerMs * 10;
+while (Date.now() < lingerUntil && (audible.busy || Date.now() - Math.max(audible.lastEventAt, endedAt) < opts.lingerMs)) {
+  await new Promise((r) => setTimeout(r, 100));
+}
 await rt.shutdown.run();
 process.exit(process.exitCode ?? 0);

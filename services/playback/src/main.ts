@@ -45,7 +45,7 @@ const host: ActorHost<PlaybackMessage> = new ActorHost<PlaybackMessage>(
 );
 
 // Audio is droppable under overload; control and events never are.
-rt.bus.subscribeAudio('audio.out', (chunk, meta) => host.deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs() }, droppable: true }));
+rt.bus.subscribeAudio('audio.out', (chunk, meta) => host.deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs(), parent: meta.parent }, droppable: true }));
 for (const stream of [STREAMS.control, STREAMS.turn, STREAMS.session, STREAMS.capture] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) =>
     host.deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.control ? processSpan(stream, meta) : undefined }),

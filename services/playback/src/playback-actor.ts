@@ -1,10 +1,11 @@
+import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import type { Sink } from './sinks.ts';
 
 export type PlaybackMessage =
-  | { kind: 'audio'; chunk: AudioChunk; receivedAtUs: number }
+  | { kind: 'audio'; chunk: AudioChunk; receivedAtUs: number; parent: Context }
   | { kind: 'event'; event: VoiceEvent };
 
 export interface PlaybackActorDeps {
@@ -30,6 +31,10 @@ interface TurnTiming {
   firstChunkSentAtUs?: number;
   interrupted?: boolean;
   reported?: boolean;
+  /** Trace context of the turn's first audio chunk (the session's model-response span). */
+  parent?: Context;
+  /** From the first audible sample to finished or flushed. */
+  span?: Span;
 }
 
 /**
@@ -59,11 +64,20 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         t.firstReceivedAtUs ??= firstReceivedAtUs;
         const bufferMs = (playedAtUs - t.firstReceivedAtUs) / 1000;
         this.deps.metrics?.playbackBuffer.record(bufferMs);
-        this.publish(makeEvent('playback.started', { deviceId: this.deviceId, turnId, playedAt: playedAtUs / 1000, bufferMs }));
+        t.span = trace.getTracer('voicebus.playback').startSpan('playback', {
+          startTime: playedAtUs / 1000,
+          attributes: { [ATTR.deviceId]: this.deviceId, [ATTR.turnId]: turnId, [ATTR.playbackBufferMs]: bufferMs, 'voicebus.sink': this.deps.sink.description },
+        }, t.parent ?? context.active());
+        this.inTurn(t, () => this.publish(makeEvent('playback.started', { deviceId: this.deviceId, turnId, playedAt: playedAtUs / 1000, bufferMs })));
       },
       finished: (turnId, playedMs) => {
-        this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
-        this.reportLatency(turnId);
+        const t = this.timing(turnId);
+        this.inTurn(t, () => {
+          this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
+          this.reportLatency(turnId);
+        });
+        t.span?.setAttribute('voicebus.playback.played_ms', playedMs);
+        t.span?.end();
       },
       underrun: (turnId, silenceMs) => {
         this.deps.metrics?.underruns.add(1);
@@ -73,11 +87,18 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   handle(message: PlaybackMessage): void {
-    if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs);
+    if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs, message.parent);
     else this.onEvent(message.event);
   }
 
-  private onAudio(chunk: AudioChunk, receivedAtUs: number): void {
+  /** Runs `fn` in the turn's playback span (or its parent), so events join the turn's trace. */
+  private inTurn(t: TurnTiming, fn: () => void): void {
+    const ctx = t.span ? trace.setSpan(t.parent ?? context.active(), t.span) : t.parent;
+    if (ctx) context.with(ctx, fn);
+    else fn();
+  }
+
+  private onAudio(chunk: AudioChunk, receivedAtUs: number, parent: Context): void {
     if (chunk.sampleRate !== ASSISTANT_SAMPLE_RATE || chunk.channels !== 1) {
       this.deps.counters.rejected++;
       this.log.warn({ sampleRate: chunk.sampleRate, channels: chunk.channels }, 'rejected assistant audio: expected 24 kHz mono');
@@ -88,6 +109,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     const t = this.timing(turnId);
     if (t.firstReceivedAtUs === undefined) {
       t.firstReceivedAtUs = receivedAtUs;
+      t.parent = parent;
       t.firstChunkSentAtUs = chunk.sentAtUs;
       if (chunk.sentAtUs) this.deps.metrics?.busTransit.record((receivedAtUs - chunk.sentAtUs) / 1000, { 'voicebus.hop': 'session-playback' });
     }
@@ -146,8 +168,16 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       this.timing(flushedTurn).interrupted = true;
     }
     this.log.info({ turnId: flushedTurn, droppedMs, why }, 'playback flushed');
-    this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs }));
-    if (flushedTurn) this.reportLatency(flushedTurn);
+    const t = flushedTurn ? this.timing(flushedTurn) : undefined;
+    const publish = () => {
+      this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs }));
+      if (flushedTurn) this.reportLatency(flushedTurn);
+    };
+    if (t) this.inTurn(t, publish);
+    else publish();
+    t?.span?.addEvent('flushed', { [ATTR.droppedMs]: droppedMs });
+    t?.span?.setAttribute(ATTR.interrupted, true);
+    t?.span?.end();
   }
 
   /**
@@ -172,6 +202,13 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       voiceToVoiceMs: t5 - t0,
     };
     this.deps.metrics?.voiceToVoice.record(latency.voiceToVoiceMs);
+    t.span?.setAttributes({
+      [ATTR.endOfTurnDelayMs]: latency.endOfTurnDelayMs,
+      [ATTR.busMs]: latency.busMs,
+      [ATTR.modelFirstAudioMs]: latency.modelFirstAudioMs,
+      [ATTR.playbackBufferMs]: latency.playbackBufferMs,
+      [ATTR.voiceToVoiceMs]: latency.voiceToVoiceMs,
+    });
     this.publish(makeEvent('turn.latency', {
       deviceId: this.deviceId,
       turnId,
@@ -204,6 +241,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   stop(): void {
+    for (const t of this.timings.values()) t.span?.end();
     this.buffer.close();
     this.deps.sink.close();
   }

@@ -25,6 +25,7 @@ interface SessionFlags extends CommonOptions {
   inactivityMs: number;
   geminiUrl?: string;
   transcripts: boolean;
+  traceTranscripts?: boolean;
 }
 
 const DEFAULT_PACK = join(import.meta.dirname, '..', 'assistant.pack.json');
@@ -48,7 +49,8 @@ const program = addCommonOptions(new Command('session'))
   .addOption(new Option('--greeting <text>', 'open each session by asking the model this (e.g. "Hello! Please introduce yourself briefly.")').env('GREETING'))
   .addOption(new Option('--inactivity-ms <ms>', 'end a session after this long without user speech (0 = never)').env('INACTIVITY_MS').default(d.inactivityMs).argParser(numberIn(0, 86_400_000, true)))
   .addOption(new Option('--gemini-url <url>', 'Gemini Live simulator base URL (unset: Google, with GEMINI_API_KEY)').env('GEMINI_LIVE_URL'))
-  .addOption(new Option('--no-transcripts', 'do not ask for input/output transcriptions'));
+  .addOption(new Option('--no-transcripts', 'do not ask for input/output transcriptions'))
+  .addOption(new Option('--trace-transcripts', 'add transcript text to trace spans (off: privacy)').env('TRACE_TRANSCRIPTS'));
 
 const flags = program.parse().opts<SessionFlags>();
 const apiKey = process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
@@ -91,6 +93,7 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
       autoCompleteMs: flags.autoCompleteMs,
       watchdogMs: flags.watchdogMs,
       inactivityMs: flags.inactivityMs,
+      traceTranscripts: Boolean(flags.traceTranscripts),
     },
     tools,
     handles,

@@ -28,6 +28,8 @@ export interface SessionOptions {
   preRollMs: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
+  /** Put transcript text into spans (off by default: traces are not the place for what people say). */
+  traceTranscripts: boolean;
 }
 
 export const SESSION_DEFAULTS: SessionOptions = {
@@ -39,6 +41,7 @@ export const SESSION_DEFAULTS: SessionOptions = {
   preRollMs: 300,
   reconnectBaseMs: 250,
   reconnectMaxMs: 10_000,
+  traceTranscripts: false,
 };
 
 export interface SessionDeps {
@@ -417,7 +420,9 @@ export class SessionActor implements Actor<SessionMessage> {
   private publishUserTranscript(turnId: string): void {
     const text = this.userTranscript.trim();
     this.userTranscript = '';
-    if (text) this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'user', text, final: true, turnId }));
+    if (!text) return;
+    this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'user', text, final: true, turnId }));
+    if (this.opts.traceTranscripts) this.assistant?.span?.addEvent('user transcript', { text });
   }
 
   private onModelAudio(base64: string, mimeType: string): void {
@@ -479,6 +484,7 @@ export class SessionActor implements Actor<SessionMessage> {
     this.lastAssistantTurnId = a.turnId;
     this.publishUserTranscript(a.turnId);
     if (a.text.trim()) this.deps.bus.publishEvent(makeEvent('transcript', { deviceId: this.deviceId, role: 'assistant', text: a.text.trim(), final: true, turnId: a.turnId }));
+    if (this.opts.traceTranscripts && a.text.trim()) a.span?.addEvent('assistant transcript', { text: a.text.trim() });
     this.deps.bus.publishEvent(makeEvent('assistant.turn.complete', { deviceId: this.deviceId, turnId: a.turnId, interrupted: a.interrupted, audioMs: a.audioMs, ...(autoCompleted ? { autoCompleted } : {}) }));
     a.span?.setAttribute(ATTR.interrupted, a.interrupted);
     a.span?.end();

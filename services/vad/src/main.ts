@@ -67,7 +67,9 @@ const host: ActorHost<VadMessage> = new ActorHost<VadMessage>(
   { mailboxCapacity: opts.mailbox },
 );
 
-rt.bus.subscribeAudio('audio.in', (chunk, meta) => host.deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs() }, droppable: true }));
+rt.bus.subscribeAudio('audio.in', (chunk, meta) =>
+  host.deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs() }, droppable: true, trace: meta.chunkTraced ? processSpan(STREAMS.audioIn, meta) : undefined }),
+);
 for (const stream of [STREAMS.capture, STREAMS.session, STREAMS.playback, STREAMS.turn] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) => {
     // Our own turn events come back on the turn stream; only the latency report matters here.

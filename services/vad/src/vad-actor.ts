@@ -37,6 +37,7 @@ export class VadActor implements Actor<VadMessage> {
   private readonly arbiter: BargeInArbiter;
   private expectedSeq: number | undefined;
   private readonly turnSpans = new Map<string, Span>();
+  private model: string | undefined;
 
   constructor(ctx: ActorContext, deps: VadActorDeps) {
     this.deviceId = ctx.deviceId;
@@ -153,6 +154,7 @@ export class VadActor implements Actor<VadMessage> {
     switch (event.type) {
       case 'session.opened':
         if (isInterruptionStrategy(event.interruption)) this.arbiter.strategy = event.interruption;
+        this.model = event.model;
         break;
       case 'playback.started':
       case 'playback.finished':
@@ -160,7 +162,12 @@ export class VadActor implements Actor<VadMessage> {
       case 'playback.paused':
       case 'playback.resumed':
         this.arbiter.onPlayback(event);
-        if ((event.type === 'playback.finished' || event.type === 'playback.flushed') && event.turnId) this.endTurnSpan(event.turnId, event.type);
+        // The latency report follows the end of playback; wait a moment for its attributes.
+        if ((event.type === 'playback.finished' || event.type === 'playback.flushed') && event.turnId) {
+          const turnId = event.turnId;
+          const why = event.type;
+          setTimeout(() => this.endTurnSpan(turnId, why), 1000).unref();
+        }
         break;
       case 'turn.latency': {
         const span = this.turnSpans.get(event.turnId);
@@ -172,6 +179,7 @@ export class VadActor implements Actor<VadMessage> {
           [ATTR.voiceToVoiceMs]: event.voiceToVoiceMs,
           [ATTR.interrupted]: event.interrupted,
         });
+        this.endTurnSpan(event.turnId, 'turn.latency');
         break;
       }
       case 'device.ended':
@@ -193,6 +201,8 @@ export class VadActor implements Actor<VadMessage> {
     const span = this.turnSpans.get(turnId);
     if (!span) return;
     span.setAttribute('voicebus.turn.ended_by', why);
+    span.setAttribute(ATTR.interruptionStrategy, this.arbiter.strategy);
+    if (this.model) span.setAttribute(ATTR.model, this.model);
     span.end();
     this.turnSpans.delete(turnId);
   }
