@@ -45,12 +45,15 @@ export interface ActorHostOptions {
   mailboxCapacity: number;
   /** Stop an actor after this long without messages (0 = never). */
   idleMs: number;
+  /** Called with the number of messages dropped for overload (metrics). */
+  onDrop: ((count: number, deviceId: string) => void) | undefined;
 }
 
 export const ACTOR_HOST_DEFAULTS: ActorHostOptions = {
   // 250 chunks of 20 ms = 5 s of audio: enough to ride out a GC pause, bounded for overload.
   mailboxCapacity: 250,
   idleMs: 5 * 60_000,
+  onDrop: undefined,
 };
 
 export interface ActorStats {
@@ -108,6 +111,7 @@ export class ActorHost<M> {
     const dropped = cell.mailbox.push(delivery);
     if (dropped.length > 0) {
       this.totalDropped += dropped.length;
+      this.options.onDrop?.(dropped.length, deviceId);
       const now = Date.now();
       // One line per second per device at most: an overloaded actor must not also flood the log.
       if (now - cell.lastDropLogAt > 1000) {

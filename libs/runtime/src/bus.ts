@@ -248,8 +248,12 @@ export class Bus {
     });
   }
 
+  /** Called for every rejected message (the runtime counts them as a metric). */
+  onReject: ((kind: string) => void) | undefined;
+
   private reject(kind: string, err: unknown, subject: string): void {
     this.rejected.set(kind, (this.rejected.get(kind) ?? 0) + 1);
+    this.onReject?.(kind);
     if (!this.loggedRejects.has(kind)) {
       this.loggedRejects.add(kind);
       this.log.warn({ kind, subject, err: (err as Error)?.message }, 'rejected invalid message (logged once per kind, counted)');

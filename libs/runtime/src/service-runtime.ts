@@ -46,6 +46,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
     log,
   });
   shutdown.add('bus', () => bus.drain());
+  bus.onReject = (kind) => telemetry.metrics.chunksRejected.add(1, { 'voicebus.reason': kind });
   await registerService(bus.nc, {
     name: options.name,
     version: options.version,

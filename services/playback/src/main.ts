@@ -41,7 +41,7 @@ const host: ActorHost<PlaybackMessage> = new ActorHost<PlaybackMessage>(
     counters,
   }),
   rt.log,
-  { idleMs: 0 },
+  { idleMs: 0, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
 );
 
 // Audio is droppable under overload; control and events never are.

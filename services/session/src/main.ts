@@ -101,7 +101,7 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
     deliver: (message) => host.deliver(ctx.deviceId, { message, droppable: false }),
   }),
   rt.log,
-  { idleMs: 0 },
+  { idleMs: 0, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
 );
 
 rt.bus.subscribeAudio('audio.in', (chunk, meta) => host.deliver(meta.deviceId, { message: { kind: 'audio', chunk }, droppable: true }));

@@ -64,7 +64,7 @@ const host: ActorHost<VadMessage> = new ActorHost<VadMessage>(
     counters,
   }),
   rt.log,
-  { mailboxCapacity: opts.mailbox },
+  { mailboxCapacity: opts.mailbox, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
 );
 
 rt.bus.subscribeAudio('audio.in', (chunk, meta) =>

@@ -218,7 +218,6 @@ export class VadActor implements Actor<VadMessage> {
       const turnId = c.turnId;
       const byTurnId = this.turns.openTurnId;
       if (c.type === 'control.interrupt') {
-        this.deps.metrics?.interruptions.add(1, { [ATTR.interruptionStrategy]: c.strategy });
         this.log.info({ turnId, strategy: c.strategy }, 'barge-in: interrupting the assistant');
         this.publish(makeEvent('control.interrupt', { deviceId: this.deviceId, turnId, byTurnId, strategy: c.strategy }));
       } else if (c.type === 'control.pause') {
