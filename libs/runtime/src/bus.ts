@@ -102,8 +102,13 @@ export class Bus {
     return bus;
   }
 
+  /** False between a disconnect and the reconnect that follows it. */
+  connected = true;
+
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.connected = false;
+      if (s.type === 'reconnect') this.connected = true;
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error' || s.type === 'slowConsumer') {
         this.log.warn({ natsStatus: s.type, data: 'data' in s ? String((s as { data?: unknown }).data) : undefined }, `nats ${s.type}`);
       }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Bus } from './bus.ts';
 import type { CommonOptions } from './common-options.ts';
@@ -55,6 +56,17 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
     stats: options.stats,
   });
   if (options.handleSignals !== false) shutdown.installSignalHandlers();
+  const healthFile = process.env.HEALTH_FILE;
+  if (healthFile) {
+    // Containers: fresh while connected to NATS (see infra/healthcheck.ts).
+    const beat = () => {
+      if (bus.connected && !bus.nc.isClosed()) writeFileSync(healthFile, String(Date.now()));
+    };
+    beat();
+    const timer = setInterval(beat, 5000);
+    timer.unref();
+    shutdown.add('health file', () => clearInterval(timer));
+  }
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   log.info({ nats: options.natsUrl }, `${options.name} ready`);
   return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown };
