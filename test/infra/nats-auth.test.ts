@@ -44,7 +44,7 @@ async function as(user: string): Promise<{ nc: NatsConnection; errors: string[] 
 /** Resolves with what `subject` received within a round trip that proves delivery is over. */
 async function collect(nc: NatsConnection, subject: string) {
   const got: string[] = [];
-  const sub = nc.subscribe(subject, { callback: (_e, m) => got.push(m.string()) });
+  const sub = nc.subscribe(subject, { callback: (_e, m) => void got.push(m.string()) });
   await nc.flush();
   return { got, sub };
 }
@@ -87,8 +87,8 @@ describe('NATS permissions from infra/nats/nats.conf', () => {
     const dev2 = await as('dev2');
     const playback = await as('playback');
     const denied: string[] = [];
-    dev1.nc.subscribe('voice.v1.dev2.audio.in', { callback: (e, m) => (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
-    dev1.nc.subscribe('voice.v1.dev2.playback', { callback: (e, m) => (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
+    dev1.nc.subscribe('voice.v1.dev2.audio.in', { callback: (e, m) => void (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
+    dev1.nc.subscribe('voice.v1.dev2.playback', { callback: (e, m) => void (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
     await dev1.nc.flush();
     dev2.nc.publish('voice.v1.dev2.audio.in', 'private audio');
     playback.nc.publish('voice.v1.dev2.playback', 'private event');

@@ -239,6 +239,27 @@ describe('session service (ignore)', () => {
 
 });
 
+describe('session service inactivity', () => {
+  beforeAll(() => startSession('immediate', ['--inactivity-ms', '1500']));
+  afterAll(() => stopSessions());
+
+  it('ends a quiet device\'s session cleanly after the inactivity time, and says so', async () => {
+    const d = device('quiet', 'one');
+    const s = await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'answer');
+    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    await until(() => typed(d, 'session.closed').length > 0, 'inactivity close');
+    expect(typed(d, 'session.closed')[0]!.reason).toMatch(/inactive for 1500 ms/);
+    await until(() => s.messages.length > 0 && sim.sessions.includes(s), 'sim saw the session');
+    // The next turn opens a fresh session.
+    const next = sim.nextSession();
+    await userTurn(d, `${d}-2`);
+    await next;
+    await until(() => Boolean(completed(d, `${d}-2`)), 'answer after reopening');
+  });
+});
+
 describe('session service lifetime (immediate)', () => {
   withService('immediate');
 
