@@ -5,6 +5,9 @@ import { benchBusHop, type BusHopResult } from './bus-hop.ts';
 import { machineInfo } from './machine.ts';
 import { fmtSpread } from './stats.ts';
 import { renderBenchmarksMd } from './report.ts';
+import { benchBatching, benchEngineSpeed, benchVadCapacity } from './vad-capacity.ts';
+import { benchVadAccuracy } from './vad-accuracy.ts';
+import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
 
 export const BENCH_ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(BENCH_ROOT, 'results');
@@ -12,13 +15,23 @@ const RESULTS = join(BENCH_ROOT, 'results');
 const program = new Command('voicebus bench')
   .description('Runs the benchmarks, prints a table, writes bench/results/<date>-<suite>.json and regenerates BENCHMARKS.md')
   .option('--quick', 'short runs (under 2 minutes in all)')
-  .option('--only <names>', 'comma-separated subset: bus-hop');
+  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling');
 
 const opts = program.parse().opts<{ quick?: boolean; only?: string }>();
 const only = new Set((opts.only ?? '').split(',').filter(Boolean));
 const wanted = (name: string) => only.size === 0 || only.has(name);
 const quick = Boolean(opts.quick);
 mkdirSync(RESULTS, { recursive: true });
+
+/** One failing suite is reported and the others still run and land in BENCHMARKS.md. */
+async function suite(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    process.exitCode = 1;
+    console.error(`\nbenchmark ${name} failed: ${(err as Error).message}`);
+  }
+}
 
 function save(suite: string, data: unknown): void {
   const machine = machineInfo();
@@ -27,8 +40,9 @@ function save(suite: string, data: unknown): void {
   console.log(`wrote ${file}`);
 }
 
-if (wanted('bus-hop')) {
-  const levels = [1, 10, 50, 100];
+if (wanted('bus-hop')) await suite('bus-hop', async () => {
+  // The full run goes past 100 devices to find where one NATS server and one receiver bend.
+  const levels = quick ? [1, 10, 50, 100] : [1, 10, 50, 100, 200, 400];
   const results: BusHopResult[] = await benchBusHop(levels, quick ? 2 : 8, quick ? 3 : 5);
   console.log('\nbus hop: capture publish -> VAD actor receipt, 20 ms chunks in real time (µs, median of runs, min-max)');
   console.log('devices  nats p50            nats p99            nats p99.9          in-process p99      p99 ratio');
@@ -36,6 +50,50 @@ if (wanted('bus-hop')) {
     console.log(`${String(r.devices).padStart(7)}  ${fmtSpread(r.natsP50Us, 0).padEnd(18)}  ${fmtSpread(r.natsP99Us, 0).padEnd(18)}  ${fmtSpread(r.natsP999Us, 0).padEnd(18)}  ${fmtSpread(r.inProcessP99Us, 0).padEnd(18)}  ${fmtSpread(r.p99Ratio, 1)}`);
   }
   save('bus-hop', results);
-}
+});
+
+if (wanted('vad')) await suite('vad', async () => {
+  const engines = ['silero-v5', 'silero-v6', 'silero-legacy', 'energy'] as const;
+  const speed = await benchEngineSpeed([...engines], quick ? 1 : 3, quick ? 3 : 5);
+  const accuracy = await benchVadAccuracy([...engines]);
+  const batching = await benchBatching(quick ? [1, 8, 32] : [1, 4, 8, 16, 32, 64], quick ? 1 : 2, 3);
+  const capacity = await benchVadCapacity('silero-v6', quick ? [25, 50, 100, 150] : [25, 50, 100, 150, 200, 250, 300, 400], quick ? 3 : 8);
+  console.log('\nVAD engines (one core)');
+  console.log('engine          frames/s             x real time    turns ok  start err  end err  max err  confirm  onset');
+  for (const a of accuracy) {
+    const sp = speed.find((x) => x.engine === a.engine)!;
+    console.log(`${a.engine.padEnd(14)}  ${fmtSpread(sp.framesPerSecond, 0).padEnd(20)} ${sp.realtimeFactor.median.toFixed(0).padStart(8)}   ${`${a.turnCountCorrect}/${a.fixtures}`.padStart(8)}  ${a.startErrorMs.toFixed(0).padStart(9)}  ${a.endErrorMs.toFixed(0).padStart(7)}  ${a.maxBoundaryErrorMs.toFixed(0).padStart(7)}  ${a.startDecisionMs.toFixed(0).padStart(7)}  ${a.onsetDelayMs.toFixed(0).padStart(5)}`);
+  }
+  console.log('batching (silero-v5): ' + batching.map((b) => `batch ${b.batch}: ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', '));
+  console.log(`capacity (silero-v6, one process): ${capacity.capacity} real-time devices with p99 < 10 ms; ` + capacity.points.map((p) => `${p.devices}: p99 ${p.p99Ms.toFixed(2)} ms`).join(', '));
+  save('vad', { speed, accuracy, batching, capacity });
+});
+
+if (wanted('pipeline')) await suite('pipeline', async () => {
+  const levels = quick ? [1, 5] : [1, 20];
+  const input = quick ? 'three-turns-2s' : 'conversation';
+  const results = [];
+  for (const devices of levels) {
+    const run = await runStack(devices, input);
+    const o = pipelineOverhead(run);
+    results.push(o);
+    console.log(`\npipeline overhead, ${devices} device(s), model delay 0 (ms, p50 / p95 / p99, n=${o.stackOverhead.n})`);
+    for (const [k, v] of Object.entries(o)) if (typeof v === 'object') console.log(`  ${k.padEnd(26)} ${v.p50.toFixed(1).padStart(7)} ${v.p95.toFixed(1).padStart(7)} ${v.p99.toFixed(1).padStart(7)}`);
+  }
+  save('pipeline', results);
+});
+
+if (wanted('scaling')) await suite('scaling', async () => {
+  const levels = quick ? [1, 10] : [1, 10, 50, 100];
+  const points: ScalingPoint[] = [];
+  for (const devices of levels) {
+    const run = await runStack(devices, 'single-fast', ['--timeout-s', '60']);
+    points.push(scalingPoint(run));
+    console.log(`\nscaling, ${devices} device(s): ` + points.at(-1)!.services.map((s) => `${s.name} ${s.cpuPercentPerDevice.toFixed(2)} %CPU/device, ${s.rssMb.toFixed(0)} MB`).join('; '));
+  }
+  const perDevice = memoryPerDevice(points);
+  console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
+  save('scaling', { points, memoryPerDeviceMb: perDevice });
+});
 
 renderBenchmarksMd(RESULTS, join(BENCH_ROOT, '..', 'BENCHMARKS.md'));

@@ -32,6 +32,9 @@ function busHopSection(r: ResultFile): string {
 
 const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => string }> = {
   'bus-hop': { title: 'Bus hop: capture publish → VAD actor receipt', render: busHopSection },
+  vad: { title: 'VAD engines: speed, accuracy, capacity', render: (r) => vadSection(r) },
+  pipeline: { title: 'Pipeline overhead: what the stack adds', render: (r) => pipelineSection(r) },
+  scaling: { title: 'Scaling: CPU and memory per device', render: (r) => scalingSection(r) },
 };
 
 /**
@@ -63,4 +66,65 @@ export function renderBenchmarksMd(resultsDir: string, mdFile: string): void {
     ? existing.slice(0, begin) + generated + existing.slice(end + MARK_END.length)
     : existing + '\n' + generated + '\n';
   writeFileSync(mdFile, next);
+}
+
+interface VadResult {
+  speed: { engine: string; frameMs: number; framesPerSecond: { median: number; min: number; max: number }; realtimeFactor: { median: number } }[];
+  accuracy: { engine: string; fixtures: number; turnCountCorrect: number; startErrorMs: number; endErrorMs: number; maxBoundaryErrorMs: number; startDecisionMs: number; onsetDelayMs: number }[];
+  batching: { batch: number; framesPerSecond: { median: number; min: number; max: number } }[];
+  capacity: { capacity: number; points: { devices: number; p50Ms: number; p99Ms: number }[] };
+}
+
+export function vadSection(r: ResultFile): string {
+  const d = r.data as VadResult;
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+  return [
+    `Measured ${machineLine(r)}. One core, one stream per engine; accuracy on the ${d.accuracy[0]?.fixtures} speech fixtures (espeak-ng, boundaries measured from the audio).`,
+    '',
+    '| engine | frame | frames/s (min–max) | × real time | turn counts right | start error | end error | max error | speech confirmed after | first voiced frame after |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...d.accuracy.map((a) => {
+      const s = d.speed.find((x) => x.engine === a.engine)!;
+      return `| ${a.engine} | ${s.frameMs} ms | ${fmtSpread(s.framesPerSecond as never, 0)} | ${s.realtimeFactor.median.toFixed(0)} | ${a.turnCountCorrect}/${a.fixtures} | ${f(a.startErrorMs)} ms | ${f(a.endErrorMs)} ms | ${f(a.maxBoundaryErrorMs)} ms | ${f(a.startDecisionMs)} ms | ${f(a.onsetDelayMs)} ms |`;
+    }),
+    '',
+    `Batching several devices' frames into one Silero v5 call: ${d.batching.map((b) => `batch ${b.batch} → ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', ')}.`,
+    '',
+    `Capacity of one VAD process (silero-v6, real-time 20 ms chunks, decision delay = chunk due → processed): **${d.capacity.capacity} devices** with p99 under 10 ms. ` +
+      d.capacity.points.map((p) => `${p.devices} devices: p50 ${p.p50Ms.toFixed(2)} / p99 ${p.p99Ms.toFixed(2)} ms`).join('; ') + '.',
+  ].join('\n');
+}
+
+interface Stage { p50: number; p95: number; p99: number; n: number }
+export function pipelineSection(r: ResultFile): string {
+  const runs = r.data as ({ devices: number } & Record<string, Stage | number>)[];
+  const names: [string, string][] = [
+    ['stackOverhead', 'stack overhead (endpointing + bus)'],
+    ['endpointingOverhead', 'endpointing beyond the 700 ms silence'],
+    ['bus', 'bus (both hops)'],
+    ['playbackBuffer', 'playback buffer (target 60 ms)'],
+    ['model', 'model stand-in (simulator, delay 0)'],
+    ['voiceToVoiceMinusSilence', 'voice-to-voice − end-of-turn silence'],
+  ];
+  return [
+    `Measured ${machineLine(r)}. The whole demo stack with the simulator's model delay at 0; ms, p50 / p95 / p99.`,
+    '',
+    `| stage | ${runs.map((x) => `${x.devices} device(s)`).join(' | ')} |`,
+    `|---|${runs.map(() => '---:').join('|')}|`,
+    ...names.map(([k, label]) => `| ${label} | ${runs.map((x) => { const s = x[k] as Stage; return `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)} / ${s.p99.toFixed(1)}`; }).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function scalingSection(r: ResultFile): string {
+  const d = r.data as { points: { devices: number; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[] }[]; memoryPerDeviceMb: Record<string, number> };
+  const services = ['capture', 'vad', 'session', 'playback'];
+  return [
+    `Measured ${machineLine(r)}. Real-time devices (one shared capture process), each saying one sentence; CPU per device and peak RSS per process.`,
+    '',
+    `| devices | ${services.map((s) => `${s} %CPU/device · RSS`).join(' | ')} |`,
+    `|---:|${services.map(() => '---:').join('|')}|`,
+    ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(2)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} |`),
+    '',
+    `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.`,
+  ].join('\n');
 }

@@ -36,13 +36,14 @@ const program = new Command('voicebus demo')
   .option('--jaeger <url>', 'export traces to this OTLP/HTTP endpoint (e.g. http://localhost:4318)')
   .addOption(new Option('--model-delay-ms <ms>', 'simulator: time to first audio').argParser(numberIn(0, 60_000)))
   .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
-  .option('--quiet-history', 'do not print the conversation history at the end');
+  .option('--quiet-history', 'do not print the conversation history at the end')
+  .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)');
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; timeoutS: number;
-    quietHistory?: boolean;
+    quietHistory?: boolean; sharedCapture?: boolean;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
@@ -134,12 +135,14 @@ async function main(): Promise<void> {
     });
     await bus.flush();
     view.start();
-    for (const [i, id] of deviceIds.entries()) {
+    const groups = opts.sharedCapture ? [deviceIds] : deviceIds.map((id) => [id]);
+    for (const group of groups) {
+      const name = group.length === 1 ? `capture-${group[0]}` : 'capture';
       const c = new ManagedProcess({
-        name: `capture-${id}`,
-        ...nodeCommand('services/capture/src/main.ts', ['--device', `${id}=${opts.mic ? 'mic' : `file:${inputOf(i)}`}`]),
-        env: { ...env, NATS_URL: stack.natsUrl, INSTANCE_ID: `capture-${id}`, OTEL_SERVICE_NAME: undefined },
-        logFile: join(logDir, `capture-${id}.log`),
+        name,
+        ...nodeCommand('services/capture/src/main.ts', group.flatMap((id) => ['--device', `${id}=${opts.mic ? 'mic' : `file:${inputOf(deviceIds.indexOf(id))}`}`])),
+        env: { ...env, NATS_URL: stack.natsUrl, INSTANCE_ID: name, OTEL_SERVICE_NAME: undefined },
+        logFile: join(logDir, `${name}.log`),
       });
       c.on('event', onProcessEvent);
       captures.push(c);

@@ -47,9 +47,9 @@ describe('CaptureDevice', () => {
     const out = collect();
     await new CaptureDevice('d1', memorySource(oneHour), out.output, { clock }).run();
     expect(out.chunks).toHaveLength(180_000);
-    // Deadlines are start + n * 20 ms exactly, whatever the lateness.
-    expect(requested[0]).toBe(1000);
-    expect(requested[179_999]).toBe(1000 + 179_999 * 20);
+    // Deadlines are start + (n + 1) * 20 ms exactly, whatever the lateness.
+    expect(requested[0]).toBe(1020);
+    expect(requested[179_999]).toBe(1000 + 180_000 * 20);
     // Capture timestamps are exact on the audio's own timeline.
     const first = out.chunks[0]!.captureTsUs;
     expect(out.chunks[179_999]!.captureTsUs - first).toBe(179_999 * 20_000);

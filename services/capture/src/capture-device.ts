@@ -40,8 +40,9 @@ export interface CaptureOutput {
  * One capture device: reads its source, cuts fixed-duration chunks and hands them out with a
  * sequence number and the capture time of each chunk's first sample.
  *
- * Timing: chunk n of a file is due at start + n × chunk duration on the monotonic clock, and
- * its capture timestamp is startEpoch + n × chunk duration. Deadlines are absolute, so timer
+ * Timing: chunk n of a file is due at start + (n + 1) × chunk duration on the monotonic clock
+ * (when a microphone would have captured its last sample), and its capture timestamp is
+ * startEpoch + n × chunk duration (its first sample). Deadlines are absolute, so timer
  * lateness is caught up on the next chunk instead of accumulating: an hour of audio takes an
  * hour. Live sources (microphone, stdin) are paced by the hardware; their timestamps are
  * anchored at the first chunk and advance by exactly one chunk per chunk, re-anchored only
@@ -91,7 +92,8 @@ export class CaptureDevice {
         });
         announced = true;
       }
-      if (paced) await clock.sleepUntil(startMs + seq * chunkMs);
+      // A microphone delivers a chunk once its last sample is captured; a file does the same.
+      if (paced) await clock.sleepUntil(startMs + (seq + 1) * chunkMs);
       else if (this.source.realtime) {
         const expectedUs = startUs + seq * chunkUs;
         const actualUs = clock.epochUs() - chunkUs;
