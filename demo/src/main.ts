@@ -18,6 +18,9 @@ function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
     if (!SERVICES.includes(name as ServiceName)) throw new Error(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(', ')})`);
     out[name as ServiceName] = numberIn(1, 16, true)(count ?? '');
   }
+  // Without per-device ownership every instance would answer every device (issue 10).
+  const scaled = Object.entries(out).filter(([, n]) => (n ?? 1) > 1);
+  if (scaled.length) throw new Error(`--instances: several instances of ${scaled.map(([k]) => k).join(', ')} need per-device ownership, which is not built yet; each instance would process every device`);
   return out;
 }
 

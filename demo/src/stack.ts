@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
@@ -129,17 +128,5 @@ export function waitForLine<T>(p: ManagedProcess, match: (line: string) => T | u
 
 /** Waits until every service answers its status request on the bus. */
 export async function waitForServices(bus: Bus, names: readonly string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const name of names) {
-    for (;;) {
-      try {
-        await bus.nc.request(`voicebus.${name}.status`, undefined, { timeout: 1000 });
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`service ${name} did not answer on the bus within ${timeoutMs} ms; see its log`);
-        // No event tells us a subscriber appeared; a request is the readiness probe, retried.
-        await delay(200);
-      }
-    }
-  }
+  await Promise.all(names.map((name) => bus.waitForService(name, undefined, timeoutMs)));
 }

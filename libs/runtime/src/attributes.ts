@@ -27,3 +27,14 @@ export const ATTR = {
 } as const;
 
 export const MESSAGING_SYSTEM = 'nats' as const;
+
+/** The latency breakdown of a turn as span attributes (vad's root span, playback's span). */
+export function latencyAttributes(l: { endOfTurnDelayMs: number; busMs: number; modelFirstAudioMs: number; playbackBufferMs: number; voiceToVoiceMs: number }) {
+  return {
+    [ATTR.endOfTurnDelayMs]: l.endOfTurnDelayMs,
+    [ATTR.busMs]: l.busMs,
+    [ATTR.modelFirstAudioMs]: l.modelFirstAudioMs,
+    [ATTR.playbackBufferMs]: l.playbackBufferMs,
+    [ATTR.voiceToVoiceMs]: l.voiceToVoiceMs,
+  };
+}

@@ -271,6 +271,23 @@ export class Bus {
     return n;
   }
 
+  /**
+   * Resolves once `voicebus.<service>[.<instance>].status` answers: the service is up and
+   * subscribed. A request is the probe (no event says a subscriber appeared), retried.
+   */
+  async waitForService(service: string, instanceId?: string, timeoutMs = 30_000): Promise<unknown> {
+    const subject = instanceId ? `voicebus.${service}.${instanceId}.status` : `voicebus.${service}.status`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return JSON.parse((await this.nc.request(subject, undefined, { timeout: 1000 })).string());
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`service ${service} did not answer on ${subject} within ${timeoutMs} ms`, { cause: err });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
   async flush(): Promise<void> {
     await this.nc.flush();
   }

@@ -1,4 +1,4 @@
-export { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
+export { ATTR, MESSAGING_SYSTEM, latencyAttributes } from './attributes.ts';
 export { createLogger, LOGGER_DEFAULTS, type Logger, type LoggerOptions } from './logger.ts';
 export { startTelemetry, otlpTracesConfigured, type Telemetry, type TelemetryOptions } from './telemetry.ts';
 export { createVoiceMetrics, LATENCY_BUCKETS_MS, type VoiceMetrics } from './metrics.ts';

@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, latencyAttributes, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import type { Sink } from './sinks.ts';
 
@@ -202,13 +202,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       voiceToVoiceMs: t5 - t0,
     };
     this.deps.metrics?.voiceToVoice.record(latency.voiceToVoiceMs);
-    t.span?.setAttributes({
-      [ATTR.endOfTurnDelayMs]: latency.endOfTurnDelayMs,
-      [ATTR.busMs]: latency.busMs,
-      [ATTR.modelFirstAudioMs]: latency.modelFirstAudioMs,
-      [ATTR.playbackBufferMs]: latency.playbackBufferMs,
-      [ATTR.voiceToVoiceMs]: latency.voiceToVoiceMs,
-    });
+    t.span?.setAttributes(latencyAttributes(latency));
     this.publish(makeEvent('turn.latency', {
       deviceId: this.deviceId,
       turnId,

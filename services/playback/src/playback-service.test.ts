@@ -34,15 +34,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // Ready when it answers its status request (retried: no event says a subscriber appeared).
-  for (let i = 0; ; i++) {
-    try {
-      await bus.nc.request('voicebus.playback.status', undefined, { timeout: 500 });
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await bus.waitForService('playback');
 });
 afterAll(async () => {
   child?.kill('SIGKILL');

@@ -42,15 +42,7 @@ async function startSession(strategy: string, extra: string[] = []): Promise<voi
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
-  for (let i = 0; ; i++) {
-    try {
-      await bus.nc.request(`voicebus.session.session-${strategy}.status`, undefined, { timeout: 500 });
-      return;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await bus.waitForService('session', `session-${strategy}`);
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { CAPTURE_SAMPLE_RATE, makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, latencyAttributes, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { BargeInArbiter, isInterruptionStrategy, type BargeInCommand, type BargeInOptions } from './barge-in-arbiter.ts';
 import type { VadEngine } from './engines/vad-engine.ts';
 import { SpeechDetector, type SpeechDetectorOptions, type SpeechSignal } from './speech-detector.ts';
@@ -171,14 +171,7 @@ export class VadActor implements Actor<VadMessage> {
         break;
       case 'turn.latency': {
         const span = this.turnSpans.get(event.turnId);
-        span?.setAttributes({
-          [ATTR.endOfTurnDelayMs]: event.endOfTurnDelayMs,
-          [ATTR.busMs]: event.busMs,
-          [ATTR.modelFirstAudioMs]: event.modelFirstAudioMs,
-          [ATTR.playbackBufferMs]: event.playbackBufferMs,
-          [ATTR.voiceToVoiceMs]: event.voiceToVoiceMs,
-          [ATTR.interrupted]: event.interrupted,
-        });
+        span?.setAttributes({ ...latencyAttributes(event), [ATTR.interrupted]: event.interrupted });
         this.endTurnSpan(event.turnId, 'turn.latency');
         break;
       }

@@ -29,15 +29,7 @@ beforeAll(async () => {
     env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn', VAD_MAILBOX: '20000' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; ; i++) {
-    try {
-      await bus.nc.request('voicebus.vad.status', undefined, { timeout: 500 });
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await bus.waitForService('vad');
 });
 afterAll(async () => {
   child?.kill('SIGTERM');
