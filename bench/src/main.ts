@@ -7,6 +7,7 @@ import { fmtSpread } from './stats.ts';
 import { renderBenchmarksMd } from './report.ts';
 import { benchBatching, benchEngineSpeed, benchVadCapacity } from './vad-capacity.ts';
 import { benchVadAccuracy } from './vad-accuracy.ts';
+import { benchFailover } from './failover.ts';
 import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
 
 export const BENCH_ROOT = resolve(import.meta.dirname, '..');
@@ -15,7 +16,7 @@ const RESULTS = join(BENCH_ROOT, 'results');
 const program = new Command('voicebus bench')
   .description('Runs the benchmarks, prints a table, writes bench/results/<date>-<suite>.json and regenerates BENCHMARKS.md')
   .option('--quick', 'short runs (under 2 minutes in all)')
-  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling');
+  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover');
 
 const opts = program.parse().opts<{ quick?: boolean; only?: string }>();
 const only = new Set((opts.only ?? '').split(',').filter(Boolean));
@@ -94,6 +95,13 @@ if (wanted('scaling')) await suite('scaling', async () => {
   const perDevice = memoryPerDevice(points);
   console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
   save('scaling', { points, memoryPerDeviceMb: perDevice });
+});
+
+if (wanted('failover')) await suite('failover', async () => {
+  const runs = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) runs.push(await benchFailover(10));
+  for (const r of runs) console.log(`\nfailover (10 devices, 2 vad + 2 session, kill -9 vad-1): ${r.moved} devices moved, ${r.failoverMs.median.toFixed(0)} ms median (${r.failoverMs.min.toFixed(0)}–${r.failoverMs.max.toFixed(0)}); split vad ${r.split.vad!.join('/')}, session ${r.split.session!.join('/')}`);
+  save('failover', runs);
 });
 
 renderBenchmarksMd(RESULTS, join(BENCH_ROOT, '..', 'BENCHMARKS.md'));

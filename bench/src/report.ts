@@ -35,6 +35,7 @@ const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => stri
   vad: { title: 'VAD engines: speed, accuracy, capacity', render: (r) => vadSection(r) },
   pipeline: { title: 'Pipeline overhead: what the stack adds', render: (r) => pipelineSection(r) },
   scaling: { title: 'Scaling: CPU and memory per device', render: (r) => scalingSection(r) },
+  failover: { title: 'Scale-out: load split and failover', render: (r) => failoverSection(r) },
 };
 
 /**
@@ -126,5 +127,16 @@ export function scalingSection(r: ResultFile): string {
     ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(2)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} |`),
     '',
     `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.`,
+  ].join('\n');
+}
+
+export function failoverSection(r: ResultFile): string {
+  const runs = r.data as { devices: number; split: Record<string, number[]>; failoverMs: { median: number; min: number; max: number }; moved: number }[];
+  return [
+    `Measured ${machineLine(r)}. \`pnpm demo --instances vad=2,session=2\` with ${runs[0]?.devices} devices; vad-1 killed with SIGKILL after the first answer. Leases: TTL 1200 ms, renewed every 300 ms.`,
+    '',
+    '| run | devices per vad instance | devices per session instance | devices moved | failover median (min–max) |',
+    '|---:|---|---|---:|---:|',
+    ...runs.map((x, i) => `| ${i + 1} | ${x.split.vad!.join(' / ')} | ${x.split.session!.join(' / ')} | ${x.moved} | ${x.failoverMs.median.toFixed(0)} ms (${x.failoverMs.min.toFixed(0)}–${x.failoverMs.max.toFixed(0)}) |`),
   ].join('\n');
 }

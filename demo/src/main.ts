@@ -1,7 +1,7 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Bus, createLogger, numberIn } from '@voicebus/runtime';
+import { Bus, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime';
 import { ConversationMonitor } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
@@ -18,9 +18,6 @@ function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
     if (!SERVICES.includes(name as ServiceName)) throw new Error(`--instances: unknown service ${JSON.stringify(name)} (one of ${SERVICES.join(', ')})`);
     out[name as ServiceName] = numberIn(1, 16, true)(count ?? '');
   }
-  // Without per-device ownership every instance would answer every device (issue 10).
-  const scaled = Object.entries(out).filter(([, n]) => (n ?? 1) > 1);
-  if (scaled.length) throw new Error(`--instances: several instances of ${scaled.map(([k]) => k).join(', ')} need per-device ownership, which is not built yet; each instance would process every device`);
   return out;
 }
 
@@ -92,6 +89,9 @@ async function main(): Promise<void> {
 
   const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
   const bus = await Bus.connect({ servers: stack.natsUrl, name: 'demo-monitor', log });
+  // Watch the services' device leases like they do, so events of a stale owner are not counted.
+  const leases = await DeviceOwnership.start(bus, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
+  if (leases) bus.fence = (service, deviceId, token) => leases.isStale(service, deviceId, token);
   const monitorRef: { current?: ConversationMonitor } = {};
   const captures: ManagedProcess[] = [];
   let stopping: Promise<void> | undefined;

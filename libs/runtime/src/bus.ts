@@ -79,6 +79,10 @@ export class Bus {
   chunkSpanRatio = Math.min(1, Math.max(0, Number(process.env.VOICEBUS_TRACE_CHUNKS ?? 0) || 0));
   /** Set by the ownership layer so every event carries the publisher's lease revision. */
   leaseOf: ((deviceId: string) => number | undefined) | undefined;
+  /** The service whose leases `leaseOf` gives (the `Voice-Lease` header is `<service>:<token>`). */
+  leaseService = '';
+  /** Set by the ownership layer: true when a message's lease token is older than the current owner's. */
+  fence: ((service: string, deviceId: string, token: number) => boolean) | undefined;
 
   private constructor(nc: NatsConnection, log: Logger) {
     this.nc = nc;
@@ -123,7 +127,7 @@ export class Bus {
     const body = encodeEvent(withLease);
     const subject = deviceSubject(event.deviceId, stream);
     const h = natsHeaders();
-    if (lease !== undefined) h.set(HEADERS.lease, String(lease));
+    if (lease !== undefined) h.set(HEADERS.lease, `${this.leaseService}:${lease}`);
     const tracer = trace.getTracer('voicebus.runtime');
     const span = tracer.startSpan(`send ${subjectTemplate(stream)}`, {
       kind: SpanKind.PRODUCER,
@@ -156,7 +160,7 @@ export class Bus {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
     const lease = this.leaseOf?.(deviceId);
-    if (lease !== undefined) h.set(HEADERS.lease, String(lease));
+    if (lease !== undefined) h.set(HEADERS.lease, `${this.leaseService}:${lease}`);
     const subject = deviceSubject(deviceId, stream);
     if (this.chunkSpanRatio > 0 && Math.random() < this.chunkSpanRatio) {
       const span = trace.getTracer('voicebus.runtime').startSpan(`send ${subjectTemplate(stream)}`, {
@@ -234,14 +238,21 @@ export class Bus {
           this.reject('subject', e as InvalidSubjectError, msg.subject);
           return;
         }
-        const leaseRaw = msg.headers?.get(HEADERS.lease);
+        const leaseRaw = msg.headers?.get(HEADERS.lease) ?? '';
+        const colon = leaseRaw.lastIndexOf(':');
+        const lease = colon > 0 ? Number(leaseRaw.slice(colon + 1)) : undefined;
+        // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
+        if (lease !== undefined && this.fence?.(leaseRaw.slice(0, colon), deviceId, lease)) {
+          this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
+          return;
+        }
         const meta: Received = {
           chunkTraced: msg.headers?.get(CHUNK_SPAN_HEADER) === '1',
           subject: msg.subject,
           deviceId,
           parent: extractTraceContext(msg.headers),
           headers: msg.headers,
-          lease: leaseRaw ? Number(leaseRaw) : undefined,
+          lease,
         };
         try {
           deliver(msg, meta);

@@ -34,3 +34,17 @@ export function numberIn(min: number, max: number, integer = false) {
     return value;
   };
 }
+
+export interface OwnershipFlags {
+  ownership: 'kv' | 'none';
+  maxDevices: number;
+  leaseTtlMs: number;
+}
+
+/** Flags of services that can run as several instances sharing the devices. */
+export function addOwnershipOptions(program: Command): Command {
+  return program
+    .addOption(new Option('--ownership <mode>', 'kv: instances share devices through leases in a JetStream KV bucket; none: this instance takes every device').env('OWNERSHIP').choices(['kv', 'none']).default('kv'))
+    .addOption(new Option('--max-devices <n>', 'take no more devices than this').env('MAX_DEVICES').default(1_000_000).argParser(numberIn(1, 1_000_000, true)))
+    .addOption(new Option('--lease-ttl-ms <ms>', 'a device moves to another instance after its owner was silent this long').env('LEASE_TTL_MS').default(1200).argParser(numberIn(300, 60_000, true)));
+}

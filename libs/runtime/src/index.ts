@@ -18,8 +18,11 @@ export {
   type DeliveryTrace,
 } from './actor-host.ts';
 export { Bus, nowUs, processSpan, type AudioStream, type BusOptions, type Received, type SubscribeOptions } from './bus.ts';
+export { DeviceOwnership, OWNERSHIP_DEFAULTS, type OwnershipOptions } from './device-ownership.ts';
+export { OwnershipGate } from './ownership-gate.ts';
 export { registerService, type ServiceRegistrationOptions } from './service-registration.ts';
 export { Shutdown } from './shutdown.ts';
-export { addCommonOptions, defaultInstanceId, numberIn, type CommonOptions } from './common-options.ts';
+export { addCommonOptions, addOwnershipOptions, defaultInstanceId, numberIn, type CommonOptions, type OwnershipFlags } from './common-options.ts';
+export { setupOwnership, type DeviceRouter } from './ownership-setup.ts';
 export { memoryLogger, expectCalls } from './testing.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';

@@ -15,6 +15,11 @@ export interface ServiceRuntime {
   bus: Bus;
   telemetry: Telemetry;
   shutdown: Shutdown;
+  /**
+   * Registers with the NATS services framework (`$SRV`, `voicebus.<name>.status`): call it
+   * once the service's subscriptions are in place, since answering is what "ready" means.
+   */
+  ready(): Promise<void>;
 }
 
 export interface StartServiceOptions extends CommonOptions {
@@ -48,13 +53,17 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   });
   shutdown.add('bus', () => bus.drain());
   bus.onReject = (kind) => telemetry.metrics.chunksRejected.add(1, { 'voicebus.reason': kind });
-  await registerService(bus.nc, {
-    name: options.name,
-    version: options.version,
-    description: options.description,
-    instanceId: options.instanceId,
-    stats: options.stats,
-  });
+  const ready = async () => {
+    await bus.flush(); // the server has every subscription made so far
+    await registerService(bus.nc, {
+      name: options.name,
+      version: options.version,
+      description: options.description,
+      instanceId: options.instanceId,
+      stats: options.stats,
+    });
+    log.info({ nats: options.natsUrl }, `${options.name} ready`);
+  };
   if (options.handleSignals !== false) shutdown.installSignalHandlers();
   const healthFile = process.env.HEALTH_FILE;
   if (healthFile) {
@@ -68,6 +77,5 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
     shutdown.add('health file', () => clearInterval(timer));
   }
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  log.info({ nats: options.natsUrl }, `${options.name} ready`);
-  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown };
+  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ready };
 }

@@ -48,6 +48,7 @@ let endedAt = 0;
 const audible = new AssistantAudibleSpans();
 for (const { id } of devices) rt.bus.subscribeEvents(STREAMS.playback, (event, meta) => audible.onPlayback(event, meta), { deviceId: id });
 rt.shutdown.add('audible spans', () => audible.close());
+await rt.ready();
 const running = devices.map(({ id, source }) => {
   const device = new CaptureDevice(id, source, {
     announce: (info) => {

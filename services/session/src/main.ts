@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { STREAMS } from '@voicebus/protocol';
-import { ActorHost, addCommonOptions, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
+import { ActorHost, addCommonOptions, addOwnershipOptions, setupOwnership, type DeviceRouter, type OwnershipFlags, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
 import { TURN_DETECTION_MODES, type TurnDetectionMode } from './gemini-connection.ts';
 import { loadPromptPack, packValues, PromptPackError, renderPrompt } from './prompt-pack.ts';
 import { INTERRUPTION_STRATEGIES, SESSION_DEFAULTS, SessionActor, type InterruptionStrategy, type SessionMessage } from './session-actor.ts';
 import { defaultToolRegistry } from './tool-handlers.ts';
+import { ResumptionStore } from './resumption-store.ts';
 
-interface SessionFlags extends CommonOptions {
+interface SessionFlags extends CommonOptions, OwnershipFlags {
   pack: string;
   prompt: string;
   var: string[];
@@ -31,7 +32,7 @@ interface SessionFlags extends CommonOptions {
 const DEFAULT_PACK = join(import.meta.dirname, '..', 'assistant.pack.json');
 const DEFAULT_MODEL = 'gemini-2.5-flash-native-audio-latest';
 const d = SESSION_DEFAULTS;
-const program = addCommonOptions(new Command('session'))
+const program = addOwnershipOptions(addCommonOptions(new Command('session')))
   .description('One Gemini Live session per device')
   .addOption(new Option('--pack <file>', 'PromptPack JSON file').env('PROMPT_PACK').default(DEFAULT_PACK))
   .addOption(new Option('--prompt <name>', 'prompt of the pack to use').env('PROMPT_NAME').default('voice'))
@@ -67,13 +68,15 @@ const model = flags.model ?? prompt.model ?? DEFAULT_MODEL;
 const handles = new Map<string, string>();
 const tools = defaultToolRegistry();
 
+let router: DeviceRouter<SessionMessage> | undefined;
 const rt = await startServiceRuntime({
   ...flags,
   name: 'session',
   version: '0.1.0',
   description: 'Gemini Live sessions, one per device',
-  stats: () => ({ model, interruption: flags.interruption, turnDetection: flags.turnDetection, devices: host.stats(), rejected: rt.bus.rejectedTotal() }),
+  stats: () => ({ ownership: router?.ownership?.stats(), model, interruption: flags.interruption, turnDetection: flags.turnDetection, devices: host.stats(), rejected: rt.bus.rejectedTotal() }),
 });
+const handleStore = flags.ownership === 'kv' ? await ResumptionStore.open(rt.bus, rt.log) : undefined;
 const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
   (ctx) => new SessionActor(ctx, {
     bus: rt.bus,
@@ -97,6 +100,7 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
     },
     tools,
     handles,
+    handleStore,
     metrics: rt.telemetry.metrics,
     deliver: (message) => host.deliver(ctx.deviceId, { message, droppable: false }),
   }),
@@ -104,11 +108,14 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
   { idleMs: 0, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
 );
 
-rt.bus.subscribeAudio('audio.in', (chunk, meta) => host.deliver(meta.deviceId, { message: { kind: 'audio', chunk }, droppable: true }));
+router = await setupOwnership(rt, host, flags);
+const deliver = router.deliver;
+rt.bus.subscribeAudio('audio.in', (chunk, meta) => deliver(meta.deviceId, { message: { kind: 'audio', chunk }, droppable: true }));
 for (const stream of [STREAMS.turn, STREAMS.control, STREAMS.capture, STREAMS.playback] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) =>
-    host.deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.turn || stream === STREAMS.control ? processSpan(stream, meta) : undefined }),
+    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.turn || stream === STREAMS.control ? processSpan(stream, meta) : undefined }),
   );
 }
 rt.log.info({ model, pack: flags.pack, prompt: flags.prompt, gemini: flags.geminiUrl ?? 'google' }, 'session service configured');
 rt.shutdown.add('actors', () => host.close());
+await rt.ready();

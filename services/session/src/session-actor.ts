@@ -53,8 +53,10 @@ export interface SessionDeps {
   /** Puts a message in this device's own mailbox (model messages, timers). */
   deliver: (message: SessionMessage) => void;
   metrics?: VoiceMetrics | undefined;
-  /** Resumption handles kept across actor restarts (and, with scale-out, instances). */
+  /** Resumption handles kept across actor restarts. */
   handles: Map<string, string>;
+  /** And across instances (failover): NATS KV. */
+  handleStore?: { load(deviceId: string): Promise<string | undefined>; save(deviceId: string, handle: string): void; remove(deviceId: string): void } | undefined;
 }
 
 interface UserTurn {
@@ -396,6 +398,7 @@ export class SessionActor implements Actor<SessionMessage> {
     }
     if (m.sessionResumptionUpdate?.resumable && m.sessionResumptionUpdate.newHandle) {
       this.deps.handles.set(this.deviceId, m.sessionResumptionUpdate.newHandle);
+      this.deps.handleStore?.save(this.deviceId, m.sessionResumptionUpdate.newHandle);
     }
     if (m.goAway) this.onGoAway(m.goAway.timeLeft);
     if (m.toolCall?.functionCalls?.length) await this.onToolCall(m.toolCall.functionCalls);
@@ -518,7 +521,7 @@ export class SessionActor implements Actor<SessionMessage> {
 
   private async open(isReconnect: boolean): Promise<void> {
     this.opening = true;
-    const handle = this.deps.handles.get(this.deviceId);
+    const handle = this.deps.handles.get(this.deviceId) ?? (await this.deps.handleStore?.load(this.deviceId));
     try {
       const conn = await GeminiConnection.open(this.deps.endpoint, this.deps.live, handle, this.log);
       if (this.stopped) {
@@ -573,6 +576,7 @@ export class SessionActor implements Actor<SessionMessage> {
       this.deps.bus.publishEvent(makeEvent('session.error', { deviceId: this.deviceId, code, kind: 'config', message: message.slice(0, 2000), retrying: false }));
       // A bad handle is a likely cause: forget it so the next attempt starts fresh.
       this.deps.handles.delete(this.deviceId);
+      this.deps.handleStore?.remove(this.deviceId);
       return;
     }
     this.deps.bus.publishEvent(makeEvent('session.error', { deviceId: this.deviceId, ...(code ? { code } : {}), kind: 'transient', message: (message || 'connection lost').slice(0, 2000), retrying: true }));
@@ -646,6 +650,7 @@ export class SessionActor implements Actor<SessionMessage> {
           this.conn = undefined;
           conn.close();
           this.deps.handles.delete(this.deviceId);
+          this.deps.handleStore?.remove(this.deviceId);
         }
         break;
     }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { STREAMS } from '@voicebus/protocol';
-import { ActorHost, addCommonOptions, nowUs, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
+import { ActorHost, addCommonOptions, addOwnershipOptions, setupOwnership, type DeviceRouter, type OwnershipFlags, nowUs, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
 import { createVadEngine } from './engines/create-engine.ts';
 import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
 import { SPEECH_DETECTOR_DEFAULTS } from './speech-detector.ts';
@@ -8,7 +8,7 @@ import { TURN_DETECTOR_DEFAULTS } from './turn-detector.ts';
 import { BARGE_IN_DEFAULTS } from './barge-in-arbiter.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
 
-interface VadOptions extends CommonOptions {
+interface VadOptions extends CommonOptions, OwnershipFlags {
   engine: VadEngineName;
   positiveThreshold: number;
   negativeThreshold: number;
@@ -22,7 +22,7 @@ interface VadOptions extends CommonOptions {
 }
 
 const d = SPEECH_DETECTOR_DEFAULTS;
-const program = addCommonOptions(new Command('vad'))
+const program = addOwnershipOptions(addCommonOptions(new Command('vad')))
   .description('Silero voice activity and turn detection per device, with barge-in')
   .addOption(new Option('--engine <name>', 'VAD engine').env('VAD_ENGINE').choices(VAD_ENGINES).default('silero-v6'))
   .addOption(new Option('--positive-threshold <p>', 'speech probability that makes a frame voiced').env('VAD_POSITIVE_THRESHOLD').default(d.positiveSpeechThreshold).argParser(numberIn(0, 1)))
@@ -39,12 +39,13 @@ const opts = program.parse().opts<VadOptions>();
 const engine = await createVadEngine(opts.engine, { minVolume: opts.minVolume });
 const counters = { rejected: 0, gaps: 0, restarts: 0 };
 
+let router: DeviceRouter<VadMessage> | undefined;
 const rt = await startServiceRuntime({
   ...opts,
   name: 'vad',
   version: '0.1.0',
   description: 'Voice activity and turn detection',
-  stats: () => ({ engine: opts.engine, devices: host.stats(), dropped: host.totalDropped, rejected: counters.rejected + rt.bus.rejectedTotal(), gaps: counters.gaps, captureRestarts: counters.restarts }),
+  stats: () => ({ ownership: router?.ownership?.stats(), engine: opts.engine, devices: host.stats(), dropped: host.totalDropped, rejected: counters.rejected + rt.bus.rejectedTotal(), gaps: counters.gaps, captureRestarts: counters.restarts }),
 });
 const host: ActorHost<VadMessage> = new ActorHost<VadMessage>(
   (ctx) => new VadActor(ctx, {
@@ -67,15 +68,18 @@ const host: ActorHost<VadMessage> = new ActorHost<VadMessage>(
   { mailboxCapacity: opts.mailbox, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
 );
 
+router = await setupOwnership(rt, host, opts);
+const deliver = router.deliver;
 rt.bus.subscribeAudio('audio.in', (chunk, meta) =>
-  host.deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs() }, droppable: true, trace: meta.chunkTraced ? processSpan(STREAMS.audioIn, meta) : undefined }),
+  deliver(meta.deviceId, { message: { kind: 'audio', chunk, receivedAtUs: nowUs() }, droppable: true, trace: meta.chunkTraced ? processSpan(STREAMS.audioIn, meta) : undefined }),
 );
 for (const stream of [STREAMS.capture, STREAMS.session, STREAMS.playback, STREAMS.turn] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) => {
     // Our own turn events come back on the turn stream; only the latency report matters here.
     if (stream === STREAMS.turn && event.type !== 'turn.latency') return;
-    host.deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.playback ? processSpan(stream, meta) : undefined });
+    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.playback ? processSpan(stream, meta) : undefined });
   });
 }
 rt.log.info({ engine: opts.engine, endOfTurnMs: opts.endOfTurnMs }, 'vad engine loaded');
 rt.shutdown.add('actors', () => host.close());
+await rt.ready();
