@@ -36,6 +36,12 @@ const program = addOwnershipOptions(addCommonOptions(new Command('vad')))
   .addOption(new Option('--mailbox <n>', 'queued chunks per device before the oldest audio is dropped').env('VAD_MAILBOX').default(250).argParser(numberIn(1, 100_000, true)));
 
 const opts = program.parse().opts<VadOptions>();
+// The energy engine keeps the seed's own defaults (start 0.2 s, stop 0.8 s, min volume 0.01)
+// unless they were set explicitly.
+if (opts.engine === 'energy') {
+  const seed = { minSpeechMs: 200, redemptionMs: 800, minVolume: 0.01 } as const;
+  for (const [k, v] of Object.entries(seed)) if (program.getOptionValueSource(k) === 'default') (opts as unknown as Record<string, number>)[k] = v;
+}
 const engine = await createVadEngine(opts.engine, { minVolume: opts.minVolume });
 const counters = { rejected: 0, gaps: 0, restarts: 0 };
 
