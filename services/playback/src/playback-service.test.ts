@@ -90,6 +90,19 @@ describe('playback service (real process, real nats-server)', () => {
     expect(last - flushPos).toBeLessThan(480 + 240);
   });
 
+  it('rejects and counts audio in the wrong format without losing the turn', async () => {
+    bus.publishEvent(makeEvent('device.announced', { deviceId: 'p3', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+    bus.publishAudio('p3', 'audio.out', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(5), turnId: 'b1' });
+    bus.nc.publish('voice.v1.p3.audio.out', new Uint8Array(963));
+    sendTurn('p3', 'b1', signal(4800, 0), true);
+    await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 'b1');
+    const stats = JSON.parse((await bus.nc.request('voicebus.playback.status', undefined, { timeout: 2000 })).string()) as { rejected: number };
+    expect(stats.rejected).toBeGreaterThanOrEqual(2);
+    const wav = readWav('p3');
+    const first = wav.findIndex((s) => s !== 0);
+    expect(Array.from(wav.subarray(first, first + 4800))).toEqual(Array.from(signal(4800, 0)));
+  });
+
   it('leaves a valid WAV when killed with SIGKILL mid-turn', async () => {
     bus.publishEvent(makeEvent('device.announced', { deviceId: 'p2', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
     sendTurn('p2', 'k1', signal(24000 * 5, 0), false);

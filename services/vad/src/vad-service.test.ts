@@ -94,6 +94,19 @@ describe('vad service (real process, real nats-server)', () => {
     expect(turnsOf('vg')).toHaveLength(1);
   });
 
+  it('notices a capture restart (sequence back to 0): counted, state reset, turns still found', async () => {
+    const { pcm } = loadFixture('single-hello');
+    const half = pcm.subarray(0, 16000); // the capture dies one second in, mid-utterance
+    publishFixture('vr', half, nowUs());
+    const restartedAt = nowUs() + 1_100_000;
+    publishFixture('vr', pcm, restartedAt); // a fresh run: sequence starts at 0 again
+    await until(() => turnsOf('vr').some((t) => t.speechStartUs >= restartedAt));
+    const stats = JSON.parse((await bus.nc.request('voicebus.vad.status', undefined, { timeout: 2000 })).string()) as { captureRestarts: number };
+    expect(stats.captureRestarts).toBeGreaterThanOrEqual(1);
+    const after = turnsOf('vr').filter((t) => t.speechStartUs >= restartedAt);
+    expect(after).toHaveLength(1);
+  });
+
   it('barge-in: user speech while the assistant is audible interrupts at once (immediate)', async () => {
     bus.publishEvent(makeEvent('session.opened', { deviceId: 'vi', model: 'm', resumed: false, turnDetection: 'local', interruption: 'immediate' }));
     bus.publishEvent(makeEvent('playback.started', { deviceId: 'vi', turnId: 'assistant-1', playedAt: Date.now(), bufferMs: 60 }));
