@@ -252,6 +252,29 @@ describe('session service inactivity', () => {
   });
 });
 
+describe('session service with server-side turn detection', () => {
+  beforeAll(() => startSession('immediate', ['--turn-detection', 'server', '--silence-duration-ms', '400']));
+  afterAll(() => stopSessions());
+
+  it('streams all audio and relays the answer of a turn Gemini detected itself', async () => {
+    const d = device('server', 'one');
+    const s = await open(d);
+    expect(s.setup).toMatchObject({ realtimeInputConfig: { automaticActivityDetection: { disabled: false, silenceDurationMs: 400 } } });
+    // Audio only, no turn events: 0.8 s of speech-like tone, then 0.8 s of silence.
+    const start = nowUs();
+    const pcm = new Int16Array(16000 * 1.6);
+    pcm.set(tone(800));
+    for (let i = 0, seq = 0; i < pcm.length; i += 320, seq++) {
+      bus.publishAudio(d, 'audio.in', { seq, captureTsUs: start + i * 62.5, sampleRate: 16000, channels: 1, pcm: pcm.subarray(i, i + 320) });
+    }
+    await until(() => typed(d, 'assistant.turn.complete').length === 1, 'answer to a server-detected turn');
+    const done = typed(d, 'assistant.turn.complete')[0]!;
+    expect(done.turnId).toBe(`${d}-s1`);
+    expect(audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === done.turnId).length).toBeGreaterThan(10);
+    expect(s.messages.some((m) => (m.realtimeInput as Record<string, unknown> | undefined)?.activityStart)).toBe(false);
+  });
+});
+
 describe('session service lifetime (immediate)', () => {
   withService('immediate');
 
