@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     env.OTEL_EXPORTER_OTLP_ENDPOINT = opts.jaeger;
     env.OTEL_EXPORTER_OTLP_PROTOCOL ??= 'http/protobuf';
   }
-  const view = new LiveView(() => [...monitorRef.current?.devices.values() ?? []]);
+  const monitorRef: { current?: ConversationMonitor } = {};
+  const view = new LiveView(() => [...(monitorRef.current?.devices.values() ?? [])]);
   const onProcessEvent = (e: ManagedProcessEvent) => {
     if (e.type === 'started') view.note(`[demo] started ${e.name} (pid ${e.pid})`);
     else if (e.type === 'restarting') view.note(`[demo] ${e.name} died; restarting it (restart ${e.restarts})`);
@@ -92,7 +93,6 @@ async function main(): Promise<void> {
   // Watch the services' device leases like they do, so events of a stale owner are not counted.
   const leases = await DeviceOwnership.start(bus, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
   if (leases) bus.fence = (service, deviceId, token) => leases.isStale(service, deviceId, token);
-  const monitorRef: { current?: ConversationMonitor } = {};
   const captures: ManagedProcess[] = [];
   let stopping: Promise<void> | undefined;
   const finish = (why: string) => {

@@ -71,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           return undefined;
         }
       });
+      listening.catch(() => {}); // awaited just below; never an unhandled rejection
       sim.start();
       geminiUrl = await listening;
     }

@@ -52,3 +52,24 @@ describe('pnpm demo: one device, the bundled conversation', () => {
     }
   }, 120_000);
 });
+
+describe('pnpm demo on a terminal', () => {
+  it('draws its live lines on a TTY and ends with the summary', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(join(tmpdir(), 'voicebus-tty-'));
+    const env = { ...process.env };
+    delete env.CI; // the live view redraws only on a real terminal outside CI
+    // `script` gives the demo a pseudo-terminal, as a person's shell would.
+    const command = `${process.execPath} ${join(FIXTURES, '../../../demo/src/main.ts')} --out ${out} --no-greeting --quiet-history --input ${join(FIXTURES, 'single-fast.wav')}`;
+    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile('script', ['-qfec', command, '/dev/null'], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, output: stdout }));
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/\x1b\[\d+A/); // the live block was redrawn in place
+    expect(result.output).toContain('every input ended and every answer was played');
+    expect(result.output).toMatch(/voiceToVoiceMs\s+\d/);
+    expect(readTurns(out)).toHaveLength(1);
+  }, 60_000);
+});
