@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import wavefile from 'wavefile';
+import type { TurnRow as DemoTurnRow } from '../../demo/src/conversation-monitor.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const FIXTURES = join(REPO, 'test/fixtures/speech');
@@ -38,18 +39,14 @@ export function runDemo(args: string[], options: { onLine?: (line: string) => vo
   return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, out, lines })));
 }
 
-export interface TurnRow {
-  turnId: string;
-  userStartS: number;
-  userEndS: number;
-  answered: boolean;
-  interrupted: boolean;
+/** turns.jsonl rows as the demo writes them (answered rows have every latency field). */
+export type TurnRow = Omit<DemoTurnRow, 'endOfTurnDelayMs' | 'busMs' | 'modelFirstAudioMs' | 'playbackBufferMs' | 'voiceToVoiceMs'> & {
   endOfTurnDelayMs: number;
   busMs: number;
   modelFirstAudioMs: number;
   playbackBufferMs: number;
   voiceToVoiceMs: number;
-}
+};
 
 export function readTurns(out: string, device = 'dev1'): TurnRow[] {
   return readFileSync(join(out, device, 'turns.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TurnRow);
