@@ -151,6 +151,17 @@ export class Bus {
     }
   }
 
+  /** publishEvent for actors: an event that fails validation is logged, never thrown into the actor. */
+  tryPublishEvent(event: VoiceEvent, log: Logger): boolean {
+    try {
+      this.publishEvent(event);
+      return true;
+    } catch (err) {
+      log.error({ err, type: event.type }, 'could not publish event');
+      return false;
+    }
+  }
+
   /**
    * Publishes an audio chunk. No span per chunk (far too many); the active context, e.g. the
    * turn's, still travels in the headers so consumers can link audio to its turn.

@@ -9,7 +9,7 @@ export type PlaybackMessage =
   | { kind: 'event'; event: VoiceEvent };
 
 export interface PlaybackActorDeps {
-  bus: Pick<Bus, 'publishEvent'>;
+  bus: Pick<Bus, 'tryPublishEvent'>;
   sink: Sink;
   metrics?: VoiceMetrics | undefined;
   jitter: Partial<JitterBufferOptions>;
@@ -227,11 +227,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   private publish(event: VoiceEvent): void {
-    try {
-      this.deps.bus.publishEvent(event);
-    } catch (err) {
-      this.log.error({ err, type: event.type }, 'could not publish playback event');
-    }
+    this.deps.bus.tryPublishEvent(event, this.log);
   }
 
   stop(): void {

@@ -12,7 +12,7 @@ export type VadMessage =
   | { kind: 'event'; event: VoiceEvent };
 
 export interface VadActorDeps {
-  bus: Pick<Bus, 'publishEvent'>;
+  bus: Pick<Bus, 'tryPublishEvent'>;
   engine: VadEngine;
   speech: Partial<SpeechDetectorOptions>;
   turn: Partial<TurnDetectorOptions>;
@@ -222,11 +222,7 @@ export class VadActor implements Actor<VadMessage> {
   }
 
   private publish(event: VoiceEvent): void {
-    try {
-      this.deps.bus.publishEvent(event);
-    } catch (err) {
-      this.log.error({ err, type: event.type }, 'could not publish VAD event');
-    }
+    this.deps.bus.tryPublishEvent(event, this.log);
   }
 
   stop(): void {
