@@ -5,6 +5,8 @@ import { Mailbox } from './mailbox.ts';
 /** One device's state machine inside a service. It owns its state; nothing else touches it. */
 export interface Actor<M> {
   handle(message: M): void | Promise<void>;
+  /** A timer armed with `ctx.schedule(name, ms)` fired: runs in the mailbox, under supervision. */
+  onTimer?(name: string): void | Promise<void>;
   /** Called on passivation, restart (after a crash) and host shutdown. */
   stop?(reason: ActorStopReason): void | Promise<void>;
 }
@@ -17,14 +19,31 @@ export const ACTOR_STOP_REASONS = {
 } as const;
 export type ActorStopReason = (typeof ACTOR_STOP_REASONS)[keyof typeof ACTOR_STOP_REASONS];
 
-export interface ActorContext {
+export interface LaneOptions {
+  /** Served before queued audio and other normal messages (control, turn events, playout). */
+  priority?: boolean | undefined;
+}
+
+/**
+ * What an actor gets from its host. Timers and self-sent messages go through the actor's own
+ * mailbox, so every state change happens one message at a time and a throw in a timer handler
+ * restarts the actor like any other. Both belong to this incarnation of the actor: after a
+ * restart or a release, what the old one scheduled or sent is dropped.
+ */
+export interface ActorContext<M = unknown> {
   deviceId: string;
   log: Logger;
   /** How many times this device's actor was restarted after a crash. */
   restarts: number;
+  /** Queues a message for this actor (results of its own async work: sockets, tools). */
+  send(message: M, options?: LaneOptions): void;
+  /** Arms the named timer, replacing one of the same name; `onTimer(name)` runs when it fires. */
+  schedule(name: string, delayMs: number, options?: LaneOptions): void;
+  cancel(name: string): void;
+  isScheduled(name: string): boolean;
 }
 
-export type ActorFactory<M> = (ctx: ActorContext) => Actor<M>;
+export type ActorFactory<M> = (ctx: ActorContext<M>) => Actor<M>;
 
 /** The consumer span to open around one message, with the producer's context as parent. */
 export interface DeliveryTrace {
@@ -37,8 +56,15 @@ export interface Delivery<M> {
   message: M;
   /** Audio is droppable under overload; control and events are not. */
   droppable: boolean;
+  /** Overtakes queued normal messages (control and turn events). */
+  priority?: boolean | undefined;
   trace?: DeliveryTrace | undefined;
 }
+
+/** What a mailbox holds: a delivered message or a fired timer, of one actor incarnation. */
+type Entry<M> =
+  | { kind: 'message'; delivery: Delivery<M>; droppable: boolean; priority: boolean; generation: number | undefined }
+  | { kind: 'timer'; name: string; droppable: false; priority: boolean; generation: number };
 
 export interface ActorHostOptions {
   /** Max queued messages per device before the oldest audio is dropped. */
@@ -67,7 +93,10 @@ export interface ActorStats {
 interface Cell<M> {
   deviceId: string;
   actor: Actor<M> | undefined;
-  mailbox: Mailbox<Delivery<M>>;
+  /** Bumped whenever the actor stops: entries of an older incarnation are dropped. */
+  generation: number;
+  timers: Map<string, NodeJS.Timeout>;
+  mailbox: Mailbox<Entry<M>>;
   running: boolean;
   processed: number;
   restarts: number;
@@ -108,7 +137,11 @@ export class ActorHost<M> {
   deliver(deviceId: string, delivery: Delivery<M>): void {
     if (this.closed) return;
     const cell = this.cellFor(deviceId);
-    const dropped = cell.mailbox.push(delivery);
+    this.enqueue(cell, { kind: 'message', delivery, droppable: delivery.droppable, priority: Boolean(delivery.priority), generation: undefined });
+  }
+
+  private enqueue(cell: Cell<M>, entry: Entry<M>): void {
+    const dropped = cell.mailbox.push(entry);
     if (dropped.length > 0) {
       this.totalDropped += dropped.length;
       this.options.onDrop?.(dropped.length, deviceId);
@@ -119,7 +152,7 @@ export class ActorHost<M> {
         cell.log.warn({ dropped: cell.mailbox.dropped, queued: cell.mailbox.size }, 'mailbox full: dropping oldest audio');
       }
     }
-    this.armIdle(cell);
+    if (entry.kind === 'message') this.armIdle(cell);
     if (!cell.running) void this.run(cell);
   }
 
@@ -163,6 +196,8 @@ export class ActorHost<M> {
       cell = {
         deviceId,
         actor: undefined,
+        generation: 0,
+        timers: new Map(),
         mailbox: new Mailbox(this.options.mailboxCapacity),
         running: false,
         processed: 0,
@@ -189,28 +224,32 @@ export class ActorHost<M> {
     }
   }
 
-  private async process(cell: Cell<M>, entry: Delivery<M>): Promise<void> {
+  private async process(cell: Cell<M>, entry: Entry<M>): Promise<void> {
+    // Sent or scheduled by an incarnation that has stopped since: not for this one.
+    if (entry.generation !== undefined && entry.generation !== cell.generation) return;
     const handleOne = async () => {
       try {
-        cell.actor ??= this.factory({ deviceId: cell.deviceId, log: cell.log, restarts: cell.restarts });
-        await cell.actor.handle(entry.message);
+        cell.actor ??= this.factory(this.contextFor(cell));
+        if (entry.kind === 'timer') await cell.actor.onTimer?.(entry.name);
+        else await cell.actor.handle(entry.delivery.message);
         cell.processed++;
       } catch (err) {
         cell.restarts++;
         this.totalRestarts++;
-        cell.log.error({ err, restarts: cell.restarts }, 'actor crashed; restarting it with fresh state');
-        const crashed = cell;
-        await this.stopActor(crashed, 'crashed');
+        const what = entry.kind === 'timer' ? { timer: entry.name } : {};
+        cell.log.error({ err, restarts: cell.restarts, ...what }, 'actor crashed; restarting it with fresh state');
+        await this.stopActor(cell, 'crashed');
         throw err;
       }
     };
-    if (!entry.trace) {
+    const deliveryTrace = entry.kind === 'message' ? entry.delivery.trace : undefined;
+    if (!deliveryTrace) {
       await handleOne().catch(() => {});
       return;
     }
     const tracer = trace.getTracer('voicebus.runtime');
-    const span = tracer.startSpan(entry.trace.name, { kind: SpanKind.CONSUMER, attributes: entry.trace.attributes }, entry.trace.parent);
-    await otelContext.with(trace.setSpan(entry.trace.parent, span), async () => {
+    const span = tracer.startSpan(deliveryTrace.name, { kind: SpanKind.CONSUMER, attributes: deliveryTrace.attributes }, deliveryTrace.parent);
+    await otelContext.with(trace.setSpan(deliveryTrace.parent, span), async () => {
       try {
         await handleOne();
       } catch (err) {
@@ -222,9 +261,45 @@ export class ActorHost<M> {
     });
   }
 
+  /** The context of the actor incarnation about to be created: sends and timers carry its generation. */
+  private contextFor(cell: Cell<M>): ActorContext<M> {
+    const generation = cell.generation;
+    const live = () => this.cells.get(cell.deviceId) === cell && cell.generation === generation && !this.closed;
+    return {
+      deviceId: cell.deviceId,
+      log: cell.log,
+      restarts: cell.restarts,
+      send: (message, options = {}) => {
+        if (!live()) return;
+        this.enqueue(cell, { kind: 'message', delivery: { message, droppable: false }, droppable: false, priority: Boolean(options.priority), generation });
+      },
+      schedule: (name, delayMs, options = {}) => {
+        if (!live()) return;
+        clearTimeout(cell.timers.get(name));
+        const timer = setTimeout(() => {
+          if (cell.timers.get(name) !== timer) return;
+          cell.timers.delete(name);
+          if (live()) this.enqueue(cell, { kind: 'timer', name, droppable: false, priority: Boolean(options.priority), generation });
+        }, Math.max(0, delayMs));
+        // The bus connection keeps a service alive; an actor's timer alone should not.
+        timer.unref();
+        cell.timers.set(name, timer);
+      },
+      cancel: (name) => {
+        if (cell.generation !== generation) return;
+        clearTimeout(cell.timers.get(name));
+        cell.timers.delete(name);
+      },
+      isScheduled: (name) => cell.generation === generation && cell.timers.has(name),
+    };
+  }
+
   private async stopActor(cell: Cell<M>, reason: ActorStopReason): Promise<void> {
     const actor = cell.actor;
     cell.actor = undefined;
+    cell.generation++;
+    for (const timer of cell.timers.values()) clearTimeout(timer);
+    cell.timers.clear();
     if (!actor?.stop) return;
     try {
       await actor.stop(reason);

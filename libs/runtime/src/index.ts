@@ -16,6 +16,7 @@ export {
   type ActorStopReason,
   type Delivery,
   type DeliveryTrace,
+  type LaneOptions,
 } from './actor-host.ts';
 export { Bus, nowUs, processSpan, type AudioStream, type BusOptions, type Received, type SubscribeOptions } from './bus.ts';
 export { DeviceOwnership, OWNERSHIP_DEFAULTS, type OwnershipOptions } from './device-ownership.ts';

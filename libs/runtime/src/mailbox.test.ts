@@ -37,3 +37,26 @@ describe('Mailbox', () => {
     expect(() => new Mailbox(0)).toThrow(RangeError);
   });
 });
+
+describe('Mailbox priority lane', () => {
+  it('serves priority entries before queued normal ones, each lane in order', () => {
+    const box = new Mailbox<{ droppable: boolean; priority?: boolean; n: number }>(500);
+    for (let i = 0; i < 200; i++) box.push(audio(i));
+    box.push({ droppable: false, priority: true, n: 1000 });
+    box.push(control(201));
+    box.push({ droppable: false, priority: true, n: 1001 });
+    const order = [];
+    for (let e = box.shift(); e; e = box.shift()) order.push(e.n);
+    expect(order.slice(0, 2)).toEqual([1000, 1001]);
+    expect(order.slice(2)).toEqual([...Array.from({ length: 200 }, (_, i) => i), 201]);
+  });
+
+  it('drops normal audio, never a priority entry, to make room', () => {
+    const box = new Mailbox<{ droppable: boolean; priority?: boolean; n: number }>(2);
+    box.push({ droppable: true, priority: true, n: 0 });
+    box.push(audio(1));
+    box.push(audio(2));
+    expect(box.dropped).toBe(1);
+    expect([box.shift()!.n, box.shift()!.n]).toEqual([0, 2]);
+  });
+});
