@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeEvent,
+  INTERRUPTION_STRATEGIES,
+  TURN_DETECTION_MODES,
   encodeEvent,
   EventDecodeError,
   makeEvent,
@@ -28,7 +30,11 @@ const samples: VoiceEventT[] = [
   makeEvent('assistant.turn.complete', { deviceId: 'd1', turnId: 'd1-1', interrupted: true, audioMs: 1200 }),
   makeEvent('playback.started', { deviceId: 'd1', turnId: 'd1-1', playedAt: 1, bufferMs: 60 }),
   makeEvent('playback.flushed', { deviceId: 'd1', droppedMs: 420 }),
-  makeEvent('control.interrupt', { deviceId: 'd1', turnId: 'd1-1', byTurnId: 'd1-2', strategy: 'immediate' }),
+  makeEvent('control.interrupt', { deviceId: 'd1', turnId: 'd1-1', byTurnId: 'd1-2', reason: 'user speech' }),
+  makeEvent('speech.onset', { deviceId: 'd1', atUs: 1_000_000, decidedAt: 1000 }),
+  makeEvent('speech.misfire', { deviceId: 'd1', atUs: 1_100_000, decidedAt: 1100 }),
+  makeEvent('speech.sustained', { deviceId: 'd1', speechStartUs: 1_000_000, atUs: 1_600_000, sustainedMs: 600, decidedAt: 1600 }),
+  makeEvent('assistant.audible', { deviceId: 'd1', turnId: 'd1-1', audible: true, paused: false, at: 1700 }),
   makeEvent('control.flush', { deviceId: 'd1', reason: 'barge-in' }),
 ];
 
@@ -91,5 +97,17 @@ describe('events', () => {
   it('refuses to encode an invalid event', () => {
     const bad = makeEvent('speech.start', { deviceId: 'bad id', speechStartUs: 1, decidedAt: 1, inferenceMs: 0 });
     expect(() => encodeEvent(bad)).toThrow(EventDecodeError);
+  });
+});
+
+describe('strategy and turn-detection enums on the wire', () => {
+  it('rejects an interruption strategy or turn-detection mode that does not exist', () => {
+    const body = (fields: Record<string, unknown>) =>
+      new TextEncoder().encode(JSON.stringify({ v: 1, type: 'session.opened', deviceId: 'd1', ts: 1, model: 'm', resumed: false, turnDetection: 'local', interruption: 'immediate', ...fields }));
+    expect(decodeEvent('session', body({})).type).toBe('session.opened');
+    expect(() => decodeEvent('session', body({ interruption: 'eventually' }))).toThrow(/interruption/);
+    expect(() => decodeEvent('session', body({ turnDetection: 'psychic' }))).toThrow(/turnDetection/);
+    expect(INTERRUPTION_STRATEGIES).toEqual(['immediate', 'pause', 'deferred', 'ignore']);
+    expect(TURN_DETECTION_MODES).toEqual(['local', 'server']);
   });
 });

@@ -9,6 +9,16 @@ import { DEVICE_ID_PATTERN, STREAMS, type Stream } from './subjects.ts';
  */
 export const EVENT_VERSION = 1 as const;
 
+/**
+ * What user speech does to an answer in progress. The session owns the choice and all of its
+ * semantics; other services only see the commands and facts that follow from it.
+ */
+export const INTERRUPTION_STRATEGIES = ['immediate', 'pause', 'deferred', 'ignore'] as const;
+export type InterruptionStrategy = (typeof INTERRUPTION_STRATEGIES)[number];
+/** Who decides that the user's turn is over: the VAD service, or Gemini's own detection. */
+export const TURN_DETECTION_MODES = ['local', 'server'] as const;
+export type TurnDetectionMode = (typeof TURN_DETECTION_MODES)[number];
+
 const deviceId = z.string().regex(DEVICE_ID_PATTERN);
 const turnId = z.string().min(1).max(128);
 const epochUs = z.number().int().nonnegative();
@@ -45,12 +55,31 @@ export const DeviceEnded = event('device.ended', {
   message: z.string().max(2000).optional(),
 });
 
-// vad: raw speech segments, stamped with the audio's own capture time
+// vad: facts about the user's voice, stamped with the audio's own capture time
+/** First voiced frame of a possible speech segment, before it is confirmed as speech. */
+export const SpeechOnset = event('speech.onset', {
+  atUs: epochUs,
+  decidedAt: epochMs,
+});
+/** The possible segment that began with the last onset ended before it was confirmed. */
+export const SpeechMisfire = event('speech.misfire', {
+  atUs: epochUs,
+  decidedAt: epochMs,
+});
+/** Confirmed speech (it lasted the detector's minimum speech duration). */
 export const SpeechStarted = event('speech.start', {
   /** Capture time of the first voiced audio (pre-speech padding excluded). */
   speechStartUs: epochUs,
   decidedAt: epochMs,
   inferenceMs: ms,
+});
+/** Voiced speech has gone on for `sustainedMs` since its onset (once per segment). */
+export const SpeechSustained = event('speech.sustained', {
+  speechStartUs: epochUs,
+  /** Capture time of the voiced frame that reached the duration. */
+  atUs: epochUs,
+  sustainedMs: ms,
+  decidedAt: epochMs,
 });
 export const SpeechEnded = event('speech.end', {
   speechStartUs: epochUs,
@@ -94,8 +123,8 @@ export const TurnLatency = event('turn.latency', {
 export const SessionOpened = event('session.opened', {
   model: z.string(),
   resumed: z.boolean(),
-  turnDetection: z.enum(['local', 'server']),
-  interruption: z.string(),
+  turnDetection: z.enum(TURN_DETECTION_MODES),
+  interruption: z.enum(INTERRUPTION_STRATEGIES),
 });
 export const SessionClosed = event('session.closed', {
   code: z.number().int().optional(),
@@ -159,6 +188,18 @@ export const PlaybackStarted = event('playback.started', {
   bufferMs: ms,
 });
 export const PlaybackFinished = event('playback.finished', { turnId, playedMs: ms });
+/**
+ * Whether the device's user hears the assistant: the one source of that fact, published by
+ * playback on every change. `audible` from the first sample handed to the sink until the
+ * answer finished or was flushed; `paused` while an answer is on hold (not audible, not over).
+ */
+export const AssistantAudible = event('assistant.audible', {
+  turnId: turnId.optional(),
+  audible: z.boolean(),
+  paused: z.boolean(),
+  /** Wall-clock time of the change at the sink. */
+  at: epochMs,
+});
 export const PlaybackFlushed = event('playback.flushed', { turnId: turnId.optional(), droppedMs: ms });
 export const PlaybackUnderrun = event('playback.underrun', { turnId: turnId.optional(), silenceMs: ms });
 export const PlaybackPaused = event('playback.paused', { turnId: turnId.optional() });
@@ -170,14 +211,14 @@ export const InterruptCommand = event('control.interrupt', {
   turnId: turnId.optional(),
   /** The user turn that interrupts. */
   byTurnId: turnId.optional(),
-  strategy: z.string(),
+  reason: z.string().max(200).optional(),
 });
 export const FlushCommand = event('control.flush', { turnId: turnId.optional(), reason: z.string().max(200) });
 export const PauseCommand = event('control.pause', { turnId: turnId.optional() });
 export const ResumeCommand = event('control.resume', { turnId: turnId.optional() });
 
 export const CaptureEvent = z.discriminatedUnion('type', [DeviceAnnounced, DeviceEnded]);
-export const VadEvent = z.discriminatedUnion('type', [SpeechStarted, SpeechEnded]);
+export const VadEvent = z.discriminatedUnion('type', [SpeechOnset, SpeechMisfire, SpeechStarted, SpeechSustained, SpeechEnded]);
 export const TurnEvent = z.discriminatedUnion('type', [TurnStarted, TurnEnded, TurnLatency]);
 export const SessionEvent = z.discriminatedUnion('type', [
   SessionOpened,
@@ -196,6 +237,7 @@ export const SessionEvent = z.discriminatedUnion('type', [
 export const PlaybackEvent = z.discriminatedUnion('type', [
   PlaybackStarted,
   PlaybackFinished,
+  AssistantAudible,
   PlaybackFlushed,
   PlaybackUnderrun,
   PlaybackPaused,
