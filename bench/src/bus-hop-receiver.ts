@@ -3,7 +3,7 @@
  * into an ActorHost, one actor per device) recording publish-to-actor latency. Runs in its
  * own process so producer and consumer do not share an event loop, as in production.
  */
-import { ActorHost, Bus, createLogger, nowUs, type Actor } from '@voicebus/runtime';
+import { ActorHost, Bus, createLogger, nowUs, type Actor } from '@voicebus/runtime/internal';
 import type { AudioChunk } from '@voicebus/protocol';
 import { latencyHistogram } from './stats.ts';
 

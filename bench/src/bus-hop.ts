@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { startNatsServer } from '@voicebus/nats-launcher';
-import { ActorHost, Bus, createLogger, nowUs } from '@voicebus/runtime';
+import { ActorHost, Bus, createLogger, nowUs } from '@voicebus/runtime/internal';
 import type { AudioChunk } from '@voicebus/protocol';
 import { latencyHistogram, spread, type Spread } from './stats.ts';
 

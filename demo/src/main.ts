@@ -1,7 +1,7 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Bus, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime';
+import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ConversationMonitor } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
@@ -89,10 +89,10 @@ async function main(): Promise<void> {
   });
 
   const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
-  const bus = await Bus.connect({ servers: stack.natsUrl, name: 'demo-monitor', log });
+  const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor' });
   // Watch the services' device leases like they do, so events of a stale owner are not counted.
-  const leases = await DeviceOwnership.start(bus, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
-  if (leases) bus.fence = (service, deviceId, token) => leases.isStale(service, deviceId, token);
+  const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
+  const bus = new Bus(nc, { log, fencing: leases });
   const captures: ManagedProcess[] = [];
   let stopping: Promise<void> | undefined;
   const finish = (why: string) => {

@@ -6,6 +6,8 @@ export type SampleRate = (typeof SUPPORTED_SAMPLE_RATES)[number];
 
 export const CAPTURE_SAMPLE_RATE = 16000 as const;
 export const ASSISTANT_SAMPLE_RATE = 24000 as const;
+/** The chunk length capture publishes and playback plays out by default. */
+export const DEFAULT_CHUNK_MS = 20;
 
 /** Longest chunk accepted: capture sends 10-100 ms; model audio may come in larger pieces. */
 export const MAX_CHUNK_MS = 2000;

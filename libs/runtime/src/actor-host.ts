@@ -144,7 +144,7 @@ export class ActorHost<M> {
     const dropped = cell.mailbox.push(entry);
     if (dropped.length > 0) {
       this.totalDropped += dropped.length;
-      this.options.onDrop?.(dropped.length, deviceId);
+      this.options.onDrop?.(dropped.length, cell.deviceId);
       const now = Date.now();
       // One line per second per device at most: an overloaded actor must not also flood the log.
       if (now - cell.lastDropLogAt > 1000) {

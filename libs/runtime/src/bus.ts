@@ -23,18 +23,59 @@ import {
 } from '@voicebus/protocol';
 import type { Logger } from 'pino';
 import { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
+import { nowUs } from './clock.ts';
 import { extractTraceContext, injectTraceContext } from './trace-headers.ts';
 
 export type AudioStream = 'audio.in' | 'audio.out';
 
-export interface BusOptions {
+export interface NatsConnectOptions {
   servers: string;
   /** Connection name shown by the server (`<service>-<instance>`). */
   name: string;
   user?: string | undefined;
   pass?: string | undefined;
   token?: string | undefined;
+}
+
+/**
+ * Per-device lease fencing (scale-out): what a publisher stamps on what it sends, and what a
+ * consumer drops because its sender lost the device.
+ */
+export interface LeaseFencing {
+  /** The service whose leases `tokenOf` gives (the `Voice-Lease` header is `<service>:<token>`). */
+  readonly service: string;
+  tokenOf(deviceId: string): number | undefined;
+  /** True when a message's lease token is older than the current owner's. */
+  isStale(service: string, deviceId: string, token: number): boolean;
+}
+
+/** Everything a Bus is given when it is made; nothing is attached afterwards. */
+export interface BusHooks {
   log: Logger;
+  /** Called for every rejected message (the runtime counts them as a metric). */
+  onReject?: ((kind: string) => void) | undefined;
+  fencing?: LeaseFencing | undefined;
+  /**
+   * Fraction of audio chunks that get their own send/process spans (default 0: at 50 chunks
+   * a second per device they would drown every trace).
+   */
+  chunkSpanRatio?: number | undefined;
+}
+
+export type BusOptions = NatsConnectOptions & BusHooks;
+
+/** Connects to NATS the way every voicebus process does: a voice stack must outlive a NATS restart. */
+export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
+  return connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: options.name,
+    user: options.user,
+    pass: options.pass,
+    token: options.token,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+  });
 }
 
 /** Marks a chunk that was given its own send span (sampled chunk tracing). */
@@ -72,38 +113,26 @@ export class Bus {
   readonly rejected: RejectCounts = new Map();
   private readonly log: Logger;
   private readonly loggedRejects = new Set<string>();
-  /**
-   * Fraction of audio chunks that get their own send/process spans (VOICEBUS_TRACE_CHUNKS,
-   * default 0: at 50 chunks a second per device they would drown every trace).
-   */
-  chunkSpanRatio = Math.min(1, Math.max(0, Number(process.env.VOICEBUS_TRACE_CHUNKS ?? 0) || 0));
-  /** Set by the ownership layer so every event carries the publisher's lease revision. */
-  leaseOf: ((deviceId: string) => number | undefined) | undefined;
-  /** The service whose leases `leaseOf` gives (the `Voice-Lease` header is `<service>:<token>`). */
-  leaseService = '';
-  /** Set by the ownership layer: true when a message's lease token is older than the current owner's. */
-  fence: ((service: string, deviceId: string, token: number) => boolean) | undefined;
+  private readonly chunkSpanRatio: number;
+  private readonly fencing: LeaseFencing | undefined;
+  private readonly onReject: ((kind: string) => void) | undefined;
 
-  private constructor(nc: NatsConnection, log: Logger) {
+  constructor(nc: NatsConnection, hooks: BusHooks) {
     this.nc = nc;
-    this.log = log;
+    this.log = hooks.log;
+    this.fencing = hooks.fencing;
+    this.onReject = hooks.onReject;
+    this.chunkSpanRatio = Math.min(1, Math.max(0, hooks.chunkSpanRatio ?? 0));
+    void this.watchStatus();
   }
 
   static async connect(options: BusOptions): Promise<Bus> {
-    const nc = await connect({
-      servers: options.servers.split(',').map((s) => s.trim()),
-      name: options.name,
-      user: options.user,
-      pass: options.pass,
-      token: options.token,
-      // A voice stack must outlive a NATS restart: keep trying forever.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      waitOnFirstConnect: true,
-    });
-    const bus = new Bus(nc, options.log);
-    void bus.watchStatus();
-    return bus;
+    return new Bus(await connectNats(options), options);
+  }
+
+  private leaseHeader(deviceId: string): string | undefined {
+    const token = this.fencing?.tokenOf(deviceId);
+    return token === undefined ? undefined : `${this.fencing!.service}:${token}`;
   }
 
   /** False between a disconnect and the reconnect that follows it. */
@@ -122,12 +151,13 @@ export class Bus {
   /** Validates, serialises and publishes an event on its device's stream, inside a send span. */
   publishEvent(event: VoiceEvent): void {
     const stream = streamOfEvent(event.type);
-    const lease = this.leaseOf?.(event.deviceId);
+    const lease = this.fencing?.tokenOf(event.deviceId);
     const withLease = lease !== undefined && event.lease === undefined ? { ...event, lease } : event;
     const body = encodeEvent(withLease);
     const subject = deviceSubject(event.deviceId, stream);
     const h = natsHeaders();
-    if (lease !== undefined) h.set(HEADERS.lease, `${this.leaseService}:${lease}`);
+    const leaseHeader = this.leaseHeader(event.deviceId);
+    if (leaseHeader) h.set(HEADERS.lease, leaseHeader);
     const tracer = trace.getTracer('voicebus.runtime');
     const span = tracer.startSpan(`send ${subjectTemplate(stream)}`, {
       kind: SpanKind.PRODUCER,
@@ -170,8 +200,8 @@ export class Bus {
     const { body, headers } = encodeAudioChunk({ ...chunk, sentAtUs: chunk.sentAtUs ?? nowUs() });
     const h = natsHeaders();
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
-    const lease = this.leaseOf?.(deviceId);
-    if (lease !== undefined) h.set(HEADERS.lease, `${this.leaseService}:${lease}`);
+    const leaseHeader = this.leaseHeader(deviceId);
+    if (leaseHeader) h.set(HEADERS.lease, leaseHeader);
     const subject = deviceSubject(deviceId, stream);
     if (this.chunkSpanRatio > 0 && Math.random() < this.chunkSpanRatio) {
       const span = trace.getTracer('voicebus.runtime').startSpan(`send ${subjectTemplate(stream)}`, {
@@ -253,7 +283,7 @@ export class Bus {
         const colon = leaseRaw.lastIndexOf(':');
         const lease = colon > 0 ? Number(leaseRaw.slice(colon + 1)) : undefined;
         // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
-        if (lease !== undefined && this.fence?.(leaseRaw.slice(0, colon), deviceId, lease)) {
+        if (lease !== undefined && this.fencing?.isStale(leaseRaw.slice(0, colon), deviceId, lease)) {
           this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
           return;
         }
@@ -274,9 +304,6 @@ export class Bus {
       },
     });
   }
-
-  /** Called for every rejected message (the runtime counts them as a metric). */
-  onReject: ((kind: string) => void) | undefined;
 
   private reject(kind: string, err: unknown, subject: string): void {
     this.rejected.set(kind, (this.rejected.get(kind) ?? 0) + 1);
@@ -319,11 +346,6 @@ export class Bus {
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => {});
   }
-}
-
-/** Wall-clock epoch microseconds (performance.timeOrigin keeps sub-ms resolution). */
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 /** The consumer span name and attributes for a message received on `stream`. */

@@ -1,6 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import type { Bus } from './bus.ts';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { LeaseFencing } from './bus.ts';
 import type { VoiceMetrics } from './metrics.ts';
 
 export interface OwnershipOptions {
@@ -48,7 +49,7 @@ const decoder = new TextDecoder();
  * The revision at which a lease was created is its fencing token: owners stamp it on what
  * they publish, and consumers drop messages carrying an older token than the current one.
  */
-export class DeviceOwnership {
+export class DeviceOwnership implements LeaseFencing {
   readonly options: OwnershipOptions;
   private readonly kv: KV;
   private readonly log: Logger;
@@ -71,9 +72,9 @@ export class DeviceOwnership {
     this.metrics = metrics;
   }
 
-  static async start(bus: Bus, options: Pick<OwnershipOptions, 'service' | 'instanceId'> & Partial<OwnershipOptions>, log: Logger, metrics?: VoiceMetrics): Promise<DeviceOwnership> {
+  static async start(nc: NatsConnection, options: Pick<OwnershipOptions, 'service' | 'instanceId'> & Partial<OwnershipOptions>, log: Logger, metrics?: VoiceMetrics): Promise<DeviceOwnership> {
     const opts = { ...OWNERSHIP_DEFAULTS, ...options };
-    const kv = await new Kvm(bus.nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1 });
+    const kv = await new Kvm(nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1 });
     const own = new DeviceOwnership(kv, opts, log, metrics);
     await own.watch();
     own.heartbeat = setInterval(() => void own.renew(), opts.heartbeatMs);
@@ -120,8 +121,12 @@ export class DeviceOwnership {
     return this.held.has(deviceId) && Date.now() - this.lastRenewedAt < this.options.ttlMs;
   }
 
+  get service(): string {
+    return this.options.service;
+  }
+
   /** The fencing token to stamp on what this instance publishes for the device. */
-  token(deviceId: string): number | undefined {
+  tokenOf(deviceId: string): number | undefined {
     return this.held.get(deviceId)?.token;
   }
 

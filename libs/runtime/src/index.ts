@@ -1,9 +1,8 @@
+// The public face of @voicebus/runtime: what a service is built from. Test helpers are in
+// '@voicebus/runtime/testing'; the pieces below the skeleton in '@voicebus/runtime/internal'.
 export { ATTR, MESSAGING_SYSTEM, latencyAttributes } from './attributes.ts';
-export { createLogger, LOGGER_DEFAULTS, type Logger, type LoggerOptions } from './logger.ts';
-export { startTelemetry, otlpTracesConfigured, type Telemetry, type TelemetryOptions } from './telemetry.ts';
-export { createVoiceMetrics, LATENCY_BUCKETS_MS, type VoiceMetrics } from './metrics.ts';
-export { injectTraceContext, extractTraceContext } from './trace-headers.ts';
-export { Mailbox, type MailboxEntry } from './mailbox.ts';
+export { type Logger } from './logger.ts';
+export { type VoiceMetrics } from './metrics.ts';
 export {
   ActorHost,
   ACTOR_HOST_DEFAULTS,
@@ -18,12 +17,9 @@ export {
   type DeliveryTrace,
   type LaneOptions,
 } from './actor-host.ts';
-export { Bus, nowUs, processSpan, type AudioStream, type BusOptions, type Received, type SubscribeOptions } from './bus.ts';
-export { DeviceOwnership, OWNERSHIP_DEFAULTS, type OwnershipOptions } from './device-ownership.ts';
-export { OwnershipGate } from './ownership-gate.ts';
-export { registerService, type ServiceRegistrationOptions } from './service-registration.ts';
-export { Shutdown } from './shutdown.ts';
-export { addCommonOptions, addOwnershipOptions, defaultInstanceId, numberIn, type CommonOptions, type OwnershipFlags } from './common-options.ts';
-export { setupOwnership, type DeviceRouter } from './ownership-setup.ts';
-export { memoryLogger, expectCalls } from './testing.ts';
+export { Bus, connectNats, processSpan, type AudioStream, type BusHooks, type BusOptions, type LeaseFencing, type NatsConnectOptions, type Received, type SubscribeOptions } from './bus.ts';
+export { nowUs, nowMs, systemClock, type Clock } from './clock.ts';
+export { booleanFlag, choiceFlag, listFlag, numberFlag, numberIn, parseFlags, stringFlag, UsageError, type FlagSpec, type FlagSpecs, type ParsedFlags } from './flags.ts';
+export { COMMON_FLAGS, SCALE_OUT_FLAGS, defaultInstanceId, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
+export { runService, type ActorService, type ProcessService, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';

@@ -12,7 +12,7 @@ export interface LoggerOptions {
 }
 
 export const LOGGER_DEFAULTS: Omit<LoggerOptions, 'service' | 'instanceId'> = {
-  level: process.env.LOG_LEVEL ?? 'info',
+  level: 'info',
   destination: undefined,
 };
 

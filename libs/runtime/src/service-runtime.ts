@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Bus } from './bus.ts';
-import type { CommonOptions } from './common-options.ts';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { Bus, connectNats } from './bus.ts';
+import type { CommonOptions, ScaleOutOptions } from './common-options.ts';
+import { DeviceOwnership } from './device-ownership.ts';
 import { createLogger } from './logger.ts';
 import { registerService } from './service-registration.ts';
 import { Shutdown } from './shutdown.ts';
 import { startTelemetry, type Telemetry } from './telemetry.ts';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export interface ServiceRuntime {
   name: string;
@@ -15,6 +16,8 @@ export interface ServiceRuntime {
   bus: Bus;
   telemetry: Telemetry;
   shutdown: Shutdown;
+  /** Leases shared with the service's other instances; undefined when this one takes every device. */
+  ownership: DeviceOwnership | undefined;
   /**
    * Registers with the NATS services framework (`$SRV`, `voicebus.<name>.status`): call it
    * once the service's subscriptions are in place, since answering is what "ready" means.
@@ -27,6 +30,8 @@ export interface StartServiceOptions extends CommonOptions {
   version: string;
   description: string;
   stats: () => unknown;
+  /** Share devices with other instances through leases (services that scale out). */
+  ownership?: ScaleOutOptions | undefined;
   /** Tests pass an exporter; services leave it to the OTEL environment. */
   spanExporter?: SpanExporter;
   /** Tests and embedded use skip process signal handlers. */
@@ -36,23 +41,23 @@ export interface StartServiceOptions extends CommonOptions {
 
 /**
  * Brings up what every service needs, in the order that makes shutdown clean: telemetry
- * first (so startup is traced), logger, bus connection, service registration; shutdown
- * runs the reverse: the service's own hooks, then drain, then telemetry flush.
+ * first (so startup is traced), logger, NATS, leases, the bus with its hooks, service
+ * registration; shutdown runs the reverse: the service's own hooks, then drain, then flush.
  */
 export async function startServiceRuntime(options: StartServiceOptions): Promise<ServiceRuntime> {
   const telemetry = await startTelemetry({ serviceName: options.name, instanceId: options.instanceId, version: options.version, spanExporter: options.spanExporter });
   const log = createLogger({ service: options.name, instanceId: options.instanceId, level: options.logLevel, destination: options.logDestination });
   const shutdown = new Shutdown(log);
   shutdown.add('telemetry', () => telemetry.shutdown());
-  const bus = await Bus.connect({
-    servers: options.natsUrl,
-    name: `${options.name}-${options.instanceId}`,
-    user: options.natsUser,
-    pass: options.natsPass,
+  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass });
+  const ownership = options.ownership?.ownership === 'kv' ? await startOwnership(nc, options, options.ownership, log, telemetry) : undefined;
+  const bus = new Bus(nc, {
     log,
+    onReject: (kind) => telemetry.metrics.chunksRejected.add(1, { 'voicebus.reason': kind }),
+    fencing: ownership,
+    chunkSpanRatio: options.traceChunks,
   });
   shutdown.add('bus', () => bus.drain());
-  bus.onReject = (kind) => telemetry.metrics.chunksRejected.add(1, { 'voicebus.reason': kind });
   const ready = async () => {
     await bus.flush(); // the server has every subscription made so far
     await registerService(bus.nc, {
@@ -65,17 +70,34 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
     log.info({ nats: options.natsUrl }, `${options.name} ready`);
   };
   if (options.handleSignals !== false) shutdown.installSignalHandlers();
-  const healthFile = process.env.HEALTH_FILE;
-  if (healthFile) {
-    // Containers: fresh while connected to NATS (see infra/healthcheck.ts).
-    const beat = () => {
-      if (bus.connected && !bus.nc.isClosed()) writeFileSync(healthFile, String(Date.now()));
-    };
-    beat();
-    const timer = setInterval(beat, 5000);
-    timer.unref();
-    shutdown.add('health file', () => clearInterval(timer));
-  }
+  if (options.healthFile) keepHealthFile(options.healthFile, bus, shutdown);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ready };
+  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ownership, ready };
+}
+
+async function startOwnership(nc: Bus['nc'], options: StartServiceOptions, flags: ScaleOutOptions, log: Logger, telemetry: Telemetry): Promise<DeviceOwnership | undefined> {
+  try {
+    return await DeviceOwnership.start(nc, {
+      service: options.name,
+      instanceId: options.instanceId,
+      ttlMs: flags.leaseTtlMs,
+      heartbeatMs: Math.max(100, Math.floor(flags.leaseTtlMs / 4)),
+      maxDevices: flags.maxDevices,
+    }, log, telemetry.metrics);
+  } catch (err) {
+    // A NATS without JetStream: one instance still works, it just cannot share devices.
+    log.warn({ err: (err as Error).message }, 'device ownership unavailable (JetStream?): this instance takes every device');
+    return undefined;
+  }
+}
+
+/** Containers: the file is fresh while connected to NATS (see infra/healthcheck.ts). */
+function keepHealthFile(path: string, bus: Bus, shutdown: Shutdown): void {
+  const beat = () => {
+    if (bus.connected && !bus.nc.isClosed()) writeFileSync(path, String(Date.now()));
+  };
+  beat();
+  const timer = setInterval(beat, 5000);
+  timer.unref();
+  shutdown.add('health file', () => clearInterval(timer));
 }

@@ -3,14 +3,14 @@ import type { AudioChunk } from '@voicebus/protocol';
 import { describe, expect, it } from 'vitest';
 import { CaptureDevice, type CaptureAnnouncement, type CaptureEnd } from './capture-device.ts';
 import { Chunker } from './chunker.ts';
-import type { Clock } from './clock.ts';
+import type { PacingClock } from './clock.ts';
 import { RawStreamSource, type AudioSource } from './sources.ts';
 
 /** A virtual clock whose sleeps always overshoot, like a busy event loop's timers. */
 function lateClock(overshootMs: number) {
   let now = 1000;
   const requested: number[] = [];
-  const clock: Clock = {
+  const clock: PacingClock = {
     monotonicMs: () => now,
     epochUs: () => 1_700_000_000_000_000 + Math.round(now * 1000),
     sleepUntil: async (at) => {

@@ -1,17 +1,16 @@
-import type { AudioChunk } from '@voicebus/protocol';
+import { CAPTURE_SAMPLE_RATE, DEFAULT_CHUNK_MS, type AudioChunk } from '@voicebus/protocol';
 import { assertChunkMs, Chunker } from './chunker.ts';
-import { systemClock, type Clock } from './clock.ts';
-import { CAPTURE_RATE } from './wav-file.ts';
+import { systemPacingClock, type PacingClock } from './clock.ts';
 import type { AudioSource } from './sources.ts';
 
 export interface CaptureDeviceOptions {
   chunkMs: number;
   /** Send file audio as fast as the bus takes it instead of in real time. */
   fast: boolean;
-  clock: Clock;
+  clock: PacingClock;
 }
 
-export const CAPTURE_DEVICE_DEFAULTS: CaptureDeviceOptions = { chunkMs: 20, fast: false, clock: systemClock };
+export const CAPTURE_DEVICE_DEFAULTS: CaptureDeviceOptions = { chunkMs: DEFAULT_CHUNK_MS, fast: false, clock: systemPacingClock };
 
 export interface CaptureAnnouncement {
   deviceId: string;
@@ -71,7 +70,7 @@ export class CaptureDevice {
   async run(): Promise<CaptureEnd> {
     const { chunkMs, clock } = this.options;
     const chunkUs = chunkMs * 1000;
-    const chunker = new Chunker((CAPTURE_RATE * chunkMs) / 1000);
+    const chunker = new Chunker((CAPTURE_SAMPLE_RATE * chunkMs) / 1000);
     const paced = !this.source.realtime && !this.options.fast;
     let seq = 0;
     let startMs = 0;
@@ -85,7 +84,7 @@ export class CaptureDevice {
         this.output.announce({
           deviceId: this.deviceId,
           source: this.source.description,
-          sampleRate: CAPTURE_RATE,
+          sampleRate: CAPTURE_SAMPLE_RATE,
           chunkMs,
           startedAt: Date.now(),
           firstCaptureTsUs: startUs,
@@ -102,7 +101,7 @@ export class CaptureDevice {
       await this.output.chunk({
         seq,
         captureTsUs: startUs + seq * chunkUs,
-        sampleRate: CAPTURE_RATE,
+        sampleRate: CAPTURE_SAMPLE_RATE,
         channels: 1,
         pcm,
       });

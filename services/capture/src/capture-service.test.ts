@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { STREAMS, type AudioChunk } from '@voicebus/protocol';
-import { Bus, expectCalls, memoryLogger } from '@voicebus/runtime';
+import { Bus } from '@voicebus/runtime';
+import { expectCalls, memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavAs16kMono } from './wav-file.ts';
 

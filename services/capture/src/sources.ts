@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { CaptureSourceError } from './errors.ts';
-import { CAPTURE_RATE, readWavAs16kMono } from './wav-file.ts';
+import { CAPTURE_SAMPLE_RATE } from '@voicebus/protocol';
+import { readWavAs16kMono } from './wav-file.ts';
 
 /**
  * A capture source: 16 kHz mono s16 PCM in pieces of any size, ending when the source ends.
@@ -87,10 +88,15 @@ export class SoxMicSource implements AudioSource {
   readonly description = 'mic';
   readonly realtime = true;
   private child: ReturnType<typeof spawn> | undefined;
+  private readonly soxBin: string;
+
+  constructor(soxBin = 'sox') {
+    this.soxBin = soxBin;
+  }
 
   async *read(): AsyncIterable<Int16Array> {
-    const args = ['-q', '-d', '-t', 'raw', '-r', String(CAPTURE_RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'];
-    const child = spawn(process.env.SOX_BIN ?? 'sox', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['-q', '-d', '-t', 'raw', '-r', String(CAPTURE_SAMPLE_RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'];
+    const child = spawn(this.soxBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -126,8 +132,8 @@ export class SoxMicSource implements AudioSource {
 }
 
 /** Parses a source spec: `mic`, `stdin`, `file:PATH`. */
-export function sourceFromSpec(spec: string, options: { loop?: boolean } = {}): AudioSource {
-  if (spec === 'mic') return new SoxMicSource();
+export function sourceFromSpec(spec: string, options: { loop?: boolean; soxBin?: string } = {}): AudioSource {
+  if (spec === 'mic') return new SoxMicSource(options.soxBin);
   if (spec === 'stdin' || spec === '-') return stdinSource();
   if (spec.startsWith('file:')) return new WavFileSource(spec.slice(5), options);
   throw new CaptureSourceError(`unknown source ${JSON.stringify(spec)}: expected mic, stdin or file:PATH`);

@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import wavefile from 'wavefile';
 import { CaptureSourceError } from './errors.ts';
-
-export const CAPTURE_RATE = 16000;
+import { CAPTURE_SAMPLE_RATE } from '@voicebus/protocol';
 
 /**
  * Float samples in [-1, 1] to Int16 with the same 32768 scale used to read them (so 16-bit
@@ -61,9 +60,9 @@ export async function readWavAs16kMono(path: string): Promise<Int16Array> {
   const mono = new Float32Array(frames);
   const gain = 1 / (scale * channels.length);
   for (const ch of channels) for (let i = 0; i < frames; i++) mono[i]! += (ch[i]! - offset) * gain;
-  if (fmt.sampleRate === CAPTURE_RATE) return floatToInt16(mono);
+  if (fmt.sampleRate === CAPTURE_SAMPLE_RATE) return floatToInt16(mono);
   // CommonJS package: its functions live on the default export.
-  const src = await libsamplerate.create(1, fmt.sampleRate, CAPTURE_RATE, { converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY });
+  const src = await libsamplerate.create(1, fmt.sampleRate, CAPTURE_SAMPLE_RATE, { converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY });
   try {
     return floatToInt16(src.simple(mono));
   } finally {

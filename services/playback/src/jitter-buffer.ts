@@ -1,3 +1,4 @@
+import { ASSISTANT_SAMPLE_RATE, DEFAULT_CHUNK_MS } from '@voicebus/protocol';
 import { systemPlayoutClock, type PlayoutClock } from './playout-clock.ts';
 
 export interface JitterBufferOptions {
@@ -11,8 +12,8 @@ export interface JitterBufferOptions {
 
 export const JITTER_BUFFER_DEFAULTS: JitterBufferOptions = {
   targetMs: 60,
-  frameMs: 20,
-  sampleRate: 24000,
+  frameMs: DEFAULT_CHUNK_MS,
+  sampleRate: ASSISTANT_SAMPLE_RATE,
   clock: systemPlayoutClock,
 };
 

@@ -1,7 +1,8 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, latencyAttributes, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, latencyAttributes, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
+import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
 
 export type PlaybackMessage =
@@ -39,9 +40,10 @@ interface TurnTiming {
 
 /**
  * One device's playback: the assistant's audio goes through a jitter buffer into the sink;
- * control messages flush, pause and resume it at once; when an assistant turn ends it
+ * control messages flush, pause and resume it at once; it says whether the assistant is
+ * audible (`assistant.audible`, the one source of that fact); when an assistant turn ends it
  * publishes the turn's latency breakdown (it is the last to see the turn, so it can add up
- * t0..t5, see docs/architecture.md).
+ * t0..t5, see docs/architecture.md). Playout ticks are timers of the actor's own mailbox.
  */
 export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly deviceId: string;
@@ -51,11 +53,14 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   /** Turns flushed by barge-in: their late audio is dropped. */
   private readonly flushed = new Set<string>();
   private readonly log: ActorContext['log'];
+  private readonly clock: MailboxPlayoutClock;
+  private paused = false;
 
-  constructor(ctx: ActorContext, deps: PlaybackActorDeps) {
+  constructor(ctx: ActorContext<PlaybackMessage>, deps: PlaybackActorDeps) {
     this.deviceId = ctx.deviceId;
     this.log = ctx.log;
     this.deps = deps;
+    this.clock = new MailboxPlayoutClock(ctx);
     this.buffer = new JitterBuffer({
       frame: (pcm, playedAtUs) => this.deps.sink.write(pcm, playedAtUs),
       started: (turnId, playedAtUs, firstReceivedAtUs) => {
@@ -68,12 +73,16 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
           startTime: playedAtUs / 1000,
           attributes: { [ATTR.deviceId]: this.deviceId, [ATTR.turnId]: turnId, [ATTR.playbackBufferMs]: bufferMs, 'voicebus.sink': this.deps.sink.description },
         }, t.parent ?? context.active());
-        this.inTurn(t, () => this.publish(makeEvent('playback.started', { deviceId: this.deviceId, turnId, playedAt: playedAtUs / 1000, bufferMs })));
+        this.inTurn(t, () => {
+          this.publish(makeEvent('playback.started', { deviceId: this.deviceId, turnId, playedAt: playedAtUs / 1000, bufferMs }));
+          this.audible(turnId, true, playedAtUs / 1000);
+        });
       },
       finished: (turnId, playedMs) => {
         const t = this.timing(turnId);
         this.inTurn(t, () => {
           this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
+          this.audible(turnId, false, this.clock.epochUs() / 1000);
           this.reportLatency(turnId);
         });
         t.span?.setAttribute('voicebus.playback.played_ms', playedMs);
@@ -83,7 +92,16 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         this.deps.metrics?.underruns.add(1);
         this.publish(makeEvent('playback.underrun', { deviceId: this.deviceId, turnId, silenceMs }));
       },
-    }, { sampleRate: ASSISTANT_SAMPLE_RATE, ...deps.jitter });
+    }, { sampleRate: ASSISTANT_SAMPLE_RATE, ...deps.jitter, clock: this.clock });
+  }
+
+  onTimer(name: string): void {
+    if (name === MailboxPlayoutClock.TIMER) this.clock.fire();
+  }
+
+  /** Publishes what the user hears now (on every change, the only place that does). */
+  private audible(turnId: string | undefined, audible: boolean, at: number): void {
+    this.publish(makeEvent('assistant.audible', { deviceId: this.deviceId, turnId, audible, paused: this.paused && !audible && turnId !== undefined, at }));
   }
 
   handle(message: PlaybackMessage): void {
@@ -140,20 +158,27 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         this.buffer.complete(event.turnId);
         break;
       case 'control.interrupt':
-        // A deferred interruption is the session's to time; it sends control.flush then.
-        if (event.strategy !== 'deferred') this.flush(event, 'interrupt');
+        this.flush(event, 'interrupt');
         break;
       case 'control.flush':
         this.flush(event, 'flush');
         break;
-      case 'control.pause':
+      case 'control.pause': {
+        const turnId = this.buffer.currentTurnId;
         this.buffer.pause();
-        this.publish(makeEvent('playback.paused', { deviceId: this.deviceId, turnId: this.buffer.currentTurnId }));
+        this.paused = true;
+        this.publish(makeEvent('playback.paused', { deviceId: this.deviceId, turnId }));
+        if (turnId) this.audible(turnId, false, this.clock.epochUs() / 1000);
         break;
-      case 'control.resume':
+      }
+      case 'control.resume': {
+        const turnId = this.buffer.currentTurnId;
         this.buffer.resume();
-        this.publish(makeEvent('playback.resumed', { deviceId: this.deviceId, turnId: this.buffer.currentTurnId }));
+        this.paused = false;
+        this.publish(makeEvent('playback.resumed', { deviceId: this.deviceId, turnId }));
+        if (turnId && this.timings.get(turnId)?.playedAtUs !== undefined) this.audible(turnId, true, this.clock.epochUs() / 1000);
         break;
+      }
       default:
         break;
     }
@@ -162,6 +187,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private flush(event: ControlEvent, why: string): void {
     const { turnId, droppedMs } = this.buffer.flush();
     this.deps.sink.discard();
+    this.paused = false;
     const flushedTurn = turnId ?? event.turnId;
     if (flushedTurn) {
       this.flushed.add(flushedTurn);
@@ -171,6 +197,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     const t = flushedTurn ? this.timing(flushedTurn) : undefined;
     const publish = () => {
       this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs }));
+      this.audible(flushedTurn, false, this.clock.epochUs() / 1000);
       if (flushedTurn) this.reportLatency(flushedTurn);
     };
     if (t) this.inTurn(t, publish);
@@ -237,4 +264,3 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 }
 
-export { nowUs };

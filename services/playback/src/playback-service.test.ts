@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { makeEvent, STREAMS, type PlaybackEvent } from '@voicebus/protocol';
-import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { Bus, nowUs } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let server: NatsServer;
@@ -63,7 +64,11 @@ describe('playback service (real process, real nats-server)', () => {
     const answer = signal(24000, 0); // 1 s
     sendTurn('p1', 't1', answer, true);
     const started = await waitEvent((e) => e.type === 'playback.started' && e.turnId === 't1');
+    // What the user hears, said once, by playback: audible from the first sample to the end.
+    const audible = await waitEvent((e) => e.type === 'assistant.audible' && e.turnId === 't1' && e.audible);
+    expect(audible.type === 'assistant.audible' && started.type === 'playback.started' && audible.at).toBe(started.type === 'playback.started' ? started.playedAt : -1);
     await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 't1');
+    await waitEvent((e) => e.type === 'assistant.audible' && e.turnId === 't1' && !e.audible && !e.paused);
     let wav = readWav('p1');
     const first = wav.findIndex((s) => s !== 0);
     expect(Array.from(wav.subarray(first, first + answer.length))).toEqual(Array.from(answer));
@@ -75,9 +80,11 @@ describe('playback service (real process, real nats-server)', () => {
     sendTurn('p1', 't2', signal(24000 * 3, 5000), false);
     await waitEvent((e) => e.type === 'playback.started' && e.turnId === 't2');
     const flushAtUs = nowUs();
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: 'p1', turnId: 't2', strategy: 'immediate' }));
+    bus.publishEvent(makeEvent('control.interrupt', { deviceId: 'p1', turnId: 't2', reason: 'test' }));
     const flushed = await waitEvent((e) => e.type === 'playback.flushed');
-    expect(flushed.type === 'playback.flushed' && flushed.droppedMs).toBeGreaterThan(2000);
+    await waitEvent((e) => e.type === 'assistant.audible' && e.turnId === 't2' && !e.audible && !e.paused);
+    // What was buffered is dropped; audio still queued behind the interrupt (it overtakes audio) is dropped on arrival.
+    expect(flushed.type === 'playback.flushed' && flushed.droppedMs).toBeGreaterThan(0);
     // Late audio of the flushed turn is dropped.
     sendTurn('p1', 't2', signal(2400, 9000), true);
     await bus.flush();

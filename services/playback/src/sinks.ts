@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ASSISTANT_SAMPLE_RATE } from '@voicebus/protocol';
 
-export const PLAYBACK_RATE = 24000;
 const BYTES_PER_SAMPLE = 2;
 
 /** Where played audio goes. `playedAtUs` is the wall-clock time the first sample is heard. */
@@ -40,8 +40,8 @@ function wavHeader(dataBytes: number): Buffer {
   h.writeUInt32LE(16, 16);
   h.writeUInt16LE(1, 20); // PCM
   h.writeUInt16LE(1, 22); // mono
-  h.writeUInt32LE(PLAYBACK_RATE, 24);
-  h.writeUInt32LE(PLAYBACK_RATE * BYTES_PER_SAMPLE, 28);
+  h.writeUInt32LE(ASSISTANT_SAMPLE_RATE, 24);
+  h.writeUInt32LE(ASSISTANT_SAMPLE_RATE * BYTES_PER_SAMPLE, 28);
   h.writeUInt16LE(BYTES_PER_SAMPLE, 32);
   h.writeUInt16LE(16, 34);
   h.write('data', 36, 'ascii');
@@ -100,7 +100,7 @@ export class WavTimelineSink implements Sink {
 
   write(pcm: Int16Array, playedAtUs: number): void {
     if (this.originUs === undefined) this.setOrigin(playedAtUs);
-    const at = Math.max(0, Math.round(((playedAtUs - this.originUs!) / 1e6) * PLAYBACK_RATE));
+    const at = Math.max(0, Math.round(((playedAtUs - this.originUs!) / 1e6) * ASSISTANT_SAMPLE_RATE));
     // Silence up to where this audio is heard; never move backwards (overlap is appended).
     const start = Math.max(at, this.lengthSamples);
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
@@ -134,6 +134,11 @@ export class SoxSpeakerSink implements Sink {
   readonly description = 'speaker';
   private child: ChildProcess | undefined;
   private failure: Error | undefined;
+  private readonly soxBin: string;
+
+  constructor(soxBin = 'sox') {
+    this.soxBin = soxBin;
+  }
 
   write(pcm: Int16Array): void {
     if (this.failure) throw this.failure;
@@ -142,8 +147,8 @@ export class SoxSpeakerSink implements Sink {
   }
 
   private spawn(): ChildProcess {
-    const args = ['-q', '-t', 'raw', '-r', String(PLAYBACK_RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-', '-d'];
-    const child = spawn(process.env.SOX_BIN ?? 'sox', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const args = ['-q', '-t', 'raw', '-r', String(ASSISTANT_SAMPLE_RATE), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-', '-d'];
+    const child = spawn(this.soxBin, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-1000)));
     child.stdin?.on('error', () => {});
@@ -173,8 +178,8 @@ export class SoxSpeakerSink implements Sink {
 }
 
 /** `speaker`, `null` or `wav:DIR` (one `DIR/<device>/assistant.wav` per device). */
-export function sinkFactory(spec: string): (deviceId: string) => Sink {
-  if (spec === 'speaker') return () => new SoxSpeakerSink();
+export function sinkFactory(spec: string, options: { soxBin?: string } = {}): (deviceId: string) => Sink {
+  if (spec === 'speaker') return () => new SoxSpeakerSink(options.soxBin);
   if (spec === 'null') return () => new NullSink();
   if (spec.startsWith('wav:')) {
     const dir = spec.slice(4) || '.';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
-import { CAPTURE_SAMPLE_RATE, makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, latencyAttributes, nowUs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
-import { BargeInArbiter, isInterruptionStrategy, type BargeInCommand, type BargeInOptions } from './barge-in-arbiter.ts';
+import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import { ATTR, latencyAttributes, nowMs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import type { VadEngine } from './engines/vad-engine.ts';
+import { SpeechFacts, type SpeechFact, type SpeechFactsOptions } from './speech-facts.ts';
 import { SpeechDetector, type SpeechDetectorOptions, type SpeechSignal } from './speech-detector.ts';
 import { TurnDetector, type TurnDetectorOptions, type TurnSignal } from './turn-detector.ts';
 
@@ -16,17 +16,20 @@ export interface VadActorDeps {
   engine: VadEngine;
   speech: Partial<SpeechDetectorOptions>;
   turn: Partial<TurnDetectorOptions>;
-  bargeIn: Partial<BargeInOptions>;
+  facts: Partial<SpeechFactsOptions>;
   metrics?: VoiceMetrics | undefined;
   counters: { rejected: number; gaps: number; restarts: number };
 }
 
-const wallMs = () => nowUs() / 1000;
+/** How long the root span of a turn waits for its latency report once the answer stopped. */
+const LATENCY_REPORT_WAIT_MS = 1000;
+const SPAN_TIMER = 'end turn span:';
 
 /**
- * One device's ears: Silero on its audio, speech and turn events stamped with the audio's
- * capture time, and barge-in commands when the user talks over the assistant. It also owns
- * the root span of each user turn (from speech start to the end of the answer's playback).
+ * One device's ears: Silero on its audio, and facts about the user's voice (onset, confirmed
+ * speech, sustained speech, end) and turns, stamped with the audio's capture time. It decides
+ * nothing about the assistant: the session owns barge-in. It also owns the root span of each
+ * user turn (from speech start to the end of the answer's playback).
  */
 export class VadActor implements Actor<VadMessage> {
   private readonly deviceId: string;
@@ -34,12 +37,16 @@ export class VadActor implements Actor<VadMessage> {
   private readonly log: ActorContext['log'];
   private readonly speech: SpeechDetector;
   private readonly turns: TurnDetector;
-  private readonly arbiter: BargeInArbiter;
+  private readonly facts: SpeechFacts;
+  private readonly ctx: ActorContext<VadMessage>;
   private expectedSeq: number | undefined;
   private readonly turnSpans = new Map<string, Span>();
   private model: string | undefined;
+  /** From playback's `assistant.audible`: whether the user hears the assistant now. */
+  private assistantAudible = false;
 
-  constructor(ctx: ActorContext, deps: VadActorDeps) {
+  constructor(ctx: ActorContext<VadMessage>, deps: VadActorDeps) {
+    this.ctx = ctx;
     this.deviceId = ctx.deviceId;
     this.log = ctx.log;
     this.deps = deps;
@@ -48,7 +55,7 @@ export class VadActor implements Actor<VadMessage> {
     const prefix = `${ctx.deviceId}-${randomBytes(2).toString('hex')}`;
     let n = 0;
     this.turns = new TurnDetector(() => `${prefix}-${++n}`, deps.turn);
-    this.arbiter = new BargeInArbiter(deps.bargeIn);
+    this.facts = new SpeechFacts(deps.facts);
   }
 
   async handle(message: VadMessage): Promise<void> {
@@ -84,30 +91,25 @@ export class VadActor implements Actor<VadMessage> {
   }
 
   private onSpeechSignals(signals: SpeechSignal[]): void {
-    for (const s of signals) {
-      switch (s.type) {
-        case 'onset':
-          this.command(this.arbiter.onSpeechOnset(s.atUs));
-          break;
-        case 'confirmed':
-          this.publish(makeEvent('speech.start', { deviceId: this.deviceId, speechStartUs: s.speechStartUs, decidedAt: wallMs(), inferenceMs: s.inferenceMs }));
-          this.command(this.arbiter.onSpeechConfirmed());
-          break;
-        case 'voiced':
-          this.command(this.arbiter.onSpeechContinues(s.atUs));
-          break;
-        case 'end':
-          this.publish(makeEvent('speech.end', { deviceId: this.deviceId, speechStartUs: s.speechStartUs, speechEndUs: s.speechEndUs, decidedAt: wallMs(), inferenceMs: s.inferenceMs }));
-          this.command(this.arbiter.onSpeechStopped());
-          break;
-        case 'misfire':
-          this.command(this.arbiter.onSpeechStopped());
-          break;
-        default:
-          break;
-      }
-    }
+    for (const fact of this.facts.from(signals)) this.publishFact(fact);
     this.onTurnSignals(this.turns.onSignals(signals));
+  }
+
+  private publishFact(fact: SpeechFact): void {
+    const decidedAt = nowMs();
+    const d = this.deviceId;
+    switch (fact.type) {
+      case 'speech.onset':
+        return this.publish(makeEvent('speech.onset', { deviceId: d, atUs: fact.atUs, decidedAt }));
+      case 'speech.misfire':
+        return this.publish(makeEvent('speech.misfire', { deviceId: d, atUs: fact.atUs, decidedAt }));
+      case 'speech.start':
+        return this.publish(makeEvent('speech.start', { deviceId: d, speechStartUs: fact.speechStartUs, decidedAt, inferenceMs: fact.inferenceMs }));
+      case 'speech.sustained':
+        return this.publish(makeEvent('speech.sustained', { deviceId: d, speechStartUs: fact.speechStartUs, atUs: fact.atUs, sustainedMs: fact.sustainedMs, decidedAt }));
+      case 'speech.end':
+        return this.publish(makeEvent('speech.end', { deviceId: d, speechStartUs: fact.speechStartUs, speechEndUs: fact.speechEndUs, decidedAt, inferenceMs: fact.inferenceMs }));
+    }
   }
 
   private onTurnSignals(signals: TurnSignal[]): void {
@@ -123,11 +125,11 @@ export class VadActor implements Actor<VadMessage> {
           deviceId: this.deviceId,
           turnId: t.turnId,
           speechStartUs: t.speechStartUs,
-          decidedAt: wallMs(),
-          duringAssistant: this.arbiter.assistantAudible,
+          decidedAt: nowMs(),
+          duringAssistant: this.assistantAudible,
         })));
       } else {
-        const decidedAt = wallMs();
+        const decidedAt = nowMs();
         const endOfTurnDelayMs = decidedAt - t.speechEndUs / 1000;
         this.deps.metrics?.endOfTurnDelay.record(endOfTurnDelayMs);
         this.withTurn(t.turnId, () => {
@@ -153,21 +155,12 @@ export class VadActor implements Actor<VadMessage> {
   private onEvent(event: VoiceEvent): void {
     switch (event.type) {
       case 'session.opened':
-        if (isInterruptionStrategy(event.interruption)) this.arbiter.strategy = event.interruption;
         this.model = event.model;
         break;
-      case 'playback.started':
-      case 'playback.finished':
-      case 'playback.flushed':
-      case 'playback.paused':
-      case 'playback.resumed':
-        this.arbiter.onPlayback(event);
-        // The latency report follows the end of playback; wait a moment for its attributes.
-        if ((event.type === 'playback.finished' || event.type === 'playback.flushed') && event.turnId) {
-          const turnId = event.turnId;
-          const why = event.type;
-          setTimeout(() => this.endTurnSpan(turnId, why), 1000).unref();
-        }
+      case 'assistant.audible':
+        this.assistantAudible = event.audible;
+        // The answer is over (finished or flushed): its latency report follows; wait a moment for it.
+        if (!event.audible && !event.paused && event.turnId && this.turnSpans.has(event.turnId)) this.ctx.schedule(`${SPAN_TIMER}${event.turnId}`, LATENCY_REPORT_WAIT_MS);
         break;
       case 'turn.latency': {
         const span = this.turnSpans.get(event.turnId);
@@ -183,6 +176,10 @@ export class VadActor implements Actor<VadMessage> {
     }
   }
 
+  onTimer(name: string): void {
+    if (name.startsWith(SPAN_TIMER)) this.endTurnSpan(name.slice(SPAN_TIMER.length), 'assistant.audible');
+  }
+
   private endOfStream(atUs: number): void {
     const signals = this.speech.finish(atUs);
     this.onSpeechSignals(signals);
@@ -194,7 +191,6 @@ export class VadActor implements Actor<VadMessage> {
     const span = this.turnSpans.get(turnId);
     if (!span) return;
     span.setAttribute('voicebus.turn.ended_by', why);
-    span.setAttribute(ATTR.interruptionStrategy, this.arbiter.strategy);
     if (this.model) span.setAttribute(ATTR.model, this.model);
     span.end();
     this.turnSpans.delete(turnId);
@@ -204,21 +200,6 @@ export class VadActor implements Actor<VadMessage> {
     const span = this.turnSpans.get(turnId);
     if (span) context.with(trace.setSpan(context.active(), span), fn);
     else fn();
-  }
-
-  private command(commands: BargeInCommand[]): void {
-    for (const c of commands) {
-      const turnId = c.turnId;
-      const byTurnId = this.turns.openTurnId;
-      if (c.type === 'control.interrupt') {
-        this.log.info({ turnId, strategy: c.strategy }, 'barge-in: interrupting the assistant');
-        this.publish(makeEvent('control.interrupt', { deviceId: this.deviceId, turnId, byTurnId, strategy: c.strategy }));
-      } else if (c.type === 'control.pause') {
-        this.publish(makeEvent('control.pause', { deviceId: this.deviceId, turnId }));
-      } else {
-        this.publish(makeEvent('control.resume', { deviceId: this.deviceId, turnId }));
-      }
-    }
   }
 
   private publish(event: VoiceEvent): void {
@@ -232,4 +213,3 @@ export class VadActor implements Actor<VadMessage> {
   }
 }
 
-export { CAPTURE_SAMPLE_RATE };

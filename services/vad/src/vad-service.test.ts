@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { headers } from '@nats-io/nats-core';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { encodeAudioChunk, makeEvent, STREAMS, type VoiceEvent } from '@voicebus/protocol';
-import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { Bus, nowUs } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture, trueTurns } from './fixture-runner.ts';
 
@@ -107,19 +108,30 @@ describe('vad service (real process, real nats-server)', () => {
     expect(after).toHaveLength(1);
   });
 
-  it('barge-in: user speech while the assistant is audible interrupts at once (immediate)', async () => {
-    bus.publishEvent(makeEvent('session.opened', { deviceId: 'vi', model: 'm', resumed: false, turnDetection: 'local', interruption: 'immediate' }));
-    bus.publishEvent(makeEvent('playback.started', { deviceId: 'vi', turnId: 'assistant-1', playedAt: Date.now(), bufferMs: 60 }));
+  it('publishes facts, never commands: onset before the turn, sustained speech, and the end; duringAssistant from assistant.audible', async () => {
+    bus.publishEvent(makeEvent('assistant.audible', { deviceId: 'vi', turnId: 'assistant-1', audible: true, paused: false, at: Date.now() }));
     await bus.flush();
     const { pcm, truth } = loadFixture('single-hello');
     const origin = nowUs();
     publishFixture('vi', pcm, origin);
-    await until(() => seen.some((e) => e.type === 'control.interrupt' && e.deviceId === 'vi'));
-    const interrupt = seen.find((e) => e.type === 'control.interrupt' && e.deviceId === 'vi')!;
-    expect(interrupt).toMatchObject({ turnId: 'assistant-1', strategy: 'immediate' });
-    // Decided at the first voiced frame: before the speech was even confirmed as a turn.
-    const firstStart = seen.findIndex((e) => e.type === 'turn.start' && e.deviceId === 'vi');
-    expect(firstStart === -1 || seen.indexOf(interrupt) < firstStart).toBe(true);
+    await until(() => seen.some((e) => e.type === 'speech.end' && e.deviceId === 'vi'));
+    const mine = seen.filter((e) => e.deviceId === 'vi');
+    const onset = mine.findIndex((e) => e.type === 'speech.onset');
+    const start = mine.findIndex((e) => e.type === 'speech.start');
+    const turnStart = mine.find((e) => e.type === 'turn.start');
+    // The first voiced frame is reported before the speech is even confirmed as a turn.
+    expect(onset).toBeGreaterThanOrEqual(0);
+    expect(onset).toBeLessThan(start);
+    expect(turnStart).toMatchObject({ duringAssistant: true });
+    const speech = truth.segments[0]!;
+    const onsetEvent = mine[onset]!;
+    expect(onsetEvent.type === 'speech.onset' && Math.abs((onsetEvent.atUs - origin) / 1000 - speech.startMs)).toBeLessThan(150);
+    // 2.2 s of continuous speech: sustained once, 600 ms (the default) after its onset.
+    const sustained = mine.filter((e) => e.type === 'speech.sustained');
+    expect(sustained).toHaveLength(1);
+    expect(sustained[0]!.type === 'speech.sustained' && onsetEvent.type === 'speech.onset' && (sustained[0]!.atUs - onsetEvent.atUs) / 1000).toBeGreaterThanOrEqual(600);
+    // The VAD decides nothing about the assistant.
+    expect(mine.some((e) => e.type.startsWith('control.'))).toBe(false);
     expect(truth.segments).toHaveLength(1);
   });
 });

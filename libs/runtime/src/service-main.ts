@@ -1,0 +1,145 @@
+import type { AudioChunk, EventOnStream, EventStream } from '@voicebus/protocol';
+import { ActorHost, type Actor, type ActorContext, type ActorHostOptions } from './actor-host.ts';
+import { processSpan, type AudioStream, type Received } from './bus.ts';
+import { nowUs } from './clock.ts';
+import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
+import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
+import { OwnershipGate } from './ownership-gate.ts';
+import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
+
+/** Where a subscription's messages go: audio is droppable under overload, events never are. */
+export type Route<M> =
+  | { audio: AudioStream; message: (chunk: AudioChunk, meta: Received, receivedAtUs: number) => M }
+  | { events: EventStream; message: (event: never, meta: Received) => M | undefined; priority: boolean; traced: boolean };
+
+export interface RouteOptions {
+  /** Overtakes queued audio in the device's mailbox (control, turn events, vad facts). */
+  priority?: boolean;
+  /** Handle it inside a `process` span parented by the producer's. */
+  traced?: boolean;
+}
+
+/** Builds a service's routes with its actor's message type known. */
+export interface RouteBuilder<M> {
+  audio(stream: AudioStream, message: (chunk: AudioChunk, meta: Received, receivedAtUs: number) => M): Route<M>;
+  /** `message` returns undefined for events the actor does not need. */
+  events<S extends EventStream>(stream: S, message: (event: EventOnStream<S>, meta: Received) => M | undefined, options?: RouteOptions): Route<M>;
+}
+
+const ROUTES: RouteBuilder<never> = {
+  audio: (audio, message) => ({ audio, message }),
+  events: (events, message, options = {}) => ({ events, message: message as never, priority: Boolean(options.priority), traced: Boolean(options.traced) }),
+};
+
+/** A service made of one actor per device. */
+export interface ActorService<M> {
+  actor: (ctx: ActorContext<M>, rt: ServiceRuntime) => Actor<M>;
+  routes: (on: RouteBuilder<M>) => Route<M>[];
+  host?: Partial<Omit<ActorHostOptions, 'onDrop'>>;
+  /** More live stats, next to the devices, drops and rejects every service reports. */
+  stats?: () => object;
+  /** Logged once the service is configured (what it runs with). */
+  summary?: object;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the actor's message type is the service's own
+type AnyService = ActorService<any> | ProcessService;
+
+/** A service that runs to an end of its own (capture): the exit code of `run` is the process's. */
+export interface ProcessService {
+  run(rt: ServiceRuntime): Promise<number>;
+  stats: () => object;
+}
+
+export interface ServiceDefinition<F, S extends AnyService> {
+  name: string;
+  version: string;
+  description: string;
+  flags: FlagSpecs<F>;
+  /** Several instances may share the devices (ownership flags, leases, fencing). */
+  scaleOut?: boolean;
+  /**
+   * Turns the settings into the service: load models and packs, check what the flags name.
+   * Throw UsageError for a bad setting: the process exits 2 with its message, having connected
+   * to nothing. `env` is the process environment, for settings that are families of
+   * variables (e.g. template variables); nothing else reads it.
+   */
+  configure(flags: F & CommonOptions & ScaleOutOptions, env: NodeJS.ProcessEnv, sourceOf: (flag: keyof F) => 'cli' | 'env' | 'default'): Promise<S> | S;
+}
+
+/** Parses flags and environment, brings the runtime up, runs the service until it is stopped. */
+export async function runService<F, S extends AnyService>(
+  definition: ServiceDefinition<F, S>,
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  let flags: F & CommonOptions & ScaleOutOptions;
+  let service: S;
+  try {
+    const specs = { ...COMMON_FLAGS, ...(definition.scaleOut ? SCALE_OUT_FLAGS : {}), ...definition.flags } as FlagSpecs<F & CommonOptions & ScaleOutOptions>;
+    const parsed = parseFlags(definition.name, definition.description, specs, argv, env);
+    flags = parsed.values;
+    service = await definition.configure(flags, env, parsed.sourceOf as (flag: keyof F) => 'cli' | 'env' | 'default');
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${definition.name}: ${err.message}\n`);
+    process.exit(2);
+  }
+  if ('run' in service) return runProcess(definition, flags, service);
+  return runActors(definition, flags, service as ActorService<unknown>);
+}
+
+async function runProcess<F>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions, service: ProcessService): Promise<void> {
+  const rt = await startServiceRuntime({ ...flags, name: definition.name, version: definition.version, description: definition.description, stats: service.stats });
+  const code = await service.run(rt);
+  await rt.shutdown.run();
+  process.exit(code);
+}
+
+async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions & ScaleOutOptions, service: ActorService<M>): Promise<void> {
+  let host: ActorHost<M> | undefined;
+  const rt = await startServiceRuntime({
+    ...flags,
+    name: definition.name,
+    version: definition.version,
+    description: definition.description,
+    ownership: definition.scaleOut ? flags : undefined,
+    stats: () => {
+      const own = (service.stats?.() ?? {}) as { rejected?: number };
+      return {
+        ownership: rt.ownership?.stats(),
+        devices: host?.stats() ?? [],
+        dropped: host?.totalDropped ?? 0,
+        ...own,
+        // What the bus refused plus what the actors refused (e.g. audio of the wrong format).
+        rejected: rt.bus.rejectedTotal() + (own.rejected ?? 0),
+      };
+    },
+  });
+  const actors = new ActorHost<M>((ctx) => service.actor(ctx, rt), rt.log, {
+    ...service.host,
+    onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n),
+  });
+  host = actors;
+  // Shutdown hooks run in reverse: the actors finish first, then the leases are handed over.
+  const ownership = rt.ownership;
+  if (ownership) rt.shutdown.add('hand devices over', () => ownership.releaseAll());
+  const gate = ownership ? new OwnershipGate(actors, ownership) : actors;
+  for (const route of service.routes(ROUTES as RouteBuilder<M>)) {
+    if ('audio' in route) {
+      rt.bus.subscribeAudio(route.audio, (chunk, meta) => {
+        gate.deliver(meta.deviceId, { message: route.message(chunk, meta, nowUs()), droppable: true, trace: meta.chunkTraced ? processSpan(route.audio, meta) : undefined });
+      });
+      continue;
+    }
+    const r = route;
+    rt.bus.subscribeEvents(r.events, (event, meta) => {
+      const message = r.message(event as never, meta);
+      if (message === undefined) return;
+      gate.deliver(meta.deviceId, { message, droppable: false, priority: r.priority, trace: r.traced ? processSpan(r.events, meta) : undefined });
+    });
+  }
+  if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);
+  rt.shutdown.add('actors', () => actors.close());
+  await rt.ready();
+}

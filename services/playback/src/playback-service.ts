@@ -1,0 +1,44 @@
+import { STREAMS } from '@voicebus/protocol';
+import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { PlaybackActor, type PlaybackMessage } from './playback-actor.ts';
+import { PLAYBACK_FLAGS, type PlaybackFlags } from './playback-flags.ts';
+import { sinkFactory, type Sink } from './sinks.ts';
+
+/** Plays each device's assistant audio through a jitter buffer into a sink; obeys control at once. */
+export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<PlaybackMessage>> = {
+  name: 'playback',
+  version: '0.1.0',
+  description: 'Plays each device\'s assistant audio (voice.v1.<device>.audio.out) through a jitter buffer into a sink',
+  flags: PLAYBACK_FLAGS,
+  scaleOut: true,
+  configure(flags) {
+    let makeSink: (deviceId: string) => Sink;
+    try {
+      makeSink = sinkFactory(flags.sink, { soxBin: flags.soxBin });
+    } catch (err) {
+      throw new UsageError(`--sink: ${(err as Error).message}`);
+    }
+    const counters = { rejected: 0 };
+    return {
+      actor: (ctx, rt) => new PlaybackActor(ctx, {
+        bus: rt.bus,
+        sink: makeSink(ctx.deviceId),
+        metrics: rt.telemetry.metrics,
+        jitter: { targetMs: flags.jitterTargetMs, frameMs: flags.frameMs },
+        counters,
+      }),
+      // A device's playback keeps its timeline as long as the service runs.
+      host: { idleMs: 0 },
+      routes: (on) => [
+        on.audio('audio.out', (chunk, meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs, parent: meta.parent })),
+        on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),
+        on.events(STREAMS.turn, (event) => (event.type === 'turn.end' ? { kind: 'event', event } : undefined), { priority: true }),
+        on.events(STREAMS.session, (event) => (event.type === 'assistant.audio.first' || event.type === 'assistant.turn.complete' ? { kind: 'event', event } : undefined)),
+        on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
+      ],
+      stats: () => ({ sink: flags.sink, rejected: counters.rejected }),
+    };
+  },
+};
+
+export const runPlaybackService = (argv?: readonly string[], env?: NodeJS.ProcessEnv) => runService(PLAYBACK_SERVICE, argv, env);

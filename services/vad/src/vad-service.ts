@@ -1,0 +1,37 @@
+import { runService, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { STREAMS } from '@voicebus/protocol';
+import { createVadEngine } from './engines/create-engine.ts';
+import { VadActor, type VadMessage } from './vad-actor.ts';
+import { ENERGY_ENGINE_DEFAULTS, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
+
+/** Silero per device: speech facts and turns for everyone else to act on. */
+export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> = {
+  name: 'vad',
+  version: '0.1.0',
+  description: 'Silero voice activity and turn detection per device',
+  flags: VAD_FLAGS,
+  scaleOut: true,
+  async configure(flags, _env, sourceOf) {
+    if (flags.engine === 'energy') {
+      for (const [k, v] of Object.entries(ENERGY_ENGINE_DEFAULTS)) if (sourceOf(k as keyof VadFlags) === 'default') (flags as unknown as Record<string, number>)[k] = v;
+    }
+    const engine = await createVadEngine(flags.engine, { minVolume: flags.minVolume });
+    const counters = { rejected: 0, gaps: 0, restarts: 0 };
+    return {
+      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: flags, turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
+      host: { mailboxCapacity: flags.mailboxCapacity },
+      routes: (on) => [
+        on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),
+        on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
+        on.events(STREAMS.session, (event) => (event.type === 'session.opened' ? { kind: 'event', event } : undefined)),
+        on.events(STREAMS.playback, (event) => (event.type === 'assistant.audible' ? { kind: 'event', event } : undefined), { priority: true, traced: true }),
+        // Our own turn events come back on the turn stream; only the latency report matters here.
+        on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
+      ],
+      stats: () => ({ engine: flags.engine, rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
+      summary: { engine: flags.engine, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
+    };
+  },
+};
+
+export const runVadService = (argv?: readonly string[], env?: NodeJS.ProcessEnv) => runService(VAD_SERVICE, argv, env);
