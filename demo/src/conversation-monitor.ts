@@ -140,17 +140,14 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       case 'assistant.turn.start':
         d.assistantText = '';
         break;
-      case 'playback.started':
-        d.state = DEVICE_STATES.assistantSpeaking;
-        d.assistantActive = true;
+      case 'assistant.audible':
+        // Playback says what the user hears; an answer on hold (paused) is still under way.
+        d.assistantActive = event.audible || event.paused;
+        if (event.audible) d.state = DEVICE_STATES.assistantSpeaking;
+        else if (!event.paused) d.state = d.ended ? DEVICE_STATES.ended : DEVICE_STATES.listening;
         break;
       case 'assistant.interrupted':
         d.interruptions++;
-        break;
-      case 'playback.finished':
-      case 'playback.flushed':
-        d.assistantActive = false;
-        d.state = d.ended ? DEVICE_STATES.ended : DEVICE_STATES.listening;
         break;
       case 'user.turn.dropped':
         this.dropped.add(event.turnId);

@@ -2,6 +2,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
+import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
 import { ConversationMonitor } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
@@ -28,8 +29,8 @@ const program = new Command('voicebus demo')
   .option('--mic', 'use the real microphone through sox (one device)')
   .option('--speaker', 'play answers through sox instead of writing WAV files')
   .addOption(new Option('--out <dir>', 'output directory').default('out'))
-  .addOption(new Option('--interruption <strategy>', 'barge-in strategy').choices(['immediate', 'pause', 'deferred', 'ignore']).default('immediate'))
-  .addOption(new Option('--turn-detection <mode>', 'who detects the end of a user turn').choices(['local', 'server']).default('local'))
+  .addOption(new Option('--interruption <strategy>', 'barge-in strategy').choices(INTERRUPTION_STRATEGIES).default('immediate'))
+  .addOption(new Option('--turn-detection <mode>', 'who detects the end of a user turn').choices(TURN_DETECTION_MODES).default('local'))
   .option('--greeting <text>', 'the session opens by asking the model to introduce itself', 'Hello! Please introduce yourself briefly.')
   .option('--no-greeting', 'no greeting turn')
   .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))

@@ -41,7 +41,8 @@ export class VadActor implements Actor<VadMessage> {
   private readonly ctx: ActorContext<VadMessage>;
   private expectedSeq: number | undefined;
   private readonly turnSpans = new Map<string, Span>();
-  private model: string | undefined;
+  /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
+  private sessionLabels: Record<string, string> = {};
   /** From playback's `assistant.audible`: whether the user hears the assistant now. */
   private assistantAudible = false;
 
@@ -155,7 +156,7 @@ export class VadActor implements Actor<VadMessage> {
   private onEvent(event: VoiceEvent): void {
     switch (event.type) {
       case 'session.opened':
-        this.model = event.model;
+        this.sessionLabels = { [ATTR.model]: event.model, [ATTR.interruptionStrategy]: event.interruption };
         break;
       case 'assistant.audible':
         this.assistantAudible = event.audible;
@@ -191,7 +192,7 @@ export class VadActor implements Actor<VadMessage> {
     const span = this.turnSpans.get(turnId);
     if (!span) return;
     span.setAttribute('voicebus.turn.ended_by', why);
-    if (this.model) span.setAttribute(ATTR.model, this.model);
+    span.setAttributes(this.sessionLabels);
     span.end();
     this.turnSpans.delete(turnId);
   }
