@@ -41,7 +41,7 @@ export function summaryTable(views: DeviceView[]): string {
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-').padStart(8);
 
-/** The seed prints the conversation history on exit, wrapped to the terminal. */
+/** The conversation history printed on exit, wrapped to the terminal. */
 export function historyText(view: DeviceView, width: number): string {
   const lines = [`── ${view.deviceId} conversation ──`];
   for (const h of view.history) {

@@ -4,6 +4,11 @@ import { join, relative, resolve } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { COMMON_FLAGS, SCALE_OUT_FLAGS, type FlagSpecs } from '@voicebus/runtime';
+import { CAPTURE_FLAGS } from '../../services/capture/src/capture-flags.ts';
+import { PLAYBACK_FLAGS } from '../../services/playback/src/playback-flags.ts';
+import { SESSION_FLAGS } from '../../services/session/src/session-flags.ts';
+import { VAD_FLAGS } from '../../services/vad/src/vad-flags.ts';
 
 /**
  * No Docker engine runs here, so the deployment is validated statically: the compose file
@@ -46,11 +51,26 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-/** Environment variables a package reads, and whether the code gives each a default. */
+/** The settings each service declares (flags with their environment variables), by package. */
+const DECLARED: Record<string, FlagSpecs<Record<string, unknown>>> = {
+  'services/vad': { ...COMMON_FLAGS, ...SCALE_OUT_FLAGS, ...VAD_FLAGS },
+  'services/session': { ...COMMON_FLAGS, ...SCALE_OUT_FLAGS, ...SESSION_FLAGS },
+  'services/playback': { ...COMMON_FLAGS, ...SCALE_OUT_FLAGS, ...PLAYBACK_FLAGS },
+  'services/capture': { ...COMMON_FLAGS, ...CAPTURE_FLAGS },
+} as never;
+
+/**
+ * Environment variables a package reads, and whether the code gives each a default: the
+ * services' declared settings (the only place they read the environment), and for the
+ * simulator its commander options.
+ */
 function envReads(pkgDir: string): Map<string, { defaulted: boolean; where: string }> {
-  const files = [...tsFiles(join(REPO, pkgDir, 'src')), ...(pkgDir.startsWith('services/') ? tsFiles(join(REPO, 'libs/runtime/src')) : [])];
   const out = new Map<string, { defaulted: boolean; where: string }>();
-  for (const file of files) {
+  for (const [name, spec] of Object.entries(DECLARED[pkgDir] ?? {})) {
+    const names = spec.env === undefined ? [] : typeof spec.env === 'string' ? [spec.env] : spec.env;
+    for (const variable of names) out.set(variable, { defaulted: spec.default !== undefined || Boolean(spec.boolean) || names.length > 1, where: `${pkgDir} setting ${name}` });
+  }
+  for (const file of tsFiles(join(REPO, pkgDir, 'src'))) {
     const text = readFileSync(file, 'utf8');
     const where = relative(REPO, file);
     // commander: new Option(...).env('NAME')...default(...) on the same option
@@ -60,12 +80,7 @@ function envReads(pkgDir: string): Map<string, { defaulted: boolean; where: stri
       const isFlag = !/new Option\('[^']*<[^']+>/.test(m[0]);
       out.set(m[1]!, { defaulted: rest.includes('.default(') || isFlag, where });
     }
-    for (const m of text.matchAll(/process\.env\.([A-Z0-9_]+)(\s*(\?\?|\|\||\?)|\)|\s*&&|\s*===|\s*!==)?/g)) {
-      const name = m[1]!;
-      if (out.get(name)?.defaulted) continue;
-      // `process.env.X ?? default`, `if (process.env.X)`, `Boolean(process.env.X)`: optional by construction.
-      out.set(name, { defaulted: m[2] !== undefined || /if \(.*process\.env\.|Boolean\(process\.env\.|const \w+ = process\.env\.\w+;\s*\n\s*if \(/.test(text), where });
-    }
+    for (const m of text.matchAll(/process\.env\.([A-Z0-9_]+)/g)) out.set(m[1]!, { defaulted: false, where });
   }
   return out;
 }

@@ -83,7 +83,7 @@ export function stdinSource(): AudioSource {
   return new RawStreamSource(process.stdin, 'stdin');
 }
 
-/** The default microphone through sox, as the seed records it: raw s16le mono 16 kHz. */
+/** The default microphone through sox: raw s16le mono 16 kHz. */
 export class SoxMicSource implements AudioSource {
   readonly description = 'mic';
   readonly realtime = true;

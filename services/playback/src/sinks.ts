@@ -126,7 +126,7 @@ export class WavTimelineSink implements Sink {
 }
 
 /**
- * The default speaker through sox's `play`, as the seed plays: raw s16le mono 24 kHz on its
+ * The default speaker through sox: raw s16le mono 24 kHz on its
  * stdin. A flush kills the player so queued audio in its pipe and the OS buffer stops now,
  * and the next write starts a fresh one.
  */

@@ -25,5 +25,5 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 
-/** The energy engine keeps the seed example's own defaults (start 0.2 s, stop 0.8 s, min volume 0.01) unless set. */
+/** The energy engine's own defaults (start 0.2 s, stop 0.8 s, min volume 0.01), where not set: it needs longer windows than Silero. */
 export const ENERGY_ENGINE_DEFAULTS = { minSpeechMs: 200, redemptionMs: 800, minVolume: 0.01 } as const;

@@ -1,7 +1,7 @@
 import type { VadEngine, VadStream } from './vad-engine.ts';
 
 export interface EnergyVadOptions {
-  /** RMS (full scale 1.0) at which a frame counts as speech: the seed's default is 0.01. */
+  /** RMS (full scale 1.0) at which a frame counts as speech. */
   minVolume: number;
   frameSamples: number;
 }
@@ -15,9 +15,9 @@ export function rms(frame: Float32Array): number {
 }
 
 /**
- * The seed's simple RMS voice detector, for machines where ONNX is not wanted. Its
- * "confidence" is the RMS relative to twice the minimum volume, so the seed's confidence
- * threshold of 0.5 means "at least the minimum volume".
+ * A simple RMS voice detector, for machines where ONNX is not wanted. Its "confidence" is
+ * the RMS relative to twice the minimum volume, so a confidence threshold of 0.5 means
+ * "at least the minimum volume". It fails in noise (BENCHMARKS.md): Silero is the default.
  */
 export class EnergyEngine implements VadEngine {
   readonly name = 'energy' as const;
