@@ -115,12 +115,15 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
 router = await setupOwnership(rt, host, flags);
 const deliver = router.deliver;
 rt.bus.subscribeAudio('audio.in', (chunk, meta) => deliver(meta.deviceId, { message: { kind: 'audio', chunk }, droppable: true }));
-// Speech facts, turns and control overtake queued audio: barge-in must not wait behind it.
-const PRIORITY_STREAMS: ReadonlySet<string> = new Set([STREAMS.vad, STREAMS.turn, STREAMS.control]);
+// Speech facts, what the user hears, turn starts and control overtake queued audio: barge-in
+// must not wait behind it. A turn's end does not: the model must get all of the turn's audio
+// before activityEnd, and that audio may still be queued.
+const PRIORITY_STREAMS: ReadonlySet<string> = new Set([STREAMS.vad, STREAMS.turn, STREAMS.control, STREAMS.playback]);
+const overtakesAudio = (stream: string, event: { type: string }) => PRIORITY_STREAMS.has(stream) && event.type !== 'turn.end';
 const TRACED_STREAMS: ReadonlySet<string> = new Set([STREAMS.turn, STREAMS.control]);
 for (const stream of [STREAMS.vad, STREAMS.turn, STREAMS.control, STREAMS.capture, STREAMS.playback] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) =>
-    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, priority: PRIORITY_STREAMS.has(stream), trace: TRACED_STREAMS.has(stream) ? processSpan(stream, meta) : undefined }),
+    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, priority: overtakesAudio(stream, event), trace: TRACED_STREAMS.has(stream) ? processSpan(stream, meta) : undefined }),
   );
 }
 rt.log.info({ model, pack: flags.pack, prompt: flags.prompt, gemini: flags.geminiUrl ?? 'google' }, 'session service configured');

@@ -77,6 +77,23 @@ async function userTurn(deviceId: string, turnId: string, ms = 600, end = true):
   await bus.flush();
 }
 
+/** Acts as playback: what the user hears now. */
+function audible(deviceId: string, turnId: string | undefined, on: boolean, paused = false): void {
+  bus.publishEvent(makeEvent('assistant.audible', { deviceId, ...(turnId ? { turnId } : {}), audible: on, paused, at: Date.now() }));
+}
+
+/** Acts as the VAD: a fact about the user's voice. */
+function speech(deviceId: string, type: 'speech.onset' | 'speech.misfire' | 'speech.start' | 'speech.sustained' | 'speech.end'): void {
+  const us = nowUs();
+  const decidedAt = us / 1000;
+  if (type === 'speech.onset' || type === 'speech.misfire') bus.publishEvent(makeEvent(type, { deviceId, atUs: us, decidedAt }));
+  else if (type === 'speech.start') bus.publishEvent(makeEvent(type, { deviceId, speechStartUs: us, decidedAt, inferenceMs: 1 }));
+  else if (type === 'speech.sustained') bus.publishEvent(makeEvent(type, { deviceId, speechStartUs: us - 600_000, atUs: us, sustainedMs: 600, decidedAt }));
+  else bus.publishEvent(makeEvent(type, { deviceId, speechStartUs: us - 200_000, speechEndUs: us, decidedAt, inferenceMs: 1 }));
+}
+
+const controls = (deviceId: string) => of(deviceId).filter((e) => e.type.startsWith('control.'));
+
 const completed = (deviceId: string, turnId: string) => typed(deviceId, 'assistant.turn.complete').find((e) => e.turnId === turnId);
 const simFor = async (deviceId: string): Promise<SimSession> => {
   await until(() => typed(deviceId, 'session.opened').length > 0, `${deviceId} session`);
@@ -138,21 +155,27 @@ describe('session service (immediate) against the simulator (real @google/genai,
     await until(() => typed(d, 'usage').length === 2, 'usage of both turns');
   });
 
-  it('immediate: user speech stops the answer and late audio of it is dropped', async () => {
+  it('immediate: speech onset over the audible answer interrupts it; late audio of it is dropped', async () => {
     const d = device('immediate', 'barge');
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'immediate' }));
+    // Speech before the user hears anything interrupts nothing.
+    speech(d, 'speech.misfire');
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.interrupt').length > 0, 'control.interrupt from the session');
+    expect(typed(d, 'control.interrupt')[0]).toMatchObject({ turnId: `${d}-1` });
     await userTurn(d, `${d}-2`, 600, false);
     await until(() => Boolean(completed(d, `${d}-1`)), 'interrupted turn completes');
     const cutAt = audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length;
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
     expect(typed(d, 'assistant.interrupted')[0]).toMatchObject({ turnId: `${d}-1`, by: 'local' });
+    audible(d, undefined, false);
     bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId: `${d}-2`, speechStartUs: nowUs(), speechEndUs: nowUs(), decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
     await until(() => Boolean(completed(d, `${d}-2`)), 'the new turn is answered');
     expect(audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length).toBe(cutAt);
+    expect(typed(d, 'control.interrupt')).toHaveLength(1);
   });
 
 });
@@ -160,26 +183,44 @@ describe('session service (immediate) against the simulator (real @google/genai,
 describe('session service (pause)', () => {
   withService('pause');
 
-  it('pause: a blip resumes the answer; speech past the minimum interrupts it', async () => {
+  it('pause: a blip resumes the answer; sustained speech interrupts it', async () => {
     const d = device('pause', 'blip');
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    await userTurn(d, `${d}-blip`, 200);
-    bus.publishEvent(makeEvent('control.resume', { deviceId: d, turnId: `${d}-1` }));
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.pause').length === 1, 'control.pause');
+    expect(typed(d, 'control.pause')[0]).toMatchObject({ turnId: `${d}-1` });
+    audible(d, `${d}-1`, false, true);
+    speech(d, 'speech.start');
+    await userTurn(d, `${d}-blip`, 200, false);
+    speech(d, 'speech.end');
+    await until(() => typed(d, 'control.resume').length === 1, 'control.resume');
+    await until(() => typed(d, 'user.turn.dropped').length === 1, 'the blip is dropped');
+    expect(typed(d, 'user.turn.dropped')[0]).toMatchObject({ turnId: `${d}-blip`, reason: 'false-interruption' });
+    bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId: `${d}-blip`, speechStartUs: nowUs(), speechEndUs: nowUs(), decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
+    audible(d, `${d}-1`, true);
     await until(() => Boolean(completed(d, `${d}-1`)), 'answer completes');
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
     expect(audioOut.some((a) => a.deviceId === d && a.chunk.turnId === `${d}-blip`)).toBe(false);
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, false);
 
     await userTurn(d, `${d}-2`);
     await until(() => Boolean(typed(d, 'assistant.audio.first').find((e) => e.turnId === `${d}-2`)), 'second answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-2`, playedAt: Date.now(), bufferMs: 40 }));
+    audible(d, `${d}-2`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.pause').length === 2, 'second pause');
+    audible(d, `${d}-2`, false, true);
+    speech(d, 'speech.start');
     await userTurn(d, `${d}-3`, 800);
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-2`, strategy: 'pause' }));
+    speech(d, 'speech.sustained');
+    await until(() => typed(d, 'control.interrupt').length === 1, 'control.interrupt');
+    expect(typed(d, 'control.interrupt')[0]).toMatchObject({ turnId: `${d}-2`, byTurnId: `${d}-3` });
+    audible(d, undefined, false);
     await until(() => Boolean(completed(d, `${d}-3`)), 'the interrupting turn is answered');
     expect(completed(d, `${d}-2`)).toMatchObject({ interrupted: true });
+    expect(typed(d, 'control.resume')).toHaveLength(1);
   });
 
 });
@@ -194,13 +235,17 @@ describe('session service (deferred)', () => {
     try {
       await userTurn(d, `${d}-1`);
       await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-      bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+      audible(d, `${d}-1`, true);
+      speech(d, 'speech.onset');
+      speech(d, 'speech.start');
       await userTurn(d, `${d}-2`, 600, true);
-      bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'deferred' }));
       await until(() => of(d).some((e) => e.type === 'control.flush'), 'deferred flush');
+      expect(typed(d, 'control.flush')[0]).toMatchObject({ turnId: `${d}-1`, reason: 'deferred interruption' });
+      expect(typed(d, 'control.interrupt')).toEqual([]);
       const texts = typed(d, 'transcript').filter((e) => e.role === 'assistant' && !e.final && e.turnId === `${d}-1`).map((e) => e.text).join('');
       // The flush came right after the first sentence ended, not before, and not at the end.
       expect(texts.trim().endsWith('seconds.')).toBe(true);
+      audible(d, undefined, false);
       await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered');
       expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
     } finally {
@@ -218,15 +263,19 @@ describe('session service (ignore)', () => {
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'ignore' }));
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    speech(d, 'speech.start');
     await userTurn(d, `${d}-2`);
+    speech(d, 'speech.sustained');
+    speech(d, 'speech.end');
     await until(() => Boolean(completed(d, `${d}-1`)), 'first answer completes');
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
     expect(typed(d, 'assistant.audio.first').some((e) => e.turnId === `${d}-2`)).toBe(false);
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, false);
     await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered after the first was heard');
     expect(typed(d, 'assistant.interrupted')).toEqual([]);
+    expect(controls(d)).toEqual([]);
   });
 
 });
@@ -240,7 +289,8 @@ describe('session service inactivity', () => {
     const s = await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(completed(d, `${d}-1`)), 'answer');
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, true);
+    audible(d, `${d}-1`, false);
     await until(() => typed(d, 'session.closed').length > 0, 'inactivity close');
     expect(typed(d, 'session.closed')[0]!.reason).toMatch(/inactive for 1500 ms/);
     await until(() => s.messages.length > 0 && sim.sessions.includes(s), 'sim saw the session');
