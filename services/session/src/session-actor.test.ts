@@ -12,7 +12,10 @@ class FakeLive implements LiveSession {
   refuse = false;
   sent: string[] = [];
   toolResponses: FunctionResponse[][] = [];
-  constructor(readonly port: LiveSessionPort) {}
+  readonly port: LiveSessionPort;
+  constructor(port: LiveSessionPort) {
+    this.port = port;
+  }
   async open(): Promise<void> {
     if (this.connected || this.refuse) return;
     this.connected = true;
@@ -49,7 +52,7 @@ class FakeLive implements LiveSession {
 
 const b64 = (samples: number) => Buffer.from(new Int16Array(samples).buffer).toString('base64');
 const audioMsg = (samples = 480): LiveServerMessage => ({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: b64(samples) } }] } } }) as LiveServerMessage;
-const content = (sc: Record<string, unknown>): LiveServerMessage => ({ serverContent: sc }) as LiveServerMessage;
+const content = (sc: Record<string, unknown>): LiveServerMessage => ({ serverContent: sc }) as unknown as LiveServerMessage;
 
 function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry()) {
   const events: VoiceEvent[] = [];
