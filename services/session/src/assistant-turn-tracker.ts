@@ -33,7 +33,6 @@ export interface AssistantTurn {
   /** Wall time the user turn was handed to the model (t2), epoch ms. */
   readonly requestedAt: number;
   firstAudioAt: number | undefined;
-  lastAudioAt: number | undefined;
   audioMs: number;
   seq: number;
   interrupted: boolean;
@@ -98,7 +97,7 @@ export class AssistantTurnTracker {
     const span = trace.getTracer('voicebus.session').startSpan('model response', {
       attributes: { [ATTR.deviceId]: this.ports.deviceId, [ATTR.turnId]: turnId, [ATTR.model]: this.options.model, [ATTR.interruptionStrategy]: this.options.strategy },
     });
-    this.answer = { turnId, requestedAt: nowUs() / 1000, firstAudioAt: undefined, lastAudioAt: undefined, audioMs: 0, seq: 0, interrupted: false, generationComplete: false, text: '', span };
+    this.answer = { turnId, requestedAt: nowUs() / 1000, firstAudioAt: undefined, audioMs: 0, seq: 0, interrupted: false, generationComplete: false, text: '', span };
     return this.answer;
   }
 
@@ -169,7 +168,6 @@ export class AssistantTurnTracker {
       this.ports.publish(makeEvent('assistant.turn.start', { deviceId: this.ports.deviceId, turnId: a.turnId }));
       this.ports.publish(makeEvent('assistant.audio.first', { deviceId: this.ports.deviceId, turnId: a.turnId, requestedAt: a.requestedAt, modelFirstAudioMs }));
     }
-    a.lastAudioAt = now / 1000;
     a.audioMs += (pcm.length / sampleRate) * 1000;
     // Audio carries the model-response span's context, linking playback to this turn's trace.
     const chunk: AudioChunk = { seq: a.seq++, captureTsUs: now, sampleRate: sampleRate as AudioChunk['sampleRate'], channels: 1, pcm, turnId: a.turnId };

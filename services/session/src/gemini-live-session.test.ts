@@ -48,7 +48,7 @@ function harness(opts: { answer?: boolean; refuseWith?: number } = {}) {
     watchdogMs: 5000,
     openSocket,
   });
-  const message = (m: Record<string, unknown>, socket = callbacks.length) => live.handle({ kind: 'live', socket, type: 'message', message: m as LiveServerMessage });
+  const message = (m: Record<string, unknown>, socket = callbacks.length) => live.handle({ kind: 'live', socket, type: 'message', message: m as unknown as LiveServerMessage });
   const types = () => events.map((e) => e.type);
   return { live, events, types, mailbox, timers, lost, opened, handlesSeen, closed, callbacks, stored, message, setAnswer: (v: boolean) => (answer = v) };
 }

@@ -4,7 +4,8 @@ import { INTERRUPTION_STRATEGIES, STREAMS, TURN_DETECTION_MODES, type Interrupti
 import { ActorHost, addCommonOptions, addOwnershipOptions, setupOwnership, type DeviceRouter, type OwnershipFlags, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
 import { GEMINI_LIVE_SESSION_DEFAULTS, GeminiLiveSession } from './gemini-live-session.ts';
 import { loadPromptPack, packValues, PromptPackError, renderPrompt } from './prompt-pack.ts';
-import { SESSION_DEFAULTS, SessionActor, type SessionMessage } from './session-actor.ts';
+import { SessionActor, type SessionMessage } from './session-actor.ts';
+import { SESSION_DEFAULTS } from './session-options.ts';
 import { defaultToolRegistry } from './tool-handlers.ts';
 import { ResumptionStore } from './resumption-store.ts';
 

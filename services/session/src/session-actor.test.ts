@@ -1,9 +1,10 @@
 import type { FunctionResponse, LiveServerMessage } from '@google/genai';
-import { makeEvent, type AudioChunk, type InterruptionStrategy, type VoiceEvent } from '@voicebus/protocol';
+import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
 import { memoryLogger, type ActorContext } from '@voicebus/runtime';
 import { describe, expect, it } from 'vitest';
 import type { LiveSession, LiveSessionMessage, LiveSessionPort } from './live-session.ts';
-import { SessionActor, type SessionMessage, type SessionOptions } from './session-actor.ts';
+import { SessionActor, type SessionMessage } from './session-actor.ts';
+import type { SessionOptions } from './session-options.ts';
 import { ToolRegistry } from './tool-handlers.ts';
 
 /** The model connection, faked: it records what the actor sends and lets a test speak for the model. */
@@ -105,8 +106,8 @@ function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry
     of: <T extends VoiceEvent['type']>(type: T) => events.filter((e): e is Extract<VoiceEvent, { type: T }> => e.type === type),
     controls: () => events.filter((e) => e.type.startsWith('control.')).map((e) => e.type),
     audioOf: (turnId: string) => audioOut.filter((c) => c.turnId === turnId).length,
-    async answering(turnId: string, strategy?: InterruptionStrategy) {
-      void strategy;
+    /** A user turn answered, the answer audible. */
+    async answering(turnId: string) {
       await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: T0 }));
       await h.turn(turnId);
       await h.model(audioMsg());

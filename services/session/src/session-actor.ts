@@ -9,8 +9,6 @@ import { SESSION_DEFAULTS, type SessionOptions } from './session-options.ts';
 import { runToolCalls, type ToolRegistry } from './tool-handlers.ts';
 import { UserTurnRelay, type UserTurn } from './user-turn-relay.ts';
 
-export { SESSION_DEFAULTS, type SessionOptions };
-
 export type SessionMessage =
   | { kind: 'audio'; chunk: AudioChunk }
   | { kind: 'event'; event: VoiceEvent }
@@ -26,6 +24,8 @@ export interface SessionDeps {
 
 const TIMERS = { autoComplete: 'auto-complete', retiredClose: 'retired-close', inactivity: 'inactivity' } as const;
 type Audible = EventOf<'assistant.audible'>;
+/** What each of the VAD's speech events tells the strategy. */
+const SPEECH_FACTS = { 'speech.onset': 'speech.onset', 'speech.start': 'speech.confirmed', 'speech.sustained': 'speech.sustained', 'speech.end': 'speech.stopped', 'speech.misfire': 'speech.stopped' } as const;
 
 /**
  * One device's conversation with Gemini Live: it wires the live session (the model
@@ -126,14 +126,11 @@ export class SessionActor implements Actor<SessionMessage> {
         if (this.local && this.relay.endTurn(event.turnId) === 'current') this.handOver(event.turnId);
         return;
       case 'speech.onset':
-        return this.bargeIn({ type: 'speech.onset' });
       case 'speech.start':
-        return this.bargeIn({ type: 'speech.confirmed' });
       case 'speech.sustained':
-        return this.bargeIn({ type: 'speech.sustained' });
       case 'speech.end':
       case 'speech.misfire':
-        return this.bargeIn({ type: 'speech.stopped' });
+        return this.bargeIn({ type: SPEECH_FACTS[event.type] });
       case 'assistant.audible':
         return this.onAudible(event);
       case 'control.interrupt':
@@ -191,16 +188,10 @@ export class SessionActor implements Actor<SessionMessage> {
   }
 
   private view(): AssistantView {
-    const a = this.answers.current;
-    const running = a !== undefined && !a.interrupted;
-    return {
-      answering: running,
-      generating: this.answers.generating,
-      audible: this.heard.audible,
-      paused: this.heard.paused,
-      interrupted: running ? false : this.answers.isInterrupted(this.heard.turnId),
-      holding: this.relay.held !== undefined,
-    };
+    const running = this.answers.current !== undefined && !this.answers.current.interrupted;
+    const { audible, paused } = this.heard;
+    const interrupted = !running && this.answers.isInterrupted(this.heard.turnId);
+    return { answering: running, generating: this.answers.generating, audible, paused, interrupted, holding: this.relay.held !== undefined };
   }
 
   private bargeIn(fact: InterruptionFact, started?: UserTurn): void {

@@ -11,8 +11,8 @@ describe('UserTurnRelay', () => {
   it('a new turn starts with the ring audio from speech start minus the pre-roll', () => {
     const relay = new UserTurnRelay({ preRollMs: 100 });
     for (let ms = 0; ms < 1000; ms += 20) expect(relay.push(chunk(ms))).toBe('none');
-    const turn = relay.startTurn('t1', T0 + 500_000);
-    // 400 ms onwards; the chunk 380-400 ends exactly at the cut and is not included.
+    const turn = relay.startTurn('t1', T0 + 510_000);
+    // From 410 ms: the chunk 400-420 holds some of it and goes too; 380-400 does not.
     expect(seqs(turn.pending)).toEqual(Array.from({ length: 30 }, (_, i) => 20 + i));
   });
 
