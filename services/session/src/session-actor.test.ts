@@ -147,6 +147,18 @@ describe('SessionActor with a fake live session', () => {
     expect(h.of('assistant.turn.complete')).toEqual([expect.objectContaining({ turnId: 'u1', interrupted: true })]);
   });
 
+  it('a control.interrupt from elsewhere stops the answer in play once; its own commands coming back change nothing', async () => {
+    const h = harness({ interruption: 'ignore' });
+    await h.answering('u1');
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'other' }));
+    expect(h.of('assistant.interrupted')).toEqual([]);
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'u1', reason: 'operator' }));
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'u1', reason: 'operator' }));
+    expect(h.of('assistant.interrupted')).toEqual([expect.objectContaining({ turnId: 'u1', by: 'local' })]);
+    // Playback heard the command itself: the session does not repeat it.
+    expect(h.controls()).toEqual([]);
+  });
+
   it('immediate: speech the user makes before hearing anything interrupts nothing', async () => {
     const h = harness({ interruption: 'immediate' });
     await h.answering('u1');
