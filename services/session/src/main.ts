@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { STREAMS } from '@voicebus/protocol';
+import { INTERRUPTION_STRATEGIES, STREAMS, TURN_DETECTION_MODES, type InterruptionStrategy, type TurnDetectionMode } from '@voicebus/protocol';
 import { ActorHost, addCommonOptions, addOwnershipOptions, setupOwnership, type DeviceRouter, type OwnershipFlags, numberIn, processSpan, startServiceRuntime, type CommonOptions } from '@voicebus/runtime';
-import { TURN_DETECTION_MODES, type TurnDetectionMode } from './gemini-connection.ts';
+import { GEMINI_LIVE_SESSION_DEFAULTS, GeminiLiveSession } from './gemini-live-session.ts';
 import { loadPromptPack, packValues, PromptPackError, renderPrompt } from './prompt-pack.ts';
-import { INTERRUPTION_STRATEGIES, SESSION_DEFAULTS, SessionActor, type InterruptionStrategy, type SessionMessage } from './session-actor.ts';
+import { SessionActor, type SessionMessage } from './session-actor.ts';
+import { SESSION_DEFAULTS } from './session-options.ts';
 import { defaultToolRegistry } from './tool-handlers.ts';
 import { ResumptionStore } from './resumption-store.ts';
 
@@ -46,7 +47,7 @@ const program = addOwnershipOptions(addCommonOptions(new Command('session')))
   .addOption(new Option('--silence-duration-ms <ms>', 'server mode: silence that ends the user\'s turn').env('SERVER_VAD_SILENCE_MS').argParser(numberIn(0, 10_000, true)).default(undefined, "Gemini's own"))
   .addOption(new Option('--interruption <strategy>', 'what user speech does to an answer in progress').env('INTERRUPTION_STRATEGY').choices(INTERRUPTION_STRATEGIES).default(d.interruption))
   .addOption(new Option('--auto-complete-ms <ms>', 'complete a model turn that stops without turnComplete (0 = off)').env('AUTO_COMPLETE_MS').default(d.autoCompleteMs).argParser(numberIn(0, 600_000, true)))
-  .addOption(new Option('--watchdog-ms <ms>', 'reconnect when Gemini stays silent this long after a turn').env('WATCHDOG_MS').default(d.watchdogMs).argParser(numberIn(0, 600_000, true)))
+  .addOption(new Option('--watchdog-ms <ms>', 'reconnect when Gemini stays silent this long after a turn').env('WATCHDOG_MS').default(GEMINI_LIVE_SESSION_DEFAULTS.watchdogMs).argParser(numberIn(0, 600_000, true)))
   .addOption(new Option('--greeting <text>', 'open each session by asking the model this (e.g. "Hello! Please introduce yourself briefly.")').env('GREETING').default(undefined, "none"))
   .addOption(new Option('--inactivity-ms <ms>', 'end a session after this long without user speech (0 = never)').env('INACTIVITY_MS').default(d.inactivityMs).argParser(numberIn(0, 86_400_000, true)))
   .addOption(new Option('--gemini-url <url>', 'Gemini Live simulator base URL (unset: Google, with GEMINI_API_KEY)').env('GEMINI_LIVE_URL'))
@@ -77,32 +78,36 @@ const rt = await startServiceRuntime({
   stats: () => ({ ownership: router?.ownership?.stats(), model, interruption: flags.interruption, turnDetection: flags.turnDetection, devices: host.stats(), rejected: rt.bus.rejectedTotal() }),
 });
 const handleStore = flags.ownership === 'kv' ? await ResumptionStore.open(rt.bus, rt.log) : undefined;
+const live = {
+  model,
+  prompt,
+  voice: flags.voice,
+  turnDetection: flags.turnDetection,
+  serverVad: { startSensitivity: flags.startSensitivity, endSensitivity: flags.endSensitivity, prefixPaddingMs: flags.prefixPaddingMs, silenceDurationMs: flags.silenceDurationMs },
+  transcripts: flags.transcripts,
+};
 const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
   (ctx) => new SessionActor(ctx, {
     bus: rt.bus,
-    endpoint: { apiKey: apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
-    live: {
-      model,
-      prompt,
-      voice: flags.voice,
-      turnDetection: flags.turnDetection,
-      serverVad: { startSensitivity: flags.startSensitivity, endSensitivity: flags.endSensitivity, prefixPaddingMs: flags.prefixPaddingMs, silenceDurationMs: flags.silenceDurationMs },
-      transcripts: flags.transcripts,
-    },
-    options: {
-      ...SESSION_DEFAULTS,
-      interruption: flags.interruption,
-      greeting: flags.greeting,
-      autoCompleteMs: flags.autoCompleteMs,
-      watchdogMs: flags.watchdogMs,
-      inactivityMs: flags.inactivityMs,
-      traceTranscripts: Boolean(flags.traceTranscripts),
-    },
     tools,
-    handles,
-    handleStore,
     metrics: rt.telemetry.metrics,
-    deliver: (message) => host.deliver(ctx.deviceId, { message, droppable: false }),
+    createLiveSession: (port) => new GeminiLiveSession(port, {
+      endpoint: { apiKey: apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
+      live,
+      interruption: flags.interruption,
+      watchdogMs: flags.watchdogMs,
+      handles,
+      handleStore,
+      metrics: rt.telemetry.metrics,
+    }),
+  }, {
+    interruption: flags.interruption,
+    turnDetection: flags.turnDetection,
+    model,
+    greeting: flags.greeting,
+    autoCompleteMs: flags.autoCompleteMs,
+    inactivityMs: flags.inactivityMs,
+    traceTranscripts: Boolean(flags.traceTranscripts),
   }),
   rt.log,
   { idleMs: 0, onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n) },
@@ -111,9 +116,15 @@ const host: ActorHost<SessionMessage> = new ActorHost<SessionMessage>(
 router = await setupOwnership(rt, host, flags);
 const deliver = router.deliver;
 rt.bus.subscribeAudio('audio.in', (chunk, meta) => deliver(meta.deviceId, { message: { kind: 'audio', chunk }, droppable: true }));
-for (const stream of [STREAMS.turn, STREAMS.control, STREAMS.capture, STREAMS.playback] as const) {
+// Speech facts, what the user hears, turn starts and control overtake queued audio: barge-in
+// must not wait behind it. A turn's end does not: the model must get all of the turn's audio
+// before activityEnd, and that audio may still be queued.
+const PRIORITY_STREAMS: ReadonlySet<string> = new Set([STREAMS.vad, STREAMS.turn, STREAMS.control, STREAMS.playback]);
+const overtakesAudio = (stream: string, event: { type: string }) => PRIORITY_STREAMS.has(stream) && event.type !== 'turn.end';
+const TRACED_STREAMS: ReadonlySet<string> = new Set([STREAMS.turn, STREAMS.control]);
+for (const stream of [STREAMS.vad, STREAMS.turn, STREAMS.control, STREAMS.capture, STREAMS.playback] as const) {
   rt.bus.subscribeEvents(stream, (event, meta) =>
-    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, trace: stream === STREAMS.turn || stream === STREAMS.control ? processSpan(stream, meta) : undefined }),
+    deliver(meta.deviceId, { message: { kind: 'event', event }, droppable: false, priority: overtakesAudio(stream, event), trace: TRACED_STREAMS.has(stream) ? processSpan(stream, meta) : undefined }),
   );
 }
 rt.log.info({ model, pack: flags.pack, prompt: flags.prompt, gemini: flags.geminiUrl ?? 'google' }, 'session service configured');

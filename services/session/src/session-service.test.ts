@@ -1,95 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { startGeminiLiveSim, type GeminiLiveSim, type SimSession } from '@voicebus/gemini-live-sim';
-import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
-import { makeEvent, STREAMS, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { makeEvent } from '@voicebus/protocol';
+import { nowUs } from '@voicebus/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audible, audioOut, bus, children, completed, controls, device, of, open, sim, speech, startSession, stopSessions, tone, typed, until, userTurn, useStack, withService } from './session-service.testing.ts';
 
-let server: NatsServer;
-let sim: GeminiLiveSim;
-let bus: Bus;
-const children: ChildProcess[] = [];
-const events: VoiceEvent[] = [];
-const audioOut: { deviceId: string; chunk: AudioChunk }[] = [];
-let waiters: { pred: () => boolean; resolve: () => void }[] = [];
-const check = () => (waiters = waiters.filter((w) => (w.pred() ? (w.resolve(), false) : true)));
-
-function until(pred: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  if (pred()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
-  });
-}
-
-const of = (deviceId: string) => events.filter((e) => e.deviceId === deviceId);
-const typed = <T extends VoiceEvent['type']>(deviceId: string, type: T) => of(deviceId).filter((e): e is Extract<VoiceEvent, { type: T }> => e.type === type);
-
-async function stopSessions(): Promise<void> {
-  await Promise.all(children.splice(0).map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM'))))));
-}
-
-/** One session service at a time: every instance serves every device. */
-function withService(strategy: string): void {
-  beforeAll(() => startSession(strategy));
-  afterAll(() => stopSessions());
-}
-
-async function startSession(strategy: string, extra: string[] = []): Promise<void> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--interruption', strategy, '--var', 'assistant_name=Testy', ...extra], {
-    env: { ...process.env, NATS_URL: server.url, GEMINI_LIVE_URL: sim.url, LOG_LEVEL: 'warn', INSTANCE_ID: `session-${strategy}` },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  await bus.waitForService('session', `session-${strategy}`);
-}
-
-beforeAll(async () => {
-  server = await startNatsServer({ useEnvUrl: false });
-  sim = await startGeminiLiveSim({ firstAudioDelayMs: 100, speed: 2 });
-  bus = await Bus.connect({ servers: server.url, name: 'session-test', log: memoryLogger().log });
-  for (const stream of [STREAMS.session, STREAMS.control] as const) bus.subscribeEvents(stream, (e) => (events.push(e), check()));
-  bus.subscribeAudio('audio.out', (chunk, meta) => (audioOut.push({ deviceId: meta.deviceId, chunk }), check()));
-});
-afterAll(async () => {
-  await stopSessions();
-  await bus?.drain();
-  await sim?.close();
-  await server?.stop();
-});
-
-function device(strategy: string, name: string): string {
-  return `${strategy}-${name}`;
-}
-
-const tone = (ms: number) => Int16Array.from({ length: (16000 * ms) / 1000 }, (_, i) => Math.round(Math.sin(i / 3) * 9000));
-
-/** Acts as capture + VAD: a user turn of `ms` of audio. */
-async function userTurn(deviceId: string, turnId: string, ms = 600, end = true): Promise<void> {
-  const start = nowUs();
-  bus.publishEvent(makeEvent('turn.start', { deviceId, turnId, speechStartUs: start, decidedAt: start / 1000 }));
-  const pcm = tone(ms);
-  for (let i = 0, seq = 0; i < pcm.length; i += 320, seq++) {
-    bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: start + i * 62.5, sampleRate: 16000, channels: 1, pcm: pcm.subarray(i, i + 320) });
-  }
-  if (end) bus.publishEvent(makeEvent('turn.end', { deviceId, turnId, speechStartUs: start, speechEndUs: start + ms * 1000, decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
-  await bus.flush();
-}
-
-const completed = (deviceId: string, turnId: string) => typed(deviceId, 'assistant.turn.complete').find((e) => e.turnId === turnId);
-const simFor = async (deviceId: string): Promise<SimSession> => {
-  await until(() => typed(deviceId, 'session.opened').length > 0, `${deviceId} session`);
-  return sim.sessions.filter((s) => s.setup).at(-1)!;
-};
-/** Opens a device's session and returns the simulator's side of it. */
-async function open(deviceId: string): Promise<SimSession> {
-  const next = sim.nextSession();
-  bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
-  const s = await next;
-  await simFor(deviceId);
-  return s;
-}
+useStack();
 
 describe('session service (immediate) against the simulator (real @google/genai, real nats-server)', () => {
   withService('immediate');
@@ -138,21 +52,27 @@ describe('session service (immediate) against the simulator (real @google/genai,
     await until(() => typed(d, 'usage').length === 2, 'usage of both turns');
   });
 
-  it('immediate: user speech stops the answer and late audio of it is dropped', async () => {
+  it('immediate: speech onset over the audible answer interrupts it; late audio of it is dropped', async () => {
     const d = device('immediate', 'barge');
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'immediate' }));
+    // Speech before the user hears anything interrupts nothing.
+    speech(d, 'speech.misfire');
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.interrupt').length > 0, 'control.interrupt from the session');
+    expect(typed(d, 'control.interrupt')[0]).toMatchObject({ turnId: `${d}-1` });
     await userTurn(d, `${d}-2`, 600, false);
     await until(() => Boolean(completed(d, `${d}-1`)), 'interrupted turn completes');
     const cutAt = audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length;
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
     expect(typed(d, 'assistant.interrupted')[0]).toMatchObject({ turnId: `${d}-1`, by: 'local' });
+    audible(d, undefined, false);
     bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId: `${d}-2`, speechStartUs: nowUs(), speechEndUs: nowUs(), decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
     await until(() => Boolean(completed(d, `${d}-2`)), 'the new turn is answered');
     expect(audioOut.filter((a) => a.deviceId === d && a.chunk.turnId === `${d}-1`).length).toBe(cutAt);
+    expect(typed(d, 'control.interrupt')).toHaveLength(1);
   });
 
 });
@@ -160,26 +80,44 @@ describe('session service (immediate) against the simulator (real @google/genai,
 describe('session service (pause)', () => {
   withService('pause');
 
-  it('pause: a blip resumes the answer; speech past the minimum interrupts it', async () => {
+  it('pause: a blip resumes the answer; sustained speech interrupts it', async () => {
     const d = device('pause', 'blip');
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    await userTurn(d, `${d}-blip`, 200);
-    bus.publishEvent(makeEvent('control.resume', { deviceId: d, turnId: `${d}-1` }));
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.pause').length === 1, 'control.pause');
+    expect(typed(d, 'control.pause')[0]).toMatchObject({ turnId: `${d}-1` });
+    audible(d, `${d}-1`, false, true);
+    speech(d, 'speech.start');
+    await userTurn(d, `${d}-blip`, 200, false);
+    speech(d, 'speech.end');
+    await until(() => typed(d, 'control.resume').length === 1, 'control.resume');
+    await until(() => typed(d, 'user.turn.dropped').length === 1, 'the blip is dropped');
+    expect(typed(d, 'user.turn.dropped')[0]).toMatchObject({ turnId: `${d}-blip`, reason: 'false-interruption' });
+    bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId: `${d}-blip`, speechStartUs: nowUs(), speechEndUs: nowUs(), decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
+    audible(d, `${d}-1`, true);
     await until(() => Boolean(completed(d, `${d}-1`)), 'answer completes');
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
     expect(audioOut.some((a) => a.deviceId === d && a.chunk.turnId === `${d}-blip`)).toBe(false);
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, false);
 
     await userTurn(d, `${d}-2`);
     await until(() => Boolean(typed(d, 'assistant.audio.first').find((e) => e.turnId === `${d}-2`)), 'second answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-2`, playedAt: Date.now(), bufferMs: 40 }));
+    audible(d, `${d}-2`, true);
+    speech(d, 'speech.onset');
+    await until(() => typed(d, 'control.pause').length === 2, 'second pause');
+    audible(d, `${d}-2`, false, true);
+    speech(d, 'speech.start');
     await userTurn(d, `${d}-3`, 800);
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-2`, strategy: 'pause' }));
+    speech(d, 'speech.sustained');
+    await until(() => typed(d, 'control.interrupt').length === 1, 'control.interrupt');
+    expect(typed(d, 'control.interrupt')[0]).toMatchObject({ turnId: `${d}-2`, byTurnId: `${d}-3` });
+    audible(d, undefined, false);
     await until(() => Boolean(completed(d, `${d}-3`)), 'the interrupting turn is answered');
     expect(completed(d, `${d}-2`)).toMatchObject({ interrupted: true });
+    expect(typed(d, 'control.resume')).toHaveLength(1);
   });
 
 });
@@ -194,13 +132,17 @@ describe('session service (deferred)', () => {
     try {
       await userTurn(d, `${d}-1`);
       await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-      bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
+      audible(d, `${d}-1`, true);
+      speech(d, 'speech.onset');
+      speech(d, 'speech.start');
       await userTurn(d, `${d}-2`, 600, true);
-      bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'deferred' }));
       await until(() => of(d).some((e) => e.type === 'control.flush'), 'deferred flush');
+      expect(typed(d, 'control.flush')[0]).toMatchObject({ turnId: `${d}-1`, reason: 'deferred interruption' });
+      expect(typed(d, 'control.interrupt')).toEqual([]);
       const texts = typed(d, 'transcript').filter((e) => e.role === 'assistant' && !e.final && e.turnId === `${d}-1`).map((e) => e.text).join('');
       // The flush came right after the first sentence ended, not before, and not at the end.
       expect(texts.trim().endsWith('seconds.')).toBe(true);
+      audible(d, undefined, false);
       await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered');
       expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
     } finally {
@@ -218,15 +160,19 @@ describe('session service (ignore)', () => {
     await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-    bus.publishEvent(makeEvent('playback.started', { deviceId: d, turnId: `${d}-1`, playedAt: Date.now(), bufferMs: 40 }));
-    bus.publishEvent(makeEvent('control.interrupt', { deviceId: d, turnId: `${d}-1`, strategy: 'ignore' }));
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    speech(d, 'speech.start');
     await userTurn(d, `${d}-2`);
+    speech(d, 'speech.sustained');
+    speech(d, 'speech.end');
     await until(() => Boolean(completed(d, `${d}-1`)), 'first answer completes');
     expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: false });
     expect(typed(d, 'assistant.audio.first').some((e) => e.turnId === `${d}-2`)).toBe(false);
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, false);
     await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered after the first was heard');
     expect(typed(d, 'assistant.interrupted')).toEqual([]);
+    expect(controls(d)).toEqual([]);
   });
 
 });
@@ -240,7 +186,8 @@ describe('session service inactivity', () => {
     const s = await open(d);
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(completed(d, `${d}-1`)), 'answer');
-    bus.publishEvent(makeEvent('playback.finished', { deviceId: d, turnId: `${d}-1`, playedMs: 1000 }));
+    audible(d, `${d}-1`, true);
+    audible(d, `${d}-1`, false);
     await until(() => typed(d, 'session.closed').length > 0, 'inactivity close');
     expect(typed(d, 'session.closed')[0]!.reason).toMatch(/inactive for 1500 ms/);
     await until(() => s.messages.length > 0 && sim.sessions.includes(s), 'sim saw the session');

@@ -1,3 +1,7 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import type { FunctionCall, FunctionResponse } from '@google/genai';
+import { ATTR } from '@voicebus/runtime';
+
 /** Answers a model's function call. Handlers are plain async functions, so adding one is one line. */
 export type ToolHandler = (args: Record<string, unknown>) => Promise<unknown> | unknown;
 
@@ -28,4 +32,18 @@ export class ToolRegistry {
 /** The harmless built-in: what time it is. */
 export function defaultToolRegistry(now: () => Date = () => new Date()): ToolRegistry {
   return new ToolRegistry().register('get_current_time', () => now().toISOString());
+}
+
+/** Runs a model's function calls one after the other, each in a `tool <name>` span. Never throws. */
+export async function runToolCalls(calls: FunctionCall[], tools: ToolRegistry, deviceId: string): Promise<FunctionResponse[]> {
+  const tracer = trace.getTracer('voicebus.session');
+  const responses: FunctionResponse[] = [];
+  for (const call of calls) {
+    const span = tracer.startSpan(`tool ${call.name}`, { attributes: { [ATTR.deviceId]: deviceId, 'gen_ai.tool.name': call.name ?? '', 'gen_ai.tool.call.id': call.id ?? '' } });
+    const result = await tools.call(call.name ?? '', call.args ?? {});
+    if (result.error) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
+    span.end();
+    responses.push({ id: call.id, name: call.name, response: result.error ? { error: result.error } : { output: result.output } });
+  }
+  return responses;
 }

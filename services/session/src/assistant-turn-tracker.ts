@@ -1,0 +1,251 @@
+import { context, trace, type Span } from '@opentelemetry/api';
+import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import { ATTR, nowUs, type VoiceMetrics } from '@voicebus/runtime';
+
+export interface AssistantTurnTrackerOptions {
+  /** Put transcript text into spans (off by default: traces are not the place for what people say). */
+  traceTranscripts: boolean;
+  /** Names the answers nobody asked for through a user turn (greeting, server-detected turns). */
+  modelTurnPrefix: string;
+  /** Attributes of every `model response` span. */
+  model: string;
+  strategy: string;
+}
+
+export const ASSISTANT_TURN_TRACKER_DEFAULTS: AssistantTurnTrackerOptions = {
+  traceTranscripts: false,
+  modelTurnPrefix: 'm',
+  model: 'unknown',
+  strategy: 'immediate',
+};
+
+export interface AssistantTurnPorts {
+  deviceId: string;
+  publish(event: VoiceEvent): void;
+  publishAudio(chunk: AudioChunk): void;
+  /** An answer was closed (turnComplete, auto-complete, lost session). */
+  onCompleted?(turn: AssistantTurn): void;
+  metrics?: VoiceMetrics | undefined;
+}
+
+export interface AssistantTurn {
+  readonly turnId: string;
+  /** Wall time the user turn was handed to the model (t2), epoch ms. */
+  readonly requestedAt: number;
+  firstAudioAt: number | undefined;
+  audioMs: number;
+  seq: number;
+  interrupted: boolean;
+  generationComplete: boolean;
+  text: string;
+  readonly span: Span;
+}
+
+const RECENT_INTERRUPTIONS = 64;
+
+/**
+ * The assistant side of the conversation: the answer being generated, an answer retired by a
+ * newer user turn (its output is swallowed until the model closes it), which answers were
+ * interrupted (at most once each), generation and turn completion, and the `model response`
+ * span of each answer. It publishes the `assistant.*` and transcript events through its ports;
+ * it never talks to the model.
+ */
+export class AssistantTurnTracker {
+  readonly options: AssistantTurnTrackerOptions;
+  private readonly ports: AssistantTurnPorts;
+  private answer: AssistantTurn | undefined;
+  private retiredAnswer: AssistantTurn | undefined;
+  private readonly interruptedTurns = new Set<string>();
+  private modelTurns = 0;
+  private userTranscript = '';
+  private lastUserTurnId: string | undefined;
+  private lastCompletedTurnId: string | undefined;
+
+  constructor(ports: AssistantTurnPorts, options: Partial<AssistantTurnTrackerOptions> = {}) {
+    this.ports = ports;
+    this.options = { ...ASSISTANT_TURN_TRACKER_DEFAULTS, ...options };
+  }
+
+  get current(): AssistantTurn | undefined {
+    return this.answer;
+  }
+
+  get retired(): AssistantTurn | undefined {
+    return this.retiredAnswer;
+  }
+
+  /** The model is still producing the current answer (not interrupted, generation not over). */
+  get generating(): boolean {
+    return this.answer !== undefined && !this.answer.interrupted && !this.answer.generationComplete;
+  }
+
+  /** The turn the latest usage report belongs to. */
+  get usageTurnId(): string | undefined {
+    return this.lastCompletedTurnId;
+  }
+
+  isInterrupted(turnId: string | undefined): boolean {
+    return turnId !== undefined && this.interruptedTurns.has(turnId);
+  }
+
+  noteUserTurn(turnId: string): void {
+    this.lastUserTurnId = turnId;
+  }
+
+  /** A user turn was handed to the model: its answer's clock starts now (t2). */
+  begin(turnId: string): AssistantTurn {
+    const span = trace.getTracer('voicebus.session').startSpan('model response', {
+      attributes: { [ATTR.deviceId]: this.ports.deviceId, [ATTR.turnId]: turnId, [ATTR.model]: this.options.model, [ATTR.interruptionStrategy]: this.options.strategy },
+    });
+    this.answer = { turnId, requestedAt: nowUs() / 1000, firstAudioAt: undefined, audioMs: 0, seq: 0, interrupted: false, generationComplete: false, text: '', span };
+    return this.answer;
+  }
+
+  /**
+   * A newer user turn supersedes the current answer: it is over for the user, and what the
+   * model still sends for it (output, interrupted, turnComplete) must not be taken for the new
+   * turn's. Returns false when there was nothing to retire.
+   */
+  retire(): boolean {
+    const a = this.answer;
+    if (!a) return false;
+    this.markInterrupted('local', undefined);
+    if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
+    this.answer = undefined;
+    this.retiredAnswer = a;
+    return true;
+  }
+
+  /**
+   * Swallows model output that belongs to the retired answer; its turnComplete closes it.
+   * Returns true when the message content was consumed.
+   */
+  consumeRetired(content: { output: boolean; turnComplete: boolean }): boolean {
+    const r = this.retiredAnswer;
+    if (!r || !(content.output || content.turnComplete)) return false;
+    if (content.turnComplete) this.complete(r, false);
+    return true;
+  }
+
+  /** The model did not close the retired answer in time: close it here. */
+  closeRetired(): void {
+    if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
+  }
+
+  /**
+   * Marks the answer interrupted: the current one when it is still running, otherwise the one
+   * the user hears (`audibleTurnId`: generation over, playback not). Once per answer; returns
+   * the turn id marked, or undefined when there was nothing (new) to mark.
+   */
+  markInterrupted(by: 'local' | 'model', audibleTurnId: string | undefined): string | undefined {
+    const a = this.answer;
+    const turnId = a && !a.interrupted ? a.turnId : audibleTurnId;
+    if (!turnId || this.interruptedTurns.has(turnId)) return undefined;
+    this.interruptedTurns.add(turnId);
+    if (this.interruptedTurns.size > RECENT_INTERRUPTIONS) this.interruptedTurns.delete(this.interruptedTurns.values().next().value!);
+    if (a && a.turnId === turnId) {
+      a.interrupted = true;
+      a.span.addEvent('interrupted', { by });
+    }
+    this.ports.metrics?.interruptions.add(1, { [ATTR.interruptionStrategy]: this.options.strategy });
+    this.ports.publish(makeEvent('assistant.interrupted', { deviceId: this.ports.deviceId, turnId, by }));
+    return turnId;
+  }
+
+  /** Model audio: published on audio.out with the answer's turn id, unless the answer was interrupted. */
+  audio(pcm: Int16Array, sampleRate: number = ASSISTANT_SAMPLE_RATE): AssistantTurn | undefined {
+    // Greeting or a server-detected turn: the model spoke first.
+    const a = this.answer ?? this.begin(`${this.ports.deviceId}-${this.options.modelTurnPrefix}${++this.modelTurns}`);
+    if (a.interrupted || pcm.length === 0) return undefined;
+    const now = nowUs();
+    if (a.firstAudioAt === undefined) {
+      a.firstAudioAt = now / 1000;
+      const modelFirstAudioMs = a.firstAudioAt - a.requestedAt;
+      this.ports.metrics?.modelFirstAudio.record(modelFirstAudioMs);
+      a.span.addEvent('first model audio', { [ATTR.modelFirstAudioMs]: modelFirstAudioMs });
+      a.span.setAttribute(ATTR.modelFirstAudioMs, modelFirstAudioMs);
+      this.publishUserTranscript(a);
+      this.ports.publish(makeEvent('assistant.turn.start', { deviceId: this.ports.deviceId, turnId: a.turnId }));
+      this.ports.publish(makeEvent('assistant.audio.first', { deviceId: this.ports.deviceId, turnId: a.turnId, requestedAt: a.requestedAt, modelFirstAudioMs }));
+    }
+    a.audioMs += (pcm.length / sampleRate) * 1000;
+    // Audio carries the model-response span's context, linking playback to this turn's trace.
+    const chunk: AudioChunk = { seq: a.seq++, captureTsUs: now, sampleRate: sampleRate as AudioChunk['sampleRate'], channels: 1, pcm, turnId: a.turnId };
+    context.with(trace.setSpan(context.active(), a.span), () => this.ports.publishAudio(chunk));
+    return a;
+  }
+
+  /** Output transcript text of the current answer; false when there is no answer to add it to. */
+  outputText(text: string): boolean {
+    const a = this.answer;
+    if (!a || a.interrupted) return false;
+    a.text += text;
+    this.ports.publish(makeEvent('transcript', { deviceId: this.ports.deviceId, role: 'assistant', text, final: false, turnId: a.turnId }));
+    return true;
+  }
+
+  /** Input transcript text: partial now, final once the model answers it (or its turn ends). */
+  inputText(text: string): void {
+    this.userTranscript += text;
+    this.ports.publish(makeEvent('transcript', { deviceId: this.ports.deviceId, role: 'user', text, final: false, turnId: this.answer?.turnId ?? this.lastUserTurnId }));
+  }
+
+  generationComplete(): void {
+    const a = this.answer;
+    if (!a || a.generationComplete) return;
+    a.generationComplete = true;
+    this.ports.publish(makeEvent('assistant.generation.complete', { deviceId: this.ports.deviceId, turnId: a.turnId }));
+  }
+
+  /** The model closed the current answer. */
+  turnComplete(): void {
+    if (this.answer) this.complete(this.answer, false);
+  }
+
+  /**
+   * The current answer's audio stopped without turnComplete (the caller's timer says for how
+   * long): close it. An answer with no audio yet is left alone. True when one was closed.
+   */
+  autoComplete(): boolean {
+    const a = this.answer;
+    if (!a || a.firstAudioAt === undefined) return false;
+    this.complete(a, true);
+    return true;
+  }
+
+  /** The session is gone: every open answer stops here. */
+  completeAll(): void {
+    if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
+    if (this.answer) this.complete(this.answer, true);
+  }
+
+  /** Ends the spans without publishing anything (the actor is stopping). */
+  dispose(): void {
+    this.retiredAnswer?.span.end();
+    this.answer?.span.end();
+    this.retiredAnswer = undefined;
+    this.answer = undefined;
+  }
+
+  private complete(a: AssistantTurn, autoCompleted: boolean): void {
+    if (a === this.retiredAnswer) this.retiredAnswer = undefined;
+    if (a === this.answer) this.answer = undefined;
+    this.lastCompletedTurnId = a.turnId;
+    this.publishUserTranscript(a);
+    const text = a.text.trim();
+    if (text) this.ports.publish(makeEvent('transcript', { deviceId: this.ports.deviceId, role: 'assistant', text, final: true, turnId: a.turnId }));
+    if (this.options.traceTranscripts && text) a.span.addEvent('assistant transcript', { text });
+    this.ports.publish(makeEvent('assistant.turn.complete', { deviceId: this.ports.deviceId, turnId: a.turnId, interrupted: a.interrupted, audioMs: a.audioMs, ...(autoCompleted ? { autoCompleted } : {}) }));
+    a.span.setAttribute(ATTR.interrupted, a.interrupted);
+    a.span.end();
+    this.ports.onCompleted?.(a);
+  }
+
+  private publishUserTranscript(a: AssistantTurn): void {
+    const text = this.userTranscript.trim();
+    this.userTranscript = '';
+    if (!text) return;
+    this.ports.publish(makeEvent('transcript', { deviceId: this.ports.deviceId, role: 'user', text, final: true, turnId: a.turnId }));
+    if (this.options.traceTranscripts) a.span.addEvent('user transcript', { text });
+  }
+}

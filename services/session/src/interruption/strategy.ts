@@ -1,0 +1,84 @@
+/**
+ * What user speech does to an answer in progress, as a small pure object: it is told facts
+ * (about the user's voice and the assistant's answer) together with a view of the assistant,
+ * and returns decisions. It owns no bus, timer or socket; the session actor carries the
+ * decisions out. One strategy per file in this folder; `index.ts` maps the protocol's names
+ * to them.
+ */
+
+/** What the session knows about the assistant when a fact arrives. */
+export interface AssistantView {
+  /** The model's answer is open (not interrupted, not closed by turnComplete). */
+  answering: boolean;
+  /** And the model is still generating it: more transcript, and so sentence boundaries, can come. */
+  generating: boolean;
+  /** The user hears the answer right now. */
+  audible: boolean;
+  /** Playback holds the answer (paused: not audible, not over). */
+  paused: boolean;
+  /** The answer being generated or heard has already been interrupted (one per answer). */
+  interrupted: boolean;
+  /** A user turn is held, waiting for the strategy. */
+  holding: boolean;
+}
+
+/** Answering, audible or paused: the assistant has the floor. */
+export function assistantActive(view: AssistantView): boolean {
+  return view.answering || view.audible || view.paused;
+}
+
+export type InterruptionFact =
+  /** First voiced frame of possible speech (not confirmed yet). */
+  | { type: 'speech.onset' }
+  /** The detector confirmed speech. */
+  | { type: 'speech.confirmed' }
+  /** Voiced speech went on for the detector's sustained-speech duration. */
+  | { type: 'speech.sustained' }
+  /** The speech segment ended, or turned out to be a misfire. */
+  | { type: 'speech.stopped' }
+  /** A user turn started: the strategy says whether it goes to the model now or is held. */
+  | { type: 'user.turn.start' }
+  /** More of the answer's output transcript. */
+  | { type: 'assistant.text'; text: string }
+  /** The model has no more of this answer to generate (sent before the answer is closed). */
+  | { type: 'assistant.generation.ending' }
+  /** The assistant may have stopped: playback went silent or the answer was closed. */
+  | { type: 'assistant.stopped' };
+
+export type InterruptionDecision =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** Stop the answer now (`control.interrupt`), mark it interrupted, send a held turn. */
+  | { type: 'interrupt'; reason: string }
+  /** Wait for the next sentence boundary before interrupting (informational). */
+  | { type: 'defer' }
+  /** A deferred interruption takes effect (`control.flush`), marks it interrupted, sends a held turn. */
+  | { type: 'flush'; reason: string }
+  /** Send the user turn that just started to the model now. */
+  | { type: 'send-turn' }
+  /** Keep the user turn that just started (and its audio) until the strategy allows it. */
+  | { type: 'hold-turn' }
+  /** Send the held user turn now. */
+  | { type: 'release-held' }
+  /** The held user turn was a false interruption: it is never sent. */
+  | { type: 'drop-held' };
+
+export interface BargeInStrategy {
+  readonly name: string;
+  decide(fact: InterruptionFact, view: AssistantView): InterruptionDecision[];
+}
+
+/** The end of a sentence in streamed transcript text: . ! or ? maybe followed by a quote or bracket. */
+export function endsSentence(text: string): boolean {
+  return /[.!?]["')\]]?\s*$/.test(text.trim());
+}
+
+/** Shared by every strategy: a held turn goes to the model once the assistant has finished. */
+export function releaseWhenDone(view: AssistantView): InterruptionDecision[] {
+  return view.holding && !assistantActive(view) ? [{ type: 'release-held' }] : [];
+}
+
+/** Shared: hold a user turn while an answer that was not interrupted has the floor. */
+export function holdWhileActive(view: AssistantView): InterruptionDecision[] {
+  return assistantActive(view) && !view.interrupted ? [{ type: 'hold-turn' }] : [{ type: 'send-turn' }];
+}

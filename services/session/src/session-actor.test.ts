@@ -1,0 +1,292 @@
+import type { FunctionResponse, LiveServerMessage } from '@google/genai';
+import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import { memoryLogger, type ActorContext } from '@voicebus/runtime';
+import { describe, expect, it } from 'vitest';
+import type { LiveSession, LiveSessionMessage, LiveSessionPort } from './live-session.ts';
+import { SessionActor, type SessionMessage } from './session-actor.ts';
+import type { SessionOptions } from './session-options.ts';
+import { ToolRegistry } from './tool-handlers.ts';
+
+/** The model connection, faked: it records what the actor sends and lets a test speak for the model. */
+class FakeLive implements LiveSession {
+  connected = false;
+  refuse = false;
+  sent: string[] = [];
+  toolResponses: FunctionResponse[][] = [];
+  readonly port: LiveSessionPort;
+  constructor(port: LiveSessionPort) {
+    this.port = port;
+  }
+  async open(): Promise<void> {
+    if (this.connected || this.refuse) return;
+    this.connected = true;
+    this.port.listener.onOpened({ resumed: false, reconnect: false });
+  }
+  handle(m: LiveSessionMessage): void {
+    if (m.type === 'message') this.port.listener.onMessage(m.message);
+  }
+  async onTimer(name: string): Promise<boolean> {
+    return name.startsWith('live.');
+  }
+  sendAudio(): void {
+    this.sent.push('audio');
+  }
+  activityStart(): void {
+    this.sent.push('activityStart');
+  }
+  activityEnd(): void {
+    this.sent.push('activityEnd');
+  }
+  sendText(text: string): void {
+    this.sent.push(`text:${text}`);
+  }
+  sendToolResponse(responses: FunctionResponse[]): void {
+    this.toolResponses.push(responses);
+  }
+  expectAnswer(): void {}
+  answerFinished(): void {}
+  end(): void {
+    this.connected = false;
+  }
+  stop(): void {}
+}
+
+const b64 = (samples: number) => Buffer.from(new Int16Array(samples).buffer).toString('base64');
+const audioMsg = (samples = 480): LiveServerMessage => ({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: b64(samples) } }] } } }) as LiveServerMessage;
+const content = (sc: Record<string, unknown>): LiveServerMessage => ({ serverContent: sc }) as unknown as LiveServerMessage;
+
+function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry()) {
+  const events: VoiceEvent[] = [];
+  const audioOut: AudioChunk[] = [];
+  const mailbox: { message: SessionMessage; priority: boolean }[] = [];
+  const timers = new Set<string>();
+  const logger = memoryLogger();
+  let live!: FakeLive;
+  const ctx: ActorContext<SessionMessage> = {
+    deviceId: 'd',
+    log: logger.log,
+    restarts: 0,
+    send: (message, o) => mailbox.push({ message, priority: Boolean(o?.priority) }),
+    schedule: (name) => timers.add(name),
+    cancel: (name) => timers.delete(name),
+    isScheduled: (name) => timers.has(name),
+  };
+  const actor = new SessionActor(ctx, {
+    bus: { tryPublishEvent: (e) => (events.push(e), true), publishAudio: (_d, _s, c) => void audioOut.push(c) },
+    tools,
+    createLiveSession: (port) => (live = new FakeLive(port)),
+  }, options);
+  const T0 = 1_000_000_000_000;
+  let seq = 0;
+  const h = {
+    actor, events, audioOut, mailbox, timers, logger,
+    get live() {
+      return live;
+    },
+    event: (e: VoiceEvent) => actor.handle({ kind: 'event', event: e }),
+    model: (m: LiveServerMessage) => actor.handle({ kind: 'live', socket: 1, type: 'message', message: m }),
+    audio: () => actor.handle({ kind: 'audio', chunk: { seq: seq++, captureTsUs: T0 + seq * 20_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) } }),
+    async turnStart(turnId: string) {
+      await h.event(makeEvent('turn.start', { deviceId: 'd', turnId, speechStartUs: T0 + seq * 20_000, decidedAt: Date.now() }));
+      await h.audio();
+    },
+    turnEnd: (turnId: string) => h.event(makeEvent('turn.end', { deviceId: 'd', turnId, speechStartUs: T0, speechEndUs: T0 + seq * 20_000, decidedAt: Date.now(), endOfTurnDelayMs: 0 })),
+    async turn(turnId: string) {
+      await h.turnStart(turnId);
+      await h.turnEnd(turnId);
+    },
+    heard: (turnId: string | undefined, audible: boolean, paused = false) => h.event(makeEvent('assistant.audible', { deviceId: 'd', ...(turnId ? { turnId } : {}), audible, paused, at: Date.now() })),
+    speech: (type: 'speech.onset' | 'speech.misfire' | 'speech.start' | 'speech.sustained' | 'speech.end') => {
+      const us = T0 + seq * 20_000;
+      if (type === 'speech.onset' || type === 'speech.misfire') return h.event(makeEvent(type, { deviceId: 'd', atUs: us, decidedAt: 1 }));
+      if (type === 'speech.start') return h.event(makeEvent(type, { deviceId: 'd', speechStartUs: us, decidedAt: 1, inferenceMs: 1 }));
+      if (type === 'speech.sustained') return h.event(makeEvent(type, { deviceId: 'd', speechStartUs: us, atUs: us, sustainedMs: 600, decidedAt: 1 }));
+      return h.event(makeEvent(type, { deviceId: 'd', speechStartUs: us, speechEndUs: us, decidedAt: 1, inferenceMs: 1 }));
+    },
+    of: <T extends VoiceEvent['type']>(type: T) => events.filter((e): e is Extract<VoiceEvent, { type: T }> => e.type === type),
+    controls: () => events.filter((e) => e.type.startsWith('control.')).map((e) => e.type),
+    audioOf: (turnId: string) => audioOut.filter((c) => c.turnId === turnId).length,
+    /** A user turn answered, the answer audible. */
+    async answering(turnId: string) {
+      await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: T0 }));
+      await h.turn(turnId);
+      await h.model(audioMsg());
+      await h.heard(turnId, true);
+    },
+  };
+  return h;
+}
+
+describe('SessionActor with a fake live session', () => {
+  it('relays a user turn (activityStart, pre-roll audio, activityEnd) and the answer on audio.out', async () => {
+    const h = harness();
+    await h.answering('u1');
+    expect(h.live.sent).toEqual(['activityStart', 'audio', 'activityEnd']);
+    await h.model(content({ outputTranscription: { text: 'Hello.' }, generationComplete: true }));
+    await h.model(content({ turnComplete: true }));
+    expect(h.audioOf('u1')).toBe(1);
+    expect(h.of('assistant.turn.complete')[0]).toMatchObject({ turnId: 'u1', interrupted: false });
+    expect(h.controls()).toEqual([]);
+  });
+
+  it('immediate: onset over the audible answer interrupts it at once; its late audio is dropped; the next turn goes straight in', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.answering('u1');
+    await h.speech('speech.onset');
+    expect(h.of('control.interrupt')).toEqual([expect.objectContaining({ turnId: 'u1' })]);
+    expect(h.of('assistant.interrupted')[0]).toMatchObject({ turnId: 'u1', by: 'local' });
+    await h.model(audioMsg());
+    expect(h.audioOf('u1')).toBe(1);
+    await h.speech('speech.start');
+    await h.turnStart('u2');
+    expect(h.live.sent.filter((s) => s === 'activityStart')).toHaveLength(2);
+    expect(h.of('control.interrupt')).toHaveLength(1);
+    // The model closes the retired answer; that is not taken for u2's.
+    await h.model(content({ interrupted: true }));
+    await h.model(content({ turnComplete: true }));
+    expect(h.of('assistant.turn.complete')).toEqual([expect.objectContaining({ turnId: 'u1', interrupted: true })]);
+  });
+
+  it('a control.interrupt from elsewhere stops the answer in play once; its own commands coming back change nothing', async () => {
+    const h = harness({ interruption: 'ignore' });
+    await h.answering('u1');
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'other' }));
+    expect(h.of('assistant.interrupted')).toEqual([]);
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'u1', reason: 'operator' }));
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'u1', reason: 'operator' }));
+    expect(h.of('assistant.interrupted')).toEqual([expect.objectContaining({ turnId: 'u1', by: 'local' })]);
+    // Playback heard the command itself: the session does not repeat it.
+    expect(h.controls()).toEqual([]);
+  });
+
+  it('immediate: speech the user makes before hearing anything interrupts nothing', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.answering('u1');
+    await h.heard('u1', false);
+    await h.speech('speech.onset');
+    expect(h.controls()).toEqual([]);
+  });
+
+  it('pause: onset pauses, a blip resumes and its held turn is dropped; sustained speech interrupts and sends the held turn', async () => {
+    const h = harness({ interruption: 'pause' });
+    await h.answering('u1');
+    await h.speech('speech.onset');
+    expect(h.controls()).toEqual(['control.pause']);
+    await h.heard('u1', false, true);
+    await h.speech('speech.start');
+    await h.turnStart('blip');
+    expect(h.live.sent.filter((s) => s === 'activityStart')).toHaveLength(1);
+    await h.speech('speech.end');
+    await h.turnEnd('blip');
+    expect(h.controls()).toEqual(['control.pause', 'control.resume']);
+    expect(h.of('user.turn.dropped')).toEqual([expect.objectContaining({ turnId: 'blip', reason: 'false-interruption' })]);
+    await h.heard('u1', true);
+    await h.model(audioMsg());
+    expect(h.audioOf('u1')).toBe(2);
+
+    await h.speech('speech.onset');
+    await h.heard('u1', false, true);
+    await h.speech('speech.start');
+    await h.turnStart('u2');
+    await h.speech('speech.sustained');
+    expect(h.controls()).toEqual(['control.pause', 'control.resume', 'control.pause', 'control.interrupt']);
+    expect(h.of('control.interrupt')[0]).toMatchObject({ turnId: 'u1', byTurnId: 'u2' });
+    expect(h.live.sent.filter((s) => s === 'activityStart')).toHaveLength(2);
+    expect(h.of('user.turn.dropped')).toHaveLength(1);
+  });
+
+  it('deferred: confirmed speech waits for the sentence boundary, then flushes and sends the held turn', async () => {
+    const h = harness({ interruption: 'deferred' });
+    await h.answering('u1');
+    await h.speech('speech.onset');
+    await h.speech('speech.start');
+    await h.turn('u2');
+    expect(h.controls()).toEqual([]);
+    await h.model(content({ outputTranscription: { text: 'You spoke for' } }));
+    expect(h.controls()).toEqual([]);
+    await h.model(content({ outputTranscription: { text: ' 0.6 seconds.' } }));
+    expect(h.of('control.flush')).toEqual([expect.objectContaining({ turnId: 'u1', reason: 'deferred interruption' })]);
+    // The held turn goes with its audio (and the pre-roll before it) and its end.
+    expect(h.live.sent.slice(3)).toEqual(['activityStart', 'audio', 'audio', 'activityEnd']);
+    expect(h.of('assistant.interrupted')[0]).toMatchObject({ turnId: 'u1' });
+  });
+
+  it('deferred: with generation over, only playback remains: flush at once', async () => {
+    const h = harness({ interruption: 'deferred' });
+    await h.answering('u1');
+    await h.model(content({ generationComplete: true }));
+    await h.model(content({ turnComplete: true }));
+    await h.speech('speech.start');
+    expect(h.of('control.flush')).toEqual([expect.objectContaining({ turnId: 'u1' })]);
+  });
+
+  it('ignore: never interrupts; the held turn goes once the answer was heard', async () => {
+    const h = harness({ interruption: 'ignore' });
+    await h.answering('u1');
+    for (const s of ['speech.onset', 'speech.start', 'speech.sustained'] as const) await h.speech(s);
+    await h.turn('u2');
+    await h.speech('speech.end');
+    await h.model(content({ turnComplete: true }));
+    expect(h.live.sent.filter((s) => s === 'activityStart')).toHaveLength(1);
+    await h.heard('u1', false);
+    expect(h.live.sent.filter((s) => s === 'activityStart')).toHaveLength(2);
+    expect(h.controls()).toEqual([]);
+    expect(h.of('assistant.interrupted')).toEqual([]);
+  });
+
+  it('server turn detection: the model\'s own interrupted marks the answer and flushes playback', async () => {
+    const h = harness({ turnDetection: 'server' });
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 0 }));
+    await h.audio();
+    expect(h.live.sent).toEqual(['audio']);
+    await h.model(audioMsg());
+    await h.model(content({ interrupted: true }));
+    expect(h.of('assistant.interrupted')[0]).toMatchObject({ turnId: 'd-s1', by: 'model' });
+    expect(h.of('control.flush')[0]).toMatchObject({ turnId: 'd-s1', reason: 'model interrupted' });
+  });
+
+  it('skips model audio whose data is not a string, logs it once, and keeps going', async () => {
+    const h = harness();
+    await h.answering('u1');
+    const junk = content({ modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: 12345 } }] } });
+    await h.model(junk);
+    await h.model(junk);
+    await h.model(content({ outputTranscription: { text: { not: 'text' } } }));
+    await h.model(audioMsg());
+    expect(h.audioOf('u1')).toBe(2);
+    expect(h.logger.lines().filter((l) => String(l.msg).includes('not base64 PCM'))).toHaveLength(1);
+  });
+
+  it('runs a tool call without holding the mailbox; the result comes back as a message', async () => {
+    let finish!: (v: string) => void;
+    const tools = new ToolRegistry().register('slow', () => new Promise<string>((r) => (finish = r)));
+    const h = harness({}, tools);
+    await h.answering('u1');
+    await h.model({ toolCall: { functionCalls: [{ id: 'c1', name: 'slow', args: {} }] } } as LiveServerMessage);
+    expect(h.mailbox).toEqual([]);
+    finish('done');
+    await new Promise((r) => setImmediate(r));
+    expect(h.mailbox).toEqual([{ message: { kind: 'tool-results', responses: [{ id: 'c1', name: 'slow', response: { output: 'done' } }] }, priority: true }]);
+    await h.actor.handle(h.mailbox[0]!.message);
+    expect(h.live.toolResponses).toHaveLength(1);
+  });
+
+  it('a user turn with no live session is dropped and said so', async () => {
+    const h = harness();
+    h.live.refuse = true;
+    await h.turnStart('u1');
+    expect(h.of('user.turn.dropped')).toEqual([expect.objectContaining({ turnId: 'u1', reason: 'no-session' })]);
+  });
+
+  it('ends a quiet session on its inactivity timer, not while the assistant is heard', async () => {
+    const h = harness({ inactivityMs: 1000 });
+    await h.answering('u1');
+    await h.model(content({ turnComplete: true }));
+    expect(h.timers.has('inactivity')).toBe(true);
+    await h.actor.onTimer('inactivity');
+    expect(h.live.connected).toBe(true);
+    await h.heard('u1', false);
+    await h.actor.onTimer('inactivity');
+    expect(h.live.connected).toBe(false);
+  });
+});

@@ -1,0 +1,62 @@
+import type { AudioChunk } from '@voicebus/protocol';
+import { describe, expect, it } from 'vitest';
+import { UserTurnRelay } from './user-turn-relay.ts';
+
+const T0 = 1_000_000_000;
+/** A 20 ms mono chunk at 16 kHz starting at `ms` on the capture timeline. */
+const chunk = (ms: number, seq = ms / 20): AudioChunk => ({ seq, captureTsUs: T0 + ms * 1000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) });
+const seqs = (chunks: AudioChunk[]) => chunks.map((c) => c.seq);
+
+describe('UserTurnRelay', () => {
+  it('a new turn starts with the ring audio from speech start minus the pre-roll', () => {
+    const relay = new UserTurnRelay({ preRollMs: 100 });
+    for (let ms = 0; ms < 1000; ms += 20) expect(relay.push(chunk(ms))).toBe('none');
+    const turn = relay.startTurn('t1', T0 + 510_000);
+    // From 410 ms: the chunk 400-420 holds some of it and goes too; 380-400 does not.
+    expect(seqs(turn.pending)).toEqual(Array.from({ length: 30 }, (_, i) => 20 + i));
+  });
+
+  it('keeps only ringMs of recent audio', () => {
+    const relay = new UserTurnRelay({ preRollMs: 5000, ringMs: 200 });
+    for (let ms = 0; ms < 1000; ms += 20) relay.push(chunk(ms));
+    // The last chunk starts at 980 ms: what starts before 780 ms is gone.
+    expect(relay.startTurn('t1', T0).pending[0]!.seq).toBe(39);
+  });
+
+  it('a sent turn hands out its audio once; later audio goes straight through until the turn ends', () => {
+    const relay = new UserTurnRelay({ preRollMs: 0 });
+    relay.push(chunk(0));
+    const turn = relay.startTurn('t1', T0);
+    expect(seqs(relay.send(turn).audio)).toEqual([0]);
+    expect(relay.current).toBe(turn);
+    expect(relay.push(chunk(20))).toBe('send');
+    expect(relay.endTurn('t1')).toBe('current');
+    expect(relay.endTurn('t1')).toBeUndefined();
+    expect(relay.push(chunk(40))).toBe('none');
+    relay.finishCurrent('other');
+    expect(relay.current).toBe(turn);
+    relay.finishCurrent('t1');
+    expect(relay.current).toBeUndefined();
+  });
+
+  it('a held turn collects its audio until it ends, and is sent with all of it and its end', () => {
+    const relay = new UserTurnRelay({ preRollMs: 0 });
+    relay.push(chunk(0));
+    const turn = relay.startTurn('t2', T0);
+    relay.hold(turn);
+    expect(relay.push(chunk(20))).toBe('held');
+    expect(relay.endTurn('t2')).toBe('held');
+    expect(relay.push(chunk(40))).toBe('none');
+    const taken = relay.takeHeld()!;
+    expect(relay.held).toBeUndefined();
+    expect(relay.send(taken)).toMatchObject({ ended: true });
+    expect(taken.pending).toEqual([]);
+  });
+
+  it('a dropped held turn is gone; its end is then ignored', () => {
+    const relay = new UserTurnRelay();
+    relay.hold(relay.startTurn('blip', T0));
+    expect(relay.takeHeld()!.turnId).toBe('blip');
+    expect(relay.endTurn('blip')).toBeUndefined();
+  });
+});

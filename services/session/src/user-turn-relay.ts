@@ -1,0 +1,118 @@
+import type { AudioChunk } from '@voicebus/protocol';
+
+export interface UserTurnRelayOptions {
+  /** Audio before the user's first voiced sample that is sent too (pre-roll). */
+  preRollMs: number;
+  /** How much recent audio is kept for pre-roll: more than the VAD needs to confirm speech. */
+  ringMs: number;
+}
+
+export const USER_TURN_RELAY_DEFAULTS: UserTurnRelayOptions = { preRollMs: 300, ringMs: 2000 };
+
+export interface UserTurn {
+  readonly turnId: string;
+  readonly speechStartUs: number;
+  /** Audio of this turn not sent yet (a held turn keeps all of it here). */
+  pending: AudioChunk[];
+  ended: boolean;
+  sent: boolean;
+}
+
+/** What to hand the model for a turn being sent: its audio so far, and whether it has ended. */
+export interface TurnToSend {
+  turn: UserTurn;
+  audio: AudioChunk[];
+  ended: boolean;
+}
+
+/** Where a chunk of user audio goes (local turn detection). */
+export type AudioRoute = 'send' | 'held' | 'none';
+
+const chunkEndUs = (c: AudioChunk) => c.captureTsUs + (c.pcm.length / c.channels / c.sampleRate) * 1e6;
+
+/**
+ * The user side of the conversation with local turn detection: a ring buffer of recent audio
+ * (so the speech the VAD needed to confirm a turn is not lost), the turn being sent to the
+ * model, and a held turn (started while the assistant had the floor) with its audio.
+ * Nothing here talks to the model: it says what to send and when.
+ */
+export class UserTurnRelay {
+  readonly options: UserTurnRelayOptions;
+  private ring: AudioChunk[] = [];
+  private currentTurn: UserTurn | undefined;
+  private heldTurn: UserTurn | undefined;
+
+  constructor(options: Partial<UserTurnRelayOptions> = {}) {
+    this.options = { ...USER_TURN_RELAY_DEFAULTS, ...options };
+  }
+
+  /** The turn the model is hearing (sent, maybe ended and waiting for its answer). */
+  get current(): UserTurn | undefined {
+    return this.currentTurn;
+  }
+
+  get held(): UserTurn | undefined {
+    return this.heldTurn;
+  }
+
+  /** Records a chunk and says where it goes: to the model now, into the held turn, or nowhere. */
+  push(chunk: AudioChunk): AudioRoute {
+    this.ring.push(chunk);
+    const cutoff = chunk.captureTsUs - this.options.ringMs * 1000;
+    while (this.ring.length > 0 && this.ring[0]!.captureTsUs < cutoff) this.ring.shift();
+    if (this.currentTurn && !this.currentTurn.ended) return 'send';
+    if (this.heldTurn && !this.heldTurn.ended) {
+      this.heldTurn.pending.push(chunk);
+      return 'held';
+    }
+    return 'none';
+  }
+
+  /** A new user turn, with the recent audio from its speech start minus the pre-roll. */
+  startTurn(turnId: string, speechStartUs: number): UserTurn {
+    const fromUs = speechStartUs - this.options.preRollMs * 1000;
+    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false };
+  }
+
+  /** Keeps a turn back; a turn held before it is replaced (the newer speech is what counts). */
+  hold(turn: UserTurn): UserTurn | undefined {
+    const replaced = this.heldTurn;
+    this.heldTurn = turn;
+    return replaced;
+  }
+
+  /** Takes the held turn out, to send or to drop it. */
+  takeHeld(): UserTurn | undefined {
+    const held = this.heldTurn;
+    this.heldTurn = undefined;
+    return held;
+  }
+
+  /** Makes `turn` the current one and hands out what to send for it now. */
+  send(turn: UserTurn): TurnToSend {
+    if (this.heldTurn === turn) this.heldTurn = undefined;
+    this.currentTurn = turn;
+    turn.sent = true;
+    const audio = turn.pending;
+    turn.pending = [];
+    return { turn, audio, ended: turn.ended };
+  }
+
+  /** The VAD ended a turn: 'current' when the model must hear activityEnd now. */
+  endTurn(turnId: string): 'current' | 'held' | undefined {
+    if (this.currentTurn?.turnId === turnId && !this.currentTurn.ended) {
+      this.currentTurn.ended = true;
+      return 'current';
+    }
+    if (this.heldTurn?.turnId === turnId) {
+      this.heldTurn.ended = true;
+      return 'held';
+    }
+    return undefined;
+  }
+
+  /** The model answered (or the session was lost): the current turn is done with. */
+  finishCurrent(turnId?: string): void {
+    if (turnId === undefined || this.currentTurn?.turnId === turnId) this.currentTurn = undefined;
+  }
+}
