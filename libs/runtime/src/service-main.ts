@@ -10,11 +10,11 @@ import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
 /** Where a subscription's messages go: audio is droppable under overload, events never are. */
 export type Route<M> =
   | { audio: AudioStream; message: (chunk: AudioChunk, meta: Received, receivedAtUs: number) => M }
-  | { events: EventStream; message: (event: never, meta: Received) => M | undefined; priority: boolean; traced: boolean };
+  | { events: EventStream; message: (event: never, meta: Received) => M | undefined; priority: (event: never) => boolean; traced: boolean };
 
-export interface RouteOptions {
-  /** Overtakes queued audio in the device's mailbox (control, turn events, vad facts). */
-  priority?: boolean;
+export interface RouteOptions<E = never> {
+  /** Overtakes queued audio in the device's mailbox (control, turn events, vad facts); per event when a function. */
+  priority?: boolean | ((event: E) => boolean);
   /** Handle it inside a `process` span parented by the producer's. */
   traced?: boolean;
 }
@@ -23,12 +23,15 @@ export interface RouteOptions {
 export interface RouteBuilder<M> {
   audio(stream: AudioStream, message: (chunk: AudioChunk, meta: Received, receivedAtUs: number) => M): Route<M>;
   /** `message` returns undefined for events the actor does not need. */
-  events<S extends EventStream>(stream: S, message: (event: EventOnStream<S>, meta: Received) => M | undefined, options?: RouteOptions): Route<M>;
+  events<S extends EventStream>(stream: S, message: (event: EventOnStream<S>, meta: Received) => M | undefined, options?: RouteOptions<EventOnStream<S>>): Route<M>;
 }
 
 const ROUTES: RouteBuilder<never> = {
   audio: (audio, message) => ({ audio, message }),
-  events: (events, message, options = {}) => ({ events, message: message as never, priority: Boolean(options.priority), traced: Boolean(options.traced) }),
+  events: (events, message, options = {}) => {
+    const { priority } = options;
+    return { events, message: message as never, priority: (typeof priority === 'function' ? priority : () => Boolean(priority)) as (event: never) => boolean, traced: Boolean(options.traced) };
+  },
 };
 
 /** A service made of one actor per device. */
@@ -40,6 +43,8 @@ export interface ActorService<M> {
   stats?: () => object;
   /** Logged once the service is configured (what it runs with). */
   summary?: object;
+  /** Runs once the runtime is up, before the first subscription (stores that need the bus). */
+  attach?(rt: ServiceRuntime): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the actor's message type is the service's own
@@ -121,6 +126,7 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
     onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n),
   });
   host = actors;
+  await service.attach?.(rt);
   // Shutdown hooks run in reverse: the actors finish first, then the leases are handed over.
   const ownership = rt.ownership;
   if (ownership) rt.shutdown.add('hand devices over', () => ownership.releaseAll());
@@ -136,7 +142,7 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
     rt.bus.subscribeEvents(r.events, (event, meta) => {
       const message = r.message(event as never, meta);
       if (message === undefined) return;
-      gate.deliver(meta.deviceId, { message, droppable: false, priority: r.priority, trace: r.traced ? processSpan(r.events, meta) : undefined });
+      gate.deliver(meta.deviceId, { message, droppable: false, priority: r.priority(event as never), trace: r.traced ? processSpan(r.events, meta) : undefined });
     });
   }
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);

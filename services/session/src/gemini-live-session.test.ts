@@ -1,6 +1,6 @@
 import type { LiveServerMessage } from '@google/genai';
 import type { VoiceEvent } from '@voicebus/protocol';
-import { memoryLogger } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { GeminiLiveError } from './gemini-live-error.ts';
 import { GeminiLiveSession, type LiveSocketCallbacks, type OpenLiveSocket } from './gemini-live-session.ts';

@@ -1,6 +1,7 @@
 import type { FunctionResponse, LiveServerMessage } from '@google/genai';
 import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { memoryLogger, type ActorContext } from '@voicebus/runtime';
+import type { ActorContext } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import type { LiveSession, LiveSessionMessage, LiveSessionPort } from './live-session.ts';
 import { SessionActor, type SessionMessage } from './session-actor.ts';

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { startGeminiLiveSim, type GeminiLiveSim, type SimSession } from '@voicebus/gemini-live-sim';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { makeEvent, STREAMS, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { Bus, memoryLogger, nowUs } from '@voicebus/runtime';
+import { Bus, nowUs } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll } from 'vitest';
 
 let server: NatsServer;

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES, type InterruptionStrategy, type TurnDetectionMode } from '@voicebus/protocol';
+import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpecs } from '@voicebus/runtime';
+import { GEMINI_LIVE_SESSION_DEFAULTS } from './gemini-live-session.ts';
+import { SESSION_DEFAULTS } from './session-options.ts';
+
+export interface SessionFlags {
+  pack: string;
+  prompt: string;
+  /** Template variables `name=value` (also PACK_VAR_<NAME> in the environment). */
+  var: string[];
+  model: string | undefined;
+  voice: string | undefined;
+  turnDetection: TurnDetectionMode;
+  startSensitivity: 'high' | 'low' | undefined;
+  endSensitivity: 'high' | 'low' | undefined;
+  prefixPaddingMs: number | undefined;
+  silenceDurationMs: number | undefined;
+  interruption: InterruptionStrategy;
+  autoCompleteMs: number;
+  watchdogMs: number;
+  greeting: string | undefined;
+  inactivityMs: number;
+  geminiUrl: string | undefined;
+  /** Secret: from the environment only. */
+  apiKey: string | undefined;
+  transcripts: boolean;
+  traceTranscripts: boolean;
+}
+
+export const DEFAULT_PACK = join(import.meta.dirname, '..', 'assistant.pack.json');
+const SENSITIVITIES = ['high', 'low'] as const;
+const d = SESSION_DEFAULTS;
+
+/** The session service's settings: each flag is named after the option it sets. */
+export const SESSION_FLAGS: FlagSpecs<SessionFlags> = {
+  pack: stringFlag('PromptPack JSON file', { env: 'PROMPT_PACK', default: DEFAULT_PACK }),
+  prompt: stringFlag('prompt of the pack to use', { env: 'PROMPT_NAME', default: 'voice' }),
+  var: listFlag('template variable name=value (repeatable; also PACK_VAR_<NAME>)'),
+  model: stringFlag('override the pack\'s model', { env: 'GEMINI_MODEL', defaultText: "the pack's model" }),
+  voice: stringFlag('override the pack\'s voice', { env: 'GEMINI_VOICE', defaultText: "the pack's voice" }),
+  turnDetection: choiceFlag('local: the VAD service decides turns; server: Gemini does', TURN_DETECTION_MODES, { env: 'TURN_DETECTION', default: 'local' }),
+  startSensitivity: choiceFlag('server mode: start-of-speech sensitivity', SENSITIVITIES, { env: 'SERVER_VAD_START_SENSITIVITY', defaultText: "Gemini's own" }),
+  endSensitivity: choiceFlag('server mode: end-of-speech sensitivity', SENSITIVITIES, { env: 'SERVER_VAD_END_SENSITIVITY', defaultText: "Gemini's own" }),
+  prefixPaddingMs: numberFlag('server mode: speech needed before a start is committed', { env: 'SERVER_VAD_PREFIX_PADDING_MS', min: 0, max: 10_000, integer: true, defaultText: "Gemini's own" }),
+  silenceDurationMs: numberFlag('server mode: silence that ends the user\'s turn', { env: 'SERVER_VAD_SILENCE_MS', min: 0, max: 10_000, integer: true, defaultText: "Gemini's own" }),
+  interruption: choiceFlag('what user speech does to an answer in progress', INTERRUPTION_STRATEGIES, { env: 'INTERRUPTION_STRATEGY', default: d.interruption }),
+  autoCompleteMs: numberFlag('complete a model turn that stops without turnComplete (0 = off)', { env: 'AUTO_COMPLETE_MS', default: d.autoCompleteMs, min: 0, max: 600_000, integer: true }),
+  watchdogMs: numberFlag('reconnect when Gemini stays silent this long after a turn', { env: 'WATCHDOG_MS', default: GEMINI_LIVE_SESSION_DEFAULTS.watchdogMs, min: 0, max: 600_000, integer: true }),
+  greeting: stringFlag('open each session by asking the model this (e.g. "Hello! Please introduce yourself briefly.")', { env: 'GREETING', defaultText: 'none' }),
+  inactivityMs: numberFlag('end a session after this long without user speech (0 = never)', { env: 'INACTIVITY_MS', default: d.inactivityMs, min: 0, max: 86_400_000, integer: true }),
+  geminiUrl: stringFlag('Gemini Live simulator base URL (unset: Google, with GEMINI_API_KEY)', { env: 'GEMINI_LIVE_URL' }),
+  apiKey: stringFlag('Gemini API key', { env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'], envOnly: true }),
+  transcripts: booleanFlag('ask for input and output transcriptions', { default: true }),
+  traceTranscripts: booleanFlag('add transcript text to trace spans (off: privacy)', { env: 'TRACE_TRANSCRIPTS' }),
+};

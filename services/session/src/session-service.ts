@@ -1,0 +1,89 @@
+import { STREAMS } from '@voicebus/protocol';
+import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { GeminiLiveSession } from './gemini-live-session.ts';
+import { loadPromptPack, packValues, PromptPackError, renderPrompt, type RenderedPrompt } from './prompt-pack.ts';
+import { ResumptionStore } from './resumption-store.ts';
+import { SessionActor, type SessionMessage } from './session-actor.ts';
+import { SESSION_FLAGS, type SessionFlags } from './session-flags.ts';
+import { defaultToolRegistry } from './tool-handlers.ts';
+
+const DEFAULT_MODEL = 'gemini-2.5-flash-native-audio-latest';
+
+async function promptOf(flags: SessionFlags, env: NodeJS.ProcessEnv): Promise<RenderedPrompt> {
+  try {
+    return renderPrompt(await loadPromptPack(flags.pack), flags.prompt, packValues(flags.var, env));
+  } catch (err) {
+    if (err instanceof PromptPackError) throw new UsageError(`prompt pack ${flags.pack}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** One Gemini Live session per device; the owner of barge-in. */
+export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<SessionMessage>> = {
+  name: 'session',
+  version: '0.1.0',
+  description: 'One Gemini Live session per device',
+  flags: SESSION_FLAGS,
+  scaleOut: true,
+  async configure(flags, env) {
+    if (!flags.geminiUrl && !flags.apiKey) throw new UsageError('no model: set GEMINI_API_KEY (or GOOGLE_API_KEY) to use Gemini, or --gemini-url / GEMINI_LIVE_URL for the simulator');
+    const prompt = await promptOf(flags, env);
+    const model = flags.model ?? prompt.model ?? DEFAULT_MODEL;
+    const handles = new Map<string, string>();
+    const tools = defaultToolRegistry();
+    let handleStore: ResumptionStore | undefined;
+    const live = {
+      model,
+      prompt,
+      voice: flags.voice,
+      turnDetection: flags.turnDetection,
+      serverVad: { startSensitivity: flags.startSensitivity, endSensitivity: flags.endSensitivity, prefixPaddingMs: flags.prefixPaddingMs, silenceDurationMs: flags.silenceDurationMs },
+      transcripts: flags.transcripts,
+    };
+    return {
+      // Resumption handles live in NATS KV so the instance that takes a device over resumes it.
+      attach: async (rt) => {
+        if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log);
+      },
+      actor: (ctx, rt) => new SessionActor(ctx, {
+        bus: rt.bus,
+        tools,
+        metrics: rt.telemetry.metrics,
+        createLiveSession: (port) => new GeminiLiveSession(port, {
+          endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
+          live,
+          interruption: flags.interruption,
+          watchdogMs: flags.watchdogMs,
+          handles,
+          handleStore,
+          metrics: rt.telemetry.metrics,
+        }),
+      }, {
+        interruption: flags.interruption,
+        turnDetection: flags.turnDetection,
+        model,
+        greeting: flags.greeting,
+        autoCompleteMs: flags.autoCompleteMs,
+        inactivityMs: flags.inactivityMs,
+        traceTranscripts: flags.traceTranscripts,
+      }),
+      // A device's conversation lasts as long as the service runs.
+      host: { idleMs: 0 },
+      // Speech facts, what the user hears, turn starts and control overtake queued audio:
+      // barge-in must not wait behind it. A turn's end does not: the model must get all of the
+      // turn's audio before activityEnd, and that audio may still be queued.
+      routes: (on) => [
+        on.audio('audio.in', (chunk) => ({ kind: 'audio', chunk })),
+        on.events(STREAMS.vad, (event) => ({ kind: 'event', event }), { priority: true }),
+        on.events(STREAMS.turn, (event) => ({ kind: 'event', event }), { priority: (event) => event.type !== 'turn.end', traced: true }),
+        on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),
+        on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
+        on.events(STREAMS.playback, (event) => ({ kind: 'event', event }), { priority: true }),
+      ],
+      stats: () => ({ model, interruption: flags.interruption, turnDetection: flags.turnDetection }),
+      summary: { model, pack: flags.pack, prompt: flags.prompt, gemini: flags.geminiUrl ?? 'google' },
+    };
+  },
+};
+
+export const runSessionService = (argv?: readonly string[], env?: NodeJS.ProcessEnv) => runService(SESSION_SERVICE, argv, env);
