@@ -68,7 +68,7 @@ function envReads(pkgDir: string): Map<string, { defaulted: boolean; where: stri
   const out = new Map<string, { defaulted: boolean; where: string }>();
   for (const [name, spec] of Object.entries(DECLARED[pkgDir] ?? {})) {
     const names = spec.env === undefined ? [] : typeof spec.env === 'string' ? [spec.env] : spec.env;
-    for (const variable of names) out.set(variable, { defaulted: spec.default !== undefined || Boolean(spec.boolean) || names.length > 1, where: `${pkgDir} setting ${name}` });
+    for (const variable of names) out.set(variable, { defaulted: spec.default !== undefined || spec.defaultText !== undefined || Boolean(spec.boolean) || names.length > 1, where: `${pkgDir} setting ${name}` });
   }
   for (const file of tsFiles(join(REPO, pkgDir, 'src'))) {
     const text = readFileSync(file, 'utf8');

@@ -98,7 +98,8 @@ export function parseFlags<F>(name: string, description: string, specs: FlagSpec
   for (const [key, spec] of entries) {
     if (spec.envOnly) continue;
     const names = envNames(spec);
-    const help = `${spec.description}${names.length ? ` (env: ${names.join(', ')})` : ''}`;
+    const shown = spec.defaultText ?? (spec.default === undefined || spec.boolean || (Array.isArray(spec.default) && spec.default.length === 0) ? undefined : String(spec.default));
+    const help = `${spec.description}${names.length ? ` (env: ${names.join(', ')})` : ''}${shown === undefined ? '' : ` (default: ${shown})`}`;
     const negated = spec.boolean && spec.default === true;
     const option = new Option(spec.boolean ? `--${negated ? 'no-' : ''}${kebab(key)}` : `--${kebab(key)} <value>`, help);
     if (spec.choices) option.choices(spec.choices);

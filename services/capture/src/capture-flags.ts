@@ -17,7 +17,7 @@ export interface CaptureFlags {
 /** The capture service's settings: each flag is named after the option it sets. */
 export const CAPTURE_FLAGS: FlagSpecs<CaptureFlags> = {
   device: listFlag('device and source (mic, stdin, file:PATH) as <id>=<source>; repeatable'),
-  deviceId: stringFlag('one device\'s id, when --device is not given', { env: 'DEVICE_ID' }),
+  deviceId: stringFlag('one device\'s id, when --device is not given', { env: 'DEVICE_ID', defaultText: 'none (--device)' }),
   source: stringFlag('that device\'s source (mic, stdin, file:PATH)', { env: 'SOURCE', default: 'mic' }),
   chunkMs: numberFlag('chunk duration', { env: 'CHUNK_MS', default: DEFAULT_CHUNK_MS, min: 10, max: 100, integer: true }),
   fast: booleanFlag('send file audio as fast as the bus takes it (tests, benchmarks)', { env: 'CAPTURE_FAST' }),
