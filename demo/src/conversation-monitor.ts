@@ -19,6 +19,8 @@ export interface TurnRow {
   userEndS: number;
   answered: boolean;
   interrupted: boolean;
+  /** Why the session never sent the turn to the model, if it did not (a false interruption is by design). */
+  dropped: 'false-interruption' | 'no-session' | null;
   endOfTurnDelayMs: number | null;
   busMs: number | null;
   modelFirstAudioMs: number | null;
@@ -57,7 +59,7 @@ export interface DeviceView {
 export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
   readonly devices = new Map<string, DeviceView>();
   private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number }>();
-  private readonly dropped = new Set<string>();
+  private readonly dropped = new Map<string, 'false-interruption' | 'no-session'>();
   private readonly keepUserAudio: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
@@ -150,7 +152,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         d.interruptions++;
         break;
       case 'user.turn.dropped':
-        this.dropped.add(event.turnId);
+        this.dropped.set(event.turnId, event.reason);
         this.settle(d, event.turnId, false);
         break;
       case 'assistant.turn.complete':
@@ -191,6 +193,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       userEndS: span ? round3((span.speechEndUs - origin) / 1e6) : NaN,
       answered: latency !== undefined,
       interrupted,
+      dropped: latency === undefined ? this.dropped.get(turnId) ?? null : null,
       endOfTurnDelayMs: latency ? round1(latency.endOfTurnDelayMs) : null,
       busMs: latency ? round1(latency.busMs) : null,
       modelFirstAudioMs: latency ? round1(latency.modelFirstAudioMs) : null,

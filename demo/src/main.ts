@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
-import { ConversationMonitor } from './conversation-monitor.ts';
+import { ConversationMonitor, type TurnRow } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const done = new Promise<string>((resolveDone) => {
       monitor.on('change', (d) => {
         view.changed(d);
-        if (monitor.finished) resolveDone('every input ended and every answer was played');
+        if (monitor.finished) resolveDone(FINISHED);
       });
       monitor.on('row', (d, row) => view.turn(d, row));
       setTimeout(() => resolveDone(`time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
@@ -152,14 +152,29 @@ async function main(): Promise<void> {
       captures.push(c);
       c.start();
     }
-    await finish(await done);
-    process.exit(0);
+    const why = await done;
+    await finish(why);
+    process.exit(exitCode(why === FINISHED, [...monitorRef.current!.devices.values()].flatMap((d) => d.rows)));
   } catch (err) {
     view.stop();
     console.error(`[demo] ${(err as Error).message}`);
     await finish('failed');
     process.exit(1);
   }
+}
+
+const FINISHED = 'every input ended and every answer was played';
+
+/**
+ * The exit code tells the truth: 0 when the run finished and every spoken turn was answered
+ * (a false interruption is not a spoken turn), 3 when one went unanswered, 4 when the run
+ * ended on its time limit or went quiet with something still owed.
+ */
+function exitCode(finished: boolean, rows: TurnRow[]): number {
+  const unanswered = rows.filter((r) => !r.answered && r.dropped !== 'false-interruption');
+  if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
+  if (!finished) return 4;
+  return unanswered.length > 0 ? 3 : 0;
 }
 
 main().catch((err) => {

@@ -47,7 +47,9 @@ describe('pnpm demo: several devices and crashing services', () => {
         run0.push(line);
       },
     });
-    expect(run.code, run.lines.join('\n')).toBe(0);
+    const rows0 = readTurns(run.out);
+    // A SIGKILL may cost the turn in flight; the exit code says whether one went unanswered.
+    expect(run.code, run.lines.join('\n')).toBe(rows0.every((r) => r.answered) ? 0 : 3);
     expect(killed).toBe(true);
     expect(run.lines.some((l) => l.includes(`[demo] ${service} died; restarting it`))).toBe(true);
     const rows = readTurns(run.out);

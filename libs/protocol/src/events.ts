@@ -125,6 +125,12 @@ export const SessionOpened = event('session.opened', {
   resumed: z.boolean(),
   turnDetection: z.enum(TURN_DETECTION_MODES),
   interruption: z.enum(INTERRUPTION_STRATEGIES),
+  /**
+   * The fast command the session asks the VAD to send by itself at a speech onset while the
+   * assistant is audible (one bus hop sooner than the session could); the session still
+   * decides everything else.
+   */
+  onsetReflex: z.enum(['interrupt', 'none']).optional(),
 });
 export const SessionClosed = event('session.closed', {
   code: z.number().int().optional(),

@@ -1,12 +1,15 @@
 import type { AudioChunk, VoiceEvent } from '@voicebus/protocol';
 import { describe, expect, it } from 'vitest';
-import { AssistantTurnTracker } from './assistant-turn-tracker.ts';
+import { AssistantTurnTracker, type AssistantTurnTrackerOptions } from './assistant-turn-tracker.ts';
 
 function tracker() {
+  return trackerWith({});
+}
+function trackerWith(options: Partial<AssistantTurnTrackerOptions>) {
   const events: VoiceEvent[] = [];
   const audio: AudioChunk[] = [];
   const closed: string[] = [];
-  const t = new AssistantTurnTracker({ deviceId: 'd', publish: (e) => events.push(e), publishAudio: (c) => audio.push(c), onCompleted: (a) => closed.push(a.turnId) }, { modelTurnPrefix: 's' });
+  const t = new AssistantTurnTracker({ deviceId: 'd', publish: (e) => events.push(e), publishAudio: (c) => audio.push(c), onCompleted: (a) => closed.push(a.turnId) }, { modelTurnPrefix: 's', ...options });
   const types = () => events.map((e) => e.type);
   return { t, events, audio, closed, types };
 }
@@ -89,6 +92,43 @@ describe('AssistantTurnTracker', () => {
     t.audio(pcm());
     expect(t.autoComplete()).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'assistant.turn.complete', turnId: 'u2', autoCompleted: true });
+  });
+
+  it('the late tail of a retired answer, after its grace closed it, is still not taken for the new answer', () => {
+    // A stalled model: the old answer's tail arrives seconds later, after the grace timer.
+    const { t, events } = tracker();
+    t.begin('u1');
+    t.audio(pcm());
+    t.retire();
+    t.closeRetired();
+    t.begin('u2');
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(true);
+    expect(t.consumeRetired({ output: false, turnComplete: true })).toBe(true);
+    expect(events.filter((e) => e.type === 'assistant.turn.complete' && e.turnId === 'u1')).toHaveLength(1);
+    // Now the model speaks for u2.
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
+  });
+
+  it('two retired answers: both their turnCompletes are awaited', () => {
+    const { t } = tracker();
+    t.begin('u1');
+    t.retire();
+    t.begin('u2');
+    t.retire();
+    t.begin('u3');
+    expect(t.consumeRetired({ output: true, turnComplete: true })).toBe(true);
+    expect(t.consumeRetired({ output: true, turnComplete: true })).toBe(true);
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
+  });
+
+  it('a model that never closes a retired answer is not swallowed forever', () => {
+    const { t } = trackerWith({ retiredSwallowMaxMs: 0 });
+    t.begin('u1');
+    t.retire();
+    t.begin('u2');
+    const later = Date.now() + 5;
+    while (Date.now() < later) { /* past the (zero) bound */ }
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
   });
 
   it('a lost session completes every open answer', () => {

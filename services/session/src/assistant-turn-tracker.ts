@@ -10,6 +10,11 @@ export interface AssistantTurnTrackerOptions {
   /** Attributes of every `model response` span. */
   model: string;
   strategy: string;
+  /**
+   * How long output is swallowed for a retired answer whose turnComplete never comes (a model
+   * that breaks the protocol); normally its turnComplete ends the swallowing, however late.
+   */
+  retiredSwallowMaxMs: number;
 }
 
 export const ASSISTANT_TURN_TRACKER_DEFAULTS: AssistantTurnTrackerOptions = {
@@ -17,6 +22,7 @@ export const ASSISTANT_TURN_TRACKER_DEFAULTS: AssistantTurnTrackerOptions = {
   modelTurnPrefix: 'm',
   model: 'unknown',
   strategy: 'immediate',
+  retiredSwallowMaxMs: 15_000,
 };
 
 export interface AssistantTurnPorts {
@@ -60,6 +66,12 @@ export class AssistantTurnTracker {
   private userTranscript = '';
   private lastUserTurnId: string | undefined;
   private lastCompletedTurnId: string | undefined;
+  /**
+   * turnCompletes the model still owes for retired answers. The socket is ordered, so all it
+   * sends before them belongs to those answers, whenever it arrives (a stalled model's tail).
+   */
+  private owedTurnCompletes = 0;
+  private swallowUntil = 0;
 
   constructor(ports: AssistantTurnPorts, options: Partial<AssistantTurnTrackerOptions> = {}) {
     this.ports = ports;
@@ -113,6 +125,8 @@ export class AssistantTurnTracker {
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
     this.answer = undefined;
     this.retiredAnswer = a;
+    this.owedTurnCompletes++;
+    this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
     return true;
   }
 
@@ -121,13 +135,23 @@ export class AssistantTurnTracker {
    * Returns true when the message content was consumed.
    */
   consumeRetired(content: { output: boolean; turnComplete: boolean }): boolean {
-    const r = this.retiredAnswer;
-    if (!r || !(content.output || content.turnComplete)) return false;
-    if (content.turnComplete) this.complete(r, false);
+    if (this.owedTurnCompletes === 0 || !(content.output || content.turnComplete)) return false;
+    if (Date.now() > this.swallowUntil) {
+      // The model never closed it: what comes now is taken as the current answer's.
+      this.owedTurnCompletes = 0;
+      return false;
+    }
+    if (content.turnComplete) {
+      this.owedTurnCompletes--;
+      if (this.owedTurnCompletes === 0 && this.retiredAnswer) this.complete(this.retiredAnswer, false);
+    }
     return true;
   }
 
-  /** The model did not close the retired answer in time: close it here. */
+  /**
+   * The model did not close the retired answer in time: close it here (its events and span).
+   * Its late output is still swallowed until the model's turnComplete for it.
+   */
   closeRetired(): void {
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
   }
@@ -213,8 +237,23 @@ export class AssistantTurnTracker {
     return true;
   }
 
+  /**
+   * The session was lost before the answer to `turnId` had any audio: it is forgotten without
+   * a word (its user turn is sent again on the next session). True when it was.
+   */
+  abandonUnstarted(turnId: string): boolean {
+    const a = this.answer;
+    if (!a || a.turnId !== turnId || a.firstAudioAt !== undefined) return false;
+    a.span.addEvent('session lost before the first audio: the turn is sent again');
+    a.span.end();
+    this.answer = undefined;
+    return true;
+  }
+
   /** The session is gone: every open answer stops here. */
   completeAll(): void {
+    // A new socket owes nothing of the old one.
+    this.owedTurnCompletes = 0;
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
     if (this.answer) this.complete(this.answer, true);
   }

@@ -37,6 +37,7 @@ function harness(opts: { answer?: boolean; refuseWith?: number } = {}) {
     send: (m) => mailbox.push(m),
     schedule: (name, ms) => timers.set(name, ms),
     cancel: (name) => timers.delete(name),
+    isScheduled: (name) => timers.has(name),
     publish: (e) => events.push(e),
     listener: { onOpened: (i) => opened.push(i), onMessage: () => {}, onLost: (e) => lost.push(e), answerInFlight: () => answer },
   }, {
@@ -126,13 +127,18 @@ describe('GeminiLiveSession', () => {
     expect(h.callbacks).toHaveLength(1);
   });
 
-  it('the watchdog reconnects when the model stays silent after a turn; any message disarms it', async () => {
+  it('the watchdog reconnects when the model stays silent after a turn; a message restarts it while an answer is owed, and disarms it after', async () => {
     const h = harness({ answer: true });
     await h.live.open();
     h.live.expectAnswer();
     expect(h.timers.get('live.watchdog')).toBe(5000);
+    h.timers.set('live.watchdog', 1); // (the fake timer's remaining time, to see it restart)
     h.message({ serverContent: {} });
+    expect(h.timers.get('live.watchdog')).toBe(5000);
+    h.setAnswer(false);
+    h.message({ serverContent: { turnComplete: true } });
     expect(h.timers.has('live.watchdog')).toBe(false);
+    h.setAnswer(true);
     h.live.expectAnswer();
     await h.live.onTimer('live.watchdog');
     expect(h.events.find((e) => e.type === 'session.error')).toMatchObject({ kind: 'watchdog', retrying: true });
@@ -157,5 +163,16 @@ describe('GeminiLiveError', () => {
     expect(GeminiLiveError.fromClose(1011, 'x')).toMatchObject({ kind: 'transient', retryable: true, message: 'x' });
     expect(GeminiLiveError.fromConnectFailure(new Error('code 1008 in the text'), undefined, true)).toMatchObject({ kind: 'transient', code: undefined });
     expect(GeminiLiveError.fromConnectFailure(new TypeError('bug'), undefined, false)).toMatchObject({ kind: 'internal', retryable: true });
+  });
+});
+
+describe('GeminiLiveSession watchdog while the user keeps talking', () => {
+  it('a new user turn does not restart a running watchdog: a model that stalls is still noticed', async () => {
+    const h = harness({ answer: true });
+    await h.live.open();
+    h.live.expectAnswer();
+    h.timers.set('live.watchdog', 1); // almost due
+    h.live.expectAnswer(); // the user's next turn
+    expect(h.timers.get('live.watchdog')).toBe(1);
   });
 });

@@ -44,6 +44,8 @@ export interface GeminiLiveSessionOptions {
   live: LiveSettings;
   /** Announced in `session.opened`. */
   interruption: InterruptionStrategy;
+  /** Announced in `session.opened`: the VAD's fast command at a speech onset while audible. */
+  onsetReflex: 'interrupt' | 'none';
   /** No server message this long after a user turn was handed over: reconnect (0 = off). */
   watchdogMs: number;
   reconnectBaseMs: number;
@@ -61,6 +63,7 @@ export interface GeminiLiveSessionOptions {
 
 export const GEMINI_LIVE_SESSION_DEFAULTS: Omit<GeminiLiveSessionOptions, 'endpoint' | 'live'> = {
   interruption: 'immediate',
+  onsetReflex: 'none',
   watchdogMs: 15_000,
   reconnectBaseMs: 250,
   reconnectMaxMs: 10_000,
@@ -111,8 +114,10 @@ export class GeminiLiveSession implements LiveSession {
   handle(m: LiveSessionMessage): void {
     if (m.socket !== this.socketId || !this.socket) return; // an old socket's last words
     if (m.type === 'closed') return this.onClosed(m.code, m.reason);
-    this.port.cancel(LIVE_TIMERS.watchdog);
     this.port.listener.onMessage(m.message);
+    // The model is alive: while an answer is still owed, the watchdog starts over from now.
+    if (this.port.listener.answerInFlight() && this.options.watchdogMs > 0) this.port.schedule(LIVE_TIMERS.watchdog, this.options.watchdogMs);
+    else this.port.cancel(LIVE_TIMERS.watchdog);
     const update = m.message.sessionResumptionUpdate;
     if (update?.resumable && update.newHandle) {
       this.options.handles.set(this.port.deviceId, update.newHandle);
@@ -165,7 +170,7 @@ export class GeminiLiveSession implements LiveSession {
   }
 
   expectAnswer(): void {
-    if (this.options.watchdogMs > 0) this.port.schedule(LIVE_TIMERS.watchdog, this.options.watchdogMs);
+    if (this.options.watchdogMs > 0 && !this.port.isScheduled(LIVE_TIMERS.watchdog)) this.port.schedule(LIVE_TIMERS.watchdog, this.options.watchdogMs);
   }
 
   answerFinished(): void {
@@ -224,6 +229,7 @@ export class GeminiLiveSession implements LiveSession {
         resumed: Boolean(handle),
         turnDetection: this.options.live.turnDetection,
         interruption: this.options.interruption,
+        onsetReflex: this.options.onsetReflex,
       }));
       this.port.log.info({ resumed: Boolean(handle), reconnect }, 'live session opened');
       this.port.listener.onOpened({ resumed: Boolean(handle), reconnect });

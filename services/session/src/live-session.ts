@@ -34,6 +34,7 @@ export interface LiveSessionPort {
   send(message: LiveSessionMessage): void;
   schedule(name: string, delayMs: number): void;
   cancel(name: string): void;
+  isScheduled(name: string): boolean;
   publish(event: VoiceEvent): void;
   listener: LiveSessionListener;
 }
@@ -51,7 +52,11 @@ export interface LiveSession {
   activityEnd(): void;
   sendText(text: string): void;
   sendToolResponse(responses: FunctionResponse[]): void;
-  /** A user turn was handed over: the model must answer within the watchdog time. */
+  /**
+   * A user turn was handed over: the model must say something within the watchdog time. A
+   * watchdog already running is not restarted: a model that stalls while the user keeps
+   * talking is still noticed.
+   */
   expectAnswer(): void;
   /** The answer in flight was closed: a goAway that waited for it reconnects now. */
   answerFinished(): void;

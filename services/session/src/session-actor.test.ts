@@ -12,6 +12,8 @@ import { ToolRegistry } from './tool-handlers.ts';
 class FakeLive implements LiveSession {
   connected = false;
   refuse = false;
+  /** The next open resumes (a handle exists) and is a reconnect. */
+  resumes = false;
   sent: string[] = [];
   toolResponses: FunctionResponse[][] = [];
   readonly port: LiveSessionPort;
@@ -21,7 +23,13 @@ class FakeLive implements LiveSession {
   async open(): Promise<void> {
     if (this.connected || this.refuse) return;
     this.connected = true;
-    this.port.listener.onOpened({ resumed: false, reconnect: false });
+    this.port.listener.onOpened({ resumed: this.resumes, reconnect: this.resumes });
+  }
+  /** The socket drops (goAway, 1011, a dead network): the actor hears of it, the next open resumes. */
+  lose(): void {
+    this.connected = false;
+    this.resumes = true;
+    this.port.listener.onLost(undefined);
   }
   handle(m: LiveSessionMessage): void {
     if (m.type === 'message') this.port.listener.onMessage(m.message);
@@ -30,7 +38,7 @@ class FakeLive implements LiveSession {
     return name.startsWith('live.');
   }
   sendAudio(): void {
-    this.sent.push('audio');
+    if (this.connected) this.sent.push('audio');
   }
   activityStart(): void {
     this.sent.push('activityStart');
@@ -289,5 +297,91 @@ describe('SessionActor with a fake live session', () => {
     await h.heard('u1', false);
     await h.actor.onTimer('inactivity');
     expect(h.live.connected).toBe(false);
+  });
+});
+
+describe('SessionActor when the session is lost in the middle of a user turn', () => {
+  it('mid-turn: the turn is sent again on the next session, all of its audio, and answered once', async () => {
+    const h = harness();
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    await h.turnStart('u1');
+    await h.audio();
+    h.live.lose();
+    h.live.sent.length = 0;
+    await h.audio(); // the next chunk opens a new session
+    // Again from the start: the two chunks the lost session had, then the new one, once each.
+    expect(h.live.sent).toEqual(['activityStart', 'audio', 'audio', 'audio']);
+    await h.turnEnd('u1');
+    expect(h.live.sent.at(-1)).toBe('activityEnd');
+    await h.model(audioMsg());
+    await h.model(content({ turnComplete: true }));
+    expect(h.of('assistant.turn.complete').filter((e) => e.turnId === 'u1')).toHaveLength(1);
+    expect(h.of('user.turn.dropped')).toEqual([]);
+    expect(h.audioOf('u1')).toBe(1);
+  });
+
+  it('after the turn ended, before any answer audio: sent again with its end, no empty answer reported', async () => {
+    const h = harness();
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    await h.turn('u1');
+    h.live.lose();
+    expect(h.of('assistant.turn.complete')).toEqual([]);
+    h.live.sent.length = 0;
+    await h.live.open();
+    expect(h.live.sent).toEqual(['activityStart', 'audio', 'activityEnd']);
+    await h.model(audioMsg());
+    await h.model(content({ turnComplete: true }));
+    expect(h.of('assistant.turn.complete')).toEqual([expect.objectContaining({ turnId: 'u1', interrupted: false })]);
+  });
+
+  it('an answer already heard is not asked for twice; a turn lost too often is given up and said so', async () => {
+    const h = harness();
+    await h.answering('u1');
+    h.live.lose();
+    h.live.sent.length = 0;
+    await h.live.open();
+    expect(h.live.sent).toEqual([]);
+    await h.turn('u2');
+    for (let i = 0; i < 3; i++) {
+      h.live.lose();
+      await h.live.open();
+    }
+    expect(h.of('user.turn.dropped')).toEqual([expect.objectContaining({ turnId: 'u2', reason: 'no-session' })]);
+  });
+
+  it('greets once per conversation: not again when a later session resumes it', async () => {
+    const h = harness({ greeting: 'Hello! Please introduce yourself briefly.' });
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    expect(h.live.sent.filter((s) => s.startsWith('text:'))).toHaveLength(1);
+    h.live.lose();
+    await h.live.open();
+    expect(h.live.sent.filter((s) => s.startsWith('text:'))).toHaveLength(1);
+    // A new actor (a restarted service) on a conversation that resumes does not greet either.
+    const again = harness({ greeting: 'Hello!' });
+    const origOpen = FakeLive.prototype.open;
+    FakeLive.prototype.open = async function (this: FakeLive) {
+      this.resumes = true;
+      return origOpen.call(this);
+    };
+    try {
+      await again.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    } finally {
+      FakeLive.prototype.open = origOpen;
+    }
+    expect(again.live.sent.filter((s) => s.startsWith('text:'))).toEqual([]);
+  });
+});
+
+describe('SessionActor and the VAD\'s onset reflex', () => {
+  it('immediate: the VAD\'s reflex interrupt is taken as the session\'s own decision; no second command follows the onset', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.answering('u1');
+    await h.event(makeEvent('control.interrupt', { deviceId: 'd', turnId: 'u1', reason: 'speech onset (vad reflex)' }));
+    expect(h.of('assistant.interrupted')).toEqual([expect.objectContaining({ turnId: 'u1', by: 'local' })]);
+    const before = h.controls().length;
+    await h.speech('speech.onset');
+    expect(h.controls().length).toBe(before);
+    await h.model(audioMsg());
+    expect(h.audioOf('u1')).toBe(1); // late audio of the interrupted answer is dropped
   });
 });

@@ -45,6 +45,8 @@ export class SessionActor implements Actor<SessionMessage> {
   /** What playback says the user hears. */
   private heard: { turnId: string | undefined; audible: boolean; paused: boolean } = { turnId: undefined, audible: false, paused: false };
   private greeted = false;
+  /** When the session was lost with a user turn unanswered (it is sent again on the next one). */
+  private lostAt: number | undefined;
   private skippedAudio = 0;
 
   constructor(ctx: ActorContext<SessionMessage>, deps: SessionDeps, options: Partial<SessionOptions> = {}) {
@@ -64,9 +66,10 @@ export class SessionActor implements Actor<SessionMessage> {
       send: (m) => ctx.send(m),
       schedule: (name, ms) => ctx.schedule(name, ms),
       cancel: (name) => ctx.cancel(name),
+      isScheduled: (name) => ctx.isScheduled(name),
       publish: (e) => this.publish(e),
       listener: {
-        onOpened: ({ reconnect }) => this.onOpened(reconnect),
+        onOpened: ({ resumed, reconnect }) => this.onOpened(resumed, reconnect),
         onMessage: (m) => this.onModel(m),
         onLost: () => this.onLost(),
         answerInFlight: () => this.answers.current !== undefined,
@@ -105,8 +108,9 @@ export class SessionActor implements Actor<SessionMessage> {
 
   private async onAudio(chunk: AudioChunk): Promise<void> {
     if (chunk.channels !== 1) return;
-    const route = this.relay.push(chunk);
+    // Open first: a session that comes back sends the lost turn's earlier audio before this chunk.
     await this.live.open();
+    const route = this.relay.push(chunk);
     if (!this.local || route === 'send') this.live.sendAudio(chunk.pcm, chunk.sampleRate);
   }
 
@@ -246,20 +250,48 @@ export class SessionActor implements Actor<SessionMessage> {
 
   // ---------- the model ----------
 
-  private onOpened(reconnect: boolean): void {
-    if (!this.greeted && this.options.greeting && !reconnect) {
+  private onOpened(resumed: boolean, reconnect: boolean): void {
+    // Once per conversation: a resumed session (a handle from before a restart) has greeted.
+    if (!this.greeted && this.options.greeting && !reconnect && !resumed) {
       this.greeted = true;
       this.answers.begin(`${this.ctx.deviceId}-greeting`);
       this.live.expectAnswer();
       this.live.sendText(this.options.greeting);
     }
+    this.replayLostTurn();
     this.armInactivity();
   }
 
-  /** The session is gone: whatever was in flight stops here. */
+  /**
+   * The session is gone: whatever was in flight stops here, except a user turn that has no
+   * answer yet: it is kept and sent again on the next session, so the model still hears it.
+   */
   private onLost(): void {
+    const turn = this.local ? this.relay.current : undefined;
+    const answer = this.answers.current;
+    const unanswered = turn !== undefined && (answer === undefined || answer.turnId !== turn.turnId || this.answers.abandonUnstarted(turn.turnId));
     this.answers.completeAll();
-    this.relay.finishCurrent();
+    if (unanswered) this.lostAt = Date.now();
+    else this.relay.finishCurrent();
+  }
+
+  /** Sends the turn the lost session never answered again, from its first chunk. */
+  private replayLostTurn(): void {
+    const turn = this.relay.current;
+    if (!turn || this.lostAt === undefined) return;
+    const gapMs = Date.now() - this.lostAt;
+    this.lostAt = undefined;
+    const replay = this.relay.replay();
+    if (!replay) {
+      this.relay.finishCurrent();
+      this.ctx.log.warn({ turnId: turn.turnId }, 'user turn lost with the session too often: given up');
+      this.publish(makeEvent('user.turn.dropped', { deviceId: this.ctx.deviceId, turnId: turn.turnId, reason: 'no-session' }));
+      return;
+    }
+    this.ctx.log.info({ turnId: turn.turnId, gapMs, chunks: replay.audio.length, ended: replay.ended }, 'session lost mid-turn: sending the turn again');
+    this.live.activityStart();
+    for (const chunk of replay.audio) this.live.sendAudio(chunk.pcm, chunk.sampleRate);
+    if (replay.ended) this.handOver(turn.turnId);
   }
 
   private onAnswerClosed(turnId: string): void {
@@ -277,6 +309,8 @@ export class SessionActor implements Actor<SessionMessage> {
     for (const { pcm, sampleRate } of c.audio) {
       if (this.answers.audio(pcm, sampleRate) && this.options.autoCompleteMs > 0) this.ctx.schedule(TIMERS.autoComplete, this.options.autoCompleteMs);
     }
+    const answering = this.answers.current;
+    if (answering?.firstAudioAt !== undefined) this.relay.answered(answering.turnId);
     if (c.outputText && this.answers.outputText(c.outputText)) this.bargeIn({ type: 'assistant.text', text: c.outputText });
     if (c.interrupted) {
       this.answers.markInterrupted('model', this.heard.turnId);

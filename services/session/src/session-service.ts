@@ -1,6 +1,7 @@
 import { STREAMS } from '@voicebus/protocol';
 import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { GeminiLiveSession } from './gemini-live-session.ts';
+import { createInterruptionStrategy } from './interruption/index.ts';
 import { loadPromptPack, packValues, PromptPackError, renderPrompt, type RenderedPrompt } from './prompt-pack.ts';
 import { ResumptionStore } from './resumption-store.ts';
 import { SessionActor, type SessionMessage } from './session-actor.ts';
@@ -53,6 +54,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
           endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
           live,
           interruption: flags.interruption,
+          onsetReflex: createInterruptionStrategy(flags.interruption).onsetReflex ?? 'none',
           watchdogMs: flags.watchdogMs,
           handles,
           handleStore,

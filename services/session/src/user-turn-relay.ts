@@ -5,9 +5,13 @@ export interface UserTurnRelayOptions {
   preRollMs: number;
   /** How much recent audio is kept for pre-roll: more than the VAD needs to confirm speech. */
   ringMs: number;
+  /** How much of a sent turn's audio is kept to send again if the session is lost before it is answered. */
+  replayMaxMs: number;
+  /** How often one turn is sent again before it is given up. */
+  maxReplays: number;
 }
 
-export const USER_TURN_RELAY_DEFAULTS: UserTurnRelayOptions = { preRollMs: 300, ringMs: 2000 };
+export const USER_TURN_RELAY_DEFAULTS: UserTurnRelayOptions = { preRollMs: 300, ringMs: 2000, replayMaxMs: 60_000, maxReplays: 2 };
 
 export interface UserTurn {
   readonly turnId: string;
@@ -16,6 +20,9 @@ export interface UserTurn {
   pending: AudioChunk[];
   ended: boolean;
   sent: boolean;
+  /** Everything handed to the model for this turn, until its answer starts (to send again). */
+  sentAudio: AudioChunk[];
+  replays: number;
 }
 
 /** What to hand the model for a turn being sent: its audio so far, and whether it has ended. */
@@ -60,7 +67,10 @@ export class UserTurnRelay {
     this.ring.push(chunk);
     const cutoff = chunk.captureTsUs - this.options.ringMs * 1000;
     while (this.ring.length > 0 && this.ring[0]!.captureTsUs < cutoff) this.ring.shift();
-    if (this.currentTurn && !this.currentTurn.ended) return 'send';
+    if (this.currentTurn && !this.currentTurn.ended) {
+      this.keepSent(this.currentTurn, [chunk]);
+      return 'send';
+    }
     if (this.heldTurn && !this.heldTurn.ended) {
       this.heldTurn.pending.push(chunk);
       return 'held';
@@ -71,7 +81,7 @@ export class UserTurnRelay {
   /** A new user turn, with the recent audio from its speech start minus the pre-roll. */
   startTurn(turnId: string, speechStartUs: number): UserTurn {
     const fromUs = speechStartUs - this.options.preRollMs * 1000;
-    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false };
+    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0 };
   }
 
   /** Keeps a turn back; a turn held before it is replaced (the newer speech is what counts). */
@@ -95,7 +105,32 @@ export class UserTurnRelay {
     turn.sent = true;
     const audio = turn.pending;
     turn.pending = [];
+    this.keepSent(turn, audio);
     return { turn, audio, ended: turn.ended };
+  }
+
+  /**
+   * The session was lost before the current turn was answered: what to send again on the
+   * new one (everything the model heard of it, and whether it has ended). Undefined when there
+   * is nothing to send again, or the turn was sent again too often (it is then given up).
+   */
+  replay(): TurnToSend | undefined {
+    const turn = this.currentTurn;
+    if (!turn || turn.replays >= this.options.maxReplays) return undefined;
+    turn.replays++;
+    return { turn, audio: [...turn.sentAudio], ended: turn.ended };
+  }
+
+  /** The model started answering the current turn: it need not be sent again. */
+  answered(turnId: string): void {
+    if (this.currentTurn?.turnId === turnId) this.currentTurn.sentAudio = [];
+  }
+
+  private keepSent(turn: UserTurn, chunks: AudioChunk[]): void {
+    turn.sentAudio.push(...chunks);
+    const first = turn.sentAudio[0];
+    const last = turn.sentAudio.at(-1);
+    if (first && last && last.captureTsUs - first.captureTsUs > this.options.replayMaxMs * 1000) turn.sentAudio.shift();
   }
 
   /** The VAD ended a turn: 'current' when the model must hear activityEnd now. */

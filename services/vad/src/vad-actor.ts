@@ -43,8 +43,13 @@ export class VadActor implements Actor<VadMessage> {
   private readonly turnSpans = new Map<string, Span>();
   /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
   private sessionLabels: Record<string, string> = {};
-  /** From playback's `assistant.audible`: whether the user hears the assistant now. */
+  /** From playback's `assistant.audible`: whether the user hears the assistant now, and which answer. */
   private assistantAudible = false;
+  private audibleTurnId: string | undefined;
+  /** The session's standing order for a speech onset while the assistant is audible. */
+  private onsetReflex: 'interrupt' | 'none' = 'none';
+  /** The answer the reflex already stopped (once per answer). */
+  private reflexedTurnId: string | undefined;
 
   constructor(ctx: ActorContext<VadMessage>, deps: VadActorDeps) {
     this.ctx = ctx;
@@ -101,6 +106,7 @@ export class VadActor implements Actor<VadMessage> {
     const d = this.deviceId;
     switch (fact.type) {
       case 'speech.onset':
+        this.reflex();
         return this.publish(makeEvent('speech.onset', { deviceId: d, atUs: fact.atUs, decidedAt }));
       case 'speech.misfire':
         return this.publish(makeEvent('speech.misfire', { deviceId: d, atUs: fact.atUs, decidedAt }));
@@ -157,9 +163,11 @@ export class VadActor implements Actor<VadMessage> {
     switch (event.type) {
       case 'session.opened':
         this.sessionLabels = { [ATTR.model]: event.model, [ATTR.interruptionStrategy]: event.interruption };
+        this.onsetReflex = event.onsetReflex ?? 'none';
         break;
       case 'assistant.audible':
         this.assistantAudible = event.audible;
+        this.audibleTurnId = event.audible ? event.turnId : undefined;
         // The answer is over (finished or flushed): its latency report follows; wait a moment for it.
         if (!event.audible && !event.paused && event.turnId && this.turnSpans.has(event.turnId)) this.ctx.schedule(`${SPAN_TIMER}${event.turnId}`, LATENCY_REPORT_WAIT_MS);
         break;
@@ -175,6 +183,16 @@ export class VadActor implements Actor<VadMessage> {
       default:
         break;
     }
+  }
+
+  /**
+   * The session's fast command at a speech onset while the answer is audible, sent before the
+   * onset itself so the session sees it first (one publisher: NATS keeps the order).
+   */
+  private reflex(): void {
+    if (this.onsetReflex !== 'interrupt' || !this.assistantAudible || !this.audibleTurnId || this.reflexedTurnId === this.audibleTurnId) return;
+    this.reflexedTurnId = this.audibleTurnId;
+    this.publish(makeEvent('control.interrupt', { deviceId: this.deviceId, turnId: this.audibleTurnId, byTurnId: this.turns.openTurnId, reason: 'speech onset (vad reflex)' }));
   }
 
   onTimer(name: string): void {

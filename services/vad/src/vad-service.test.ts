@@ -134,4 +134,17 @@ describe('vad service (real process, real nats-server)', () => {
     expect(mine.some((e) => e.type.startsWith('control.'))).toBe(false);
     expect(truth.segments).toHaveLength(1);
   });
+
+  it('sends the fast command the session asked for (its onset reflex) once per audible answer, before the onset', async () => {
+    bus.publishEvent(makeEvent('session.opened', { deviceId: 'vx', model: 'm', resumed: false, turnDetection: 'local', interruption: 'immediate', onsetReflex: 'interrupt' }));
+    bus.publishEvent(makeEvent('assistant.audible', { deviceId: 'vx', turnId: 'assistant-1', audible: true, paused: false, at: Date.now() }));
+    await bus.flush();
+    const { pcm } = loadFixture('single-hello');
+    publishFixture('vx', pcm, nowUs());
+    await until(() => seen.some((e) => e.type === 'speech.end' && e.deviceId === 'vx'));
+    const mine = seen.filter((e) => e.deviceId === 'vx');
+    const interrupts = mine.filter((e) => e.type === 'control.interrupt');
+    expect(interrupts).toEqual([expect.objectContaining({ turnId: 'assistant-1' })]);
+    expect(mine.indexOf(interrupts[0]!)).toBeLessThan(mine.findIndex((e) => e.type === 'speech.onset'));
+  });
 });

@@ -7,6 +7,8 @@ import { releaseWhenDone, type AssistantView, type InterruptionDecision, type In
  */
 export class ImmediateStrategy implements BargeInStrategy {
   readonly name = 'immediate';
+  /** The VAD interrupts by itself at the onset; the session takes that as its own decision. */
+  readonly onsetReflex = 'interrupt';
 
   decide(fact: InterruptionFact, view: AssistantView): InterruptionDecision[] {
     switch (fact.type) {

@@ -65,6 +65,11 @@ export type InterruptionDecision =
 
 export interface BargeInStrategy {
   readonly name: string;
+  /**
+   * What the VAD may do by itself at a speech onset while the answer is audible, to save a
+   * bus hop: the strategy's own first decision for that fact, announced in `session.opened`.
+   */
+  readonly onsetReflex?: 'interrupt';
   decide(fact: InterruptionFact, view: AssistantView): InterruptionDecision[];
 }
 
