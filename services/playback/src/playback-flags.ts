@@ -7,6 +7,7 @@ export interface PlaybackFlags {
   jitterTargetMs: number;
   frameMs: number;
   soxBin: string;
+  mailboxCapacity: number;
 }
 
 /** The playback service's settings: each flag is named after the option it sets. */
@@ -15,4 +16,6 @@ export const PLAYBACK_FLAGS: FlagSpecs<PlaybackFlags> = {
   jitterTargetMs: numberFlag('audio buffered before a turn starts playing', { env: 'JITTER_TARGET_MS', default: JITTER_BUFFER_DEFAULTS.targetMs, min: 0, max: 2000 }),
   frameMs: numberFlag('playout frame', { env: 'PLAYOUT_FRAME_MS', default: DEFAULT_CHUNK_MS, min: 5, max: 100, integer: true }),
   soxBin: stringFlag('the sox binary the speaker sink runs', { env: 'SOX_BIN', default: 'sox' }),
+  // The model sends audio faster than real time, in bursts: a whole answer may be queued at once.
+  mailboxCapacity: numberFlag('queued messages per device before the oldest audio is dropped', { env: 'PLAYBACK_MAILBOX', default: 3000, min: 1, max: 100_000, integer: true }),
 };

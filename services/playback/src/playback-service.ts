@@ -28,7 +28,7 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
         counters,
       }),
       // A device's playback keeps its timeline as long as the service runs.
-      host: { idleMs: 0 },
+      host: { idleMs: 0, mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.out', (chunk, meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs, parent: meta.parent })),
         on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),

@@ -131,6 +131,15 @@ describe('AssistantTurnTracker', () => {
     expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
   });
 
+  it('never auto-completes inside the generationComplete → turnComplete gap', () => {
+    const { t } = tracker();
+    t.begin('u1');
+    t.audio(pcm());
+    t.generationComplete();
+    expect(t.autoComplete()).toBe(false);
+    expect(t.current?.turnId).toBe('u1');
+  });
+
   it('a lost session completes every open answer', () => {
     const { t, closed } = tracker();
     t.begin('u1');

@@ -232,7 +232,9 @@ export class AssistantTurnTracker {
    */
   autoComplete(): boolean {
     const a = this.answer;
-    if (!a || a.firstAudioAt === undefined) return false;
+    // After generationComplete the model still owes turnComplete, which may come as late as the
+    // answer takes to play (audio arrives faster than real time): that gap is not a stall.
+    if (!a || a.firstAudioAt === undefined || a.generationComplete) return false;
     this.complete(a, true);
     return true;
   }
