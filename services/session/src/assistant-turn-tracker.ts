@@ -31,6 +31,11 @@ export interface AssistantTurnPorts {
   publishAudio(chunk: AudioChunk): void;
   /** An answer was closed (turnComplete, auto-complete, lost session). */
   onCompleted?(turn: AssistantTurn): void;
+  /**
+   * The model spoke without being asked through a turn of ours (server turn detection): the
+   * user turn it answers, if the session knows one, and when that turn was decided.
+   */
+  claimUnaskedAnswer?(): { turnId: string; requestedAt: number | undefined } | undefined;
   metrics?: VoiceMetrics | undefined;
 }
 
@@ -104,13 +109,19 @@ export class AssistantTurnTracker {
     this.lastUserTurnId = turnId;
   }
 
-  /** A user turn was handed to the model: its answer's clock starts now (t2). */
-  begin(turnId: string): AssistantTurn {
+  /** A user turn was handed to the model: its answer's clock starts now (t2), or at `requestedAt`. */
+  begin(turnId: string, requestedAt = nowUs() / 1000): AssistantTurn {
     const span = trace.getTracer('voicebus.session').startSpan('model response', {
       attributes: { [ATTR.deviceId]: this.ports.deviceId, [ATTR.turnId]: turnId, [ATTR.model]: this.options.model, [ATTR.interruptionStrategy]: this.options.strategy },
     });
-    this.answer = { turnId, requestedAt: nowUs() / 1000, firstAudioAt: undefined, audioMs: 0, seq: 0, interrupted: false, generationComplete: false, text: '', span };
+    this.answer = { turnId, requestedAt, firstAudioAt: undefined, audioMs: 0, seq: 0, interrupted: false, generationComplete: false, text: '', span };
     return this.answer;
+  }
+
+  private beginUnasked(): AssistantTurn {
+    const claimed = this.ports.claimUnaskedAnswer?.();
+    if (claimed) return this.begin(claimed.turnId, claimed.requestedAt);
+    return this.begin(`${this.ports.deviceId}-${this.options.modelTurnPrefix}${++this.modelTurns}`);
   }
 
   /**
@@ -179,7 +190,7 @@ export class AssistantTurnTracker {
   /** Model audio: published on audio.out with the answer's turn id, unless the answer was interrupted. */
   audio(pcm: Int16Array, sampleRate: number = ASSISTANT_SAMPLE_RATE): AssistantTurn | undefined {
     // Greeting or a server-detected turn: the model spoke first.
-    const a = this.answer ?? this.begin(`${this.ports.deviceId}-${this.options.modelTurnPrefix}${++this.modelTurns}`);
+    const a = this.answer ?? this.beginUnasked();
     if (a.interrupted || pcm.length === 0) return undefined;
     const now = nowUs();
     if (a.firstAudioAt === undefined) {

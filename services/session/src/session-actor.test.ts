@@ -385,3 +385,25 @@ describe('SessionActor and the VAD\'s onset reflex', () => {
     expect(h.audioOf('u1')).toBe(1); // late audio of the interrupted answer is dropped
   });
 });
+
+describe('SessionActor with server turn detection', () => {
+  it('names the answer after the VAD turn it follows, and times the model from that turn\'s decision', async () => {
+    const h = harness({ turnDetection: 'server' });
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    await h.event(makeEvent('turn.start', { deviceId: 'd', turnId: 'v1', speechStartUs: 1_000_000, decidedAt: 1000 }));
+    await h.audio();
+    const decidedAt = Date.now() - 250;
+    await h.event(makeEvent('turn.end', { deviceId: 'd', turnId: 'v1', speechStartUs: 1_000_000, speechEndUs: 2_000_000, decidedAt, endOfTurnDelayMs: 700 }));
+    // Local turn detection is off: the model hears all audio and decides the turn itself.
+    expect(h.live.sent).toEqual(['audio']);
+    await h.model(audioMsg());
+    const first = h.of('assistant.audio.first')[0]!;
+    expect(first).toMatchObject({ turnId: 'v1', requestedAt: decidedAt });
+    expect(first.modelFirstAudioMs).toBeGreaterThanOrEqual(250);
+    expect(h.audioOf('v1')).toBe(1);
+    // An answer with no VAD turn before it (the model spoke by itself) keeps a name of its own.
+    await h.model(content({ turnComplete: true }));
+    await h.model(audioMsg());
+    expect(h.of('assistant.audio.first')[1]!.turnId).toMatch(/^d-s\d+$/);
+  });
+});
