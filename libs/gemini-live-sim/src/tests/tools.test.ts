@@ -46,8 +46,10 @@ describe('tool calls (real @google/genai client)', () => {
     const call2 = c.messages.filter((m) => m.toolCall)[1]!.toolCall!.functionCalls![0]!;
     c.session.sendToolResponse({ functionResponses: [{ id: call2.id, name: call2.name, response: { output: 'rain' }, scheduling: 'SILENT' as never }] });
     await c.until((m) => turnCompletes(m) === 3);
-    await sleep(300);
-    expect(turnCompletes(c.messages)).toBe(3);
+    const third = c.messages.length;
+    await sleep(1000);
+    // Spoken, the result would start a 4th answer within a few hundred ms.
+    expect(c.messages.slice(third).filter((m) => m.serverContent?.modelTurn)).toEqual([]);
     expect(outputText(c.messages)).not.toContain('rain');
     c.session.close();
   });
@@ -86,11 +88,13 @@ describe('tool calls (real @google/genai client)', () => {
   it('closes 1008 when audio streams while a BLOCKING call is pending, only when the option says so', async () => {
     const blocking = { ...MANUAL, tools: [{ functionDeclarations: [{ ...weather, behavior: 'BLOCKING' }] }] };
     const tolerant = await connect(sim, blocking);
+    let tolerantClosed = false;
+    void tolerant.closed.then(() => (tolerantClosed = true));
     tolerant.session.sendClientContent(ask('get_weather'));
     await tolerant.until((m) => m.some((x) => x.toolCall));
     tolerant.session.sendRealtimeInput(audio(100));
     await sleep(200);
-    expect(await Promise.race([tolerant.closed.then(() => 'closed'), Promise.resolve('open')])).toBe('open');
+    expect(tolerantClosed).toBe(false);
     tolerant.session.close();
 
     sim.behaviour.closeOnAudioDuringBlockingCall = true;
