@@ -3,13 +3,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES } from './protocol-errors.ts';
-import { SIM_BEHAVIOUR_DEFAULTS, SimSession, type ConversationState, type SimBehaviour } from './sim-session.ts';
+import { DEFAULT_SIM_PRESET, resolveBehaviour, type SimPreset } from './options.ts';
+import { HandleStore } from './resumption.ts';
+import { SIM_BEHAVIOUR_DEFAULTS, SimSession, type SimBehaviour } from './sim-session.ts';
 
 export interface GeminiLiveSimOptions extends SimBehaviour {
   host: string;
   port: number;
   /** When set, only this key (or access token) is accepted. */
   apiKey: string | undefined;
+  /** The behaviour preset the other options override: `simple` or `realistic` (see options.ts). */
+  preset: SimPreset;
 }
 
 export const GEMINI_LIVE_SIM_DEFAULTS: GeminiLiveSimOptions = {
@@ -17,6 +21,7 @@ export const GEMINI_LIVE_SIM_DEFAULTS: GeminiLiveSimOptions = {
   host: '127.0.0.1',
   port: 0,
   apiKey: undefined,
+  preset: DEFAULT_SIM_PRESET,
 };
 
 const PATH = /^\/+ws\/google\.ai\.generativelanguage\.([A-Za-z0-9]+)\.GenerativeService\.(BidiGenerateContent|BidiGenerateContentConstrained)$/;
@@ -29,6 +34,8 @@ export interface GeminiLiveSim extends EventEmitter<{ session: [SimSession] }> {
   readonly sessions: SimSession[];
   /** Mutable at run time (tests change delays between turns). */
   readonly behaviour: SimBehaviour;
+  /** The preset the behaviour started from. */
+  readonly preset: SimPreset;
   find(id: string): SimSession | undefined;
   /** Resolves with the next session to connect (or the n-th overall, 1-based). */
   nextSession(): Promise<SimSession>;
@@ -41,9 +48,11 @@ export interface GeminiLiveSim extends EventEmitter<{ session: [SimSession] }> {
  * small HTTP API so another process can script failures (see README.md).
  */
 export async function startGeminiLiveSim(options: Partial<GeminiLiveSimOptions> = {}): Promise<GeminiLiveSim> {
-  const opts = { ...GEMINI_LIVE_SIM_DEFAULTS, ...options };
-  const behaviour: SimBehaviour = { ...opts };
-  const handles = new Map<string, ConversationState>();
+  const { host = '127.0.0.1', port: wantedPort = 0, apiKey, preset = DEFAULT_SIM_PRESET, ...overrides } = options;
+  const opts = { host, port: wantedPort, apiKey };
+  // One mutable object: tests and POST /behaviour change it while sessions run.
+  const behaviour: SimBehaviour = resolveBehaviour(preset, overrides);
+  const handles = new HandleStore();
   const sessions: SimSession[] = [];
   const emitter = new EventEmitter<{ session: [SimSession] }>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
@@ -87,7 +96,11 @@ export async function startGeminiLiveSim(options: Partial<GeminiLiveSimOptions> 
     if (req.method === 'POST' && url.pathname === '/behaviour') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      Object.assign(behaviour, JSON.parse(Buffer.concat(chunks).toString() || '{}'));
+      const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as Partial<SimBehaviour> & { preset?: SimPreset };
+      // {"preset": "realistic", ...} starts again from that preset, then applies the rest.
+      if (body.preset) Object.assign(behaviour, resolveBehaviour(body.preset));
+      const { preset: _p, ...rest } = body;
+      Object.assign(behaviour, rest);
       return json(res, 200, behaviour);
     }
     if (req.method === 'POST' && parts[0] === 'sessions' && parts.length === 3) {
@@ -118,6 +131,7 @@ export async function startGeminiLiveSim(options: Partial<GeminiLiveSimOptions> 
     port,
     sessions,
     behaviour,
+    preset,
     find: (id: string) => sessions.find((s) => s.id === id),
     nextSession: () => once(emitter, 'session').then(([s]) => s as SimSession),
     close: async () => {
