@@ -219,7 +219,12 @@ export const InterruptCommand = event('control.interrupt', {
   byTurnId: turnId.optional(),
   reason: z.string().max(200).optional(),
 });
-export const FlushCommand = event('control.flush', { turnId: turnId.optional(), reason: z.string().max(200) });
+export const FlushCommand = event('control.flush', {
+  turnId: turnId.optional(),
+  reason: z.string().max(200),
+  /** `now` (default), or at the next pause the user hears in the answer (or its end). */
+  at: z.enum(['now', 'pause']).optional(),
+});
 export const PauseCommand = event('control.pause', { turnId: turnId.optional() });
 export const ResumeCommand = event('control.resume', { turnId: turnId.optional() });
 

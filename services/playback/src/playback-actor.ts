@@ -38,6 +38,11 @@ interface TurnTiming {
   span?: Span;
 }
 
+/** A pause: this much audio at least, every sample under PAUSE_PEAK (about -36 dBFS). */
+const PAUSE_MIN_MS = 80;
+const PAUSE_PEAK = 500;
+const PAUSE_FLUSH_TIMER = 'flush at pause';
+
 /**
  * One device's playback: the assistant's audio goes through a jitter buffer into the sink;
  * control messages flush, pause and resume it at once; it says whether the assistant is
@@ -55,14 +60,21 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
+  /** A flush waiting for the next pause the user hears in this answer (`control.flush` at 'pause'). */
+  private flushAtPause: { command: ControlEvent; turnId: string | undefined; silentMs: number } | undefined;
+  private readonly ctx: ActorContext<PlaybackMessage>;
 
   constructor(ctx: ActorContext<PlaybackMessage>, deps: PlaybackActorDeps) {
     this.deviceId = ctx.deviceId;
     this.log = ctx.log;
     this.deps = deps;
     this.clock = new MailboxPlayoutClock(ctx);
+    this.ctx = ctx;
     this.buffer = new JitterBuffer({
-      frame: (pcm, playedAtUs) => this.deps.sink.write(pcm, playedAtUs),
+      frame: (pcm, playedAtUs, turnId) => {
+        this.deps.sink.write(pcm, playedAtUs);
+        this.watchForPause(pcm, turnId);
+      },
       started: (turnId, playedAtUs, firstReceivedAtUs) => {
         const t = this.timing(turnId);
         t.playedAtUs = playedAtUs;
@@ -79,6 +91,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         });
       },
       finished: (turnId, playedMs) => {
+        if (this.flushAtPause?.turnId === turnId) this.flushAtPause = undefined;
         const t = this.timing(turnId);
         this.inTurn(t, () => {
           this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
@@ -97,6 +110,22 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
 
   onTimer(name: string): void {
     if (name === MailboxPlayoutClock.TIMER) this.clock.fire();
+    if (name === PAUSE_FLUSH_TIMER && this.flushAtPause) {
+      const { command } = this.flushAtPause;
+      this.flushAtPause = undefined;
+      this.flush(command, 'flush at a pause');
+    }
+  }
+
+  /** Counts the silence just played; a pause long enough is where a waiting flush takes effect. */
+  private watchForPause(pcm: Int16Array, turnId: string): void {
+    const waiting = this.flushAtPause;
+    if (!waiting || (waiting.turnId !== undefined && waiting.turnId !== turnId)) return;
+    let peak = 0;
+    for (let i = 0; i < pcm.length; i++) peak = Math.max(peak, Math.abs(pcm[i]!));
+    waiting.silentMs = peak < PAUSE_PEAK ? waiting.silentMs + (pcm.length / ASSISTANT_SAMPLE_RATE) * 1000 : 0;
+    // Flushed between frames, through the mailbox: never inside the buffer's own tick.
+    if (waiting.silentMs >= PAUSE_MIN_MS) this.ctx.schedule(PAUSE_FLUSH_TIMER, 0, { priority: true });
   }
 
   /** Publishes what the user hears now (on every change, the only place that does). */
@@ -161,7 +190,10 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         this.flush(event, 'interrupt');
         break;
       case 'control.flush':
-        this.flush(event, 'flush');
+        if (event.at === 'pause' && this.buffer.currentTurnId !== undefined) {
+          this.flushAtPause = { command: event, turnId: this.buffer.currentTurnId, silentMs: 0 };
+          this.log.info({ turnId: this.buffer.currentTurnId, reason: event.reason }, 'flush waits for the next pause');
+        } else this.flush(event, 'flush');
         break;
       case 'control.pause': {
         const turnId = this.buffer.currentTurnId;
@@ -185,6 +217,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   private flush(event: ControlEvent, why: string): void {
+    this.flushAtPause = undefined;
     const { turnId, droppedMs } = this.buffer.flush();
     this.deps.sink.discard();
     this.paused = false;

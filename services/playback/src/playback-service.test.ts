@@ -97,6 +97,29 @@ describe('playback service (real process, real nats-server)', () => {
     expect(last - flushPos).toBeLessThan(480 + 240);
   });
 
+  it('a flush at the next pause lets the answer go on to its first pause, then stops it there', async () => {
+    bus.publishEvent(makeEvent('device.announced', { deviceId: 'p4', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+    // 1 s of "speech", a 200 ms pause, then 2 s more: the flush must land in the pause.
+    const speech1 = signal(24000, 0);
+    const pause = new Int16Array(4800);
+    const speech2 = signal(48000, 3000);
+    const answer = new Int16Array(speech1.length + pause.length + speech2.length);
+    answer.set(speech1, 0);
+    answer.set(pause, speech1.length);
+    answer.set(speech2, speech1.length + pause.length);
+    sendTurn('p4', 'd1', answer, true);
+    await waitEvent((e) => e.type === 'playback.started' && e.turnId === 'd1');
+    bus.publishEvent(makeEvent('control.flush', { deviceId: 'p4', turnId: 'd1', reason: 'test', at: 'pause' }));
+    const flushed = await waitEvent((e) => e.type === 'playback.flushed' && e.turnId === 'd1');
+    // About 2 s of speech were never played; none of the speech after the pause reached the sink.
+    expect(flushed.type === 'playback.flushed' && flushed.droppedMs).toBeGreaterThan(1500);
+    const wav = readWav('p4');
+    const first = wav.findIndex((v) => v !== 0);
+    const heard = wav.subarray(first);
+    expect(Array.from(heard.subarray(0, speech1.length))).toEqual(Array.from(speech1));
+    expect(heard.subarray(speech1.length).some((v) => v !== 0)).toBe(false);
+  });
+
   it('rejects and counts audio in the wrong format without losing the turn', async () => {
     bus.publishEvent(makeEvent('device.announced', { deviceId: 'p3', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
     bus.publishAudio('p3', 'audio.out', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(5), turnId: 'b1' });

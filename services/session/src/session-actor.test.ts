@@ -204,18 +204,19 @@ describe('SessionActor with a fake live session', () => {
     expect(h.of('user.turn.dropped')).toHaveLength(1);
   });
 
-  it('deferred: confirmed speech waits for the sentence boundary, then flushes and sends the held turn', async () => {
+  it('deferred: confirmed speech asks playback to stop at the next pause; the held turn goes once the answer stopped', async () => {
     const h = harness({ interruption: 'deferred' });
     await h.answering('u1');
     await h.speech('speech.onset');
+    expect(h.controls()).toEqual([]);
     await h.speech('speech.start');
+    expect(h.of('control.flush')).toEqual([expect.objectContaining({ turnId: 'u1', at: 'pause' })]);
     await h.turn('u2');
-    expect(h.controls()).toEqual([]);
-    await h.model(content({ outputTranscription: { text: 'You spoke for' } }));
-    expect(h.controls()).toEqual([]);
+    // Transcript timing is not the listener's: a sentence end in the text sends nothing.
     await h.model(content({ outputTranscription: { text: ' 0.6 seconds.' } }));
-    expect(h.of('control.flush')).toEqual([expect.objectContaining({ turnId: 'u1', reason: 'deferred interruption' })]);
-    // The held turn goes with its audio (and the pre-roll before it) and its end.
+    expect(h.live.sent.slice(3)).toEqual([]);
+    // Playback found the pause and flushed: the held turn goes with its audio and its end.
+    await h.heard('u1', false);
     expect(h.live.sent.slice(3)).toEqual(['activityStart', 'audio', 'audio', 'activityEnd']);
     expect(h.of('assistant.interrupted')[0]).toMatchObject({ turnId: 'u1' });
   });

@@ -224,11 +224,10 @@ export class SessionActor implements Actor<SessionMessage> {
       case 'resume':
         return this.publish(makeEvent('control.resume', { deviceId, turnId: this.heard.turnId }));
       case 'interrupt':
-        return this.interrupt('control.interrupt', d.reason);
-      case 'flush':
-        return this.interrupt('control.flush', d.reason);
-      case 'defer':
-        return this.ctx.log.info({ turnId: this.answerInPlay }, 'interruption deferred to the next sentence boundary');
+        return this.interrupt(d.playbackStopped ? undefined : 'control.interrupt', d.reason);
+      case 'flush-at-pause':
+        this.ctx.log.info({ turnId: this.answerInPlay, reason: d.reason }, 'interruption deferred to the next pause of the answer');
+        return this.publish(makeEvent('control.flush', { deviceId, turnId: this.answerInPlay, reason: d.reason, at: 'pause' }));
       case 'send-turn':
         return started && this.sendTurn(started);
       case 'hold-turn':
@@ -250,13 +249,12 @@ export class SessionActor implements Actor<SessionMessage> {
   }
 
   /** The interruption takes effect: tell playback (unless it was told already), mark the answer, send a held turn. */
-  private interrupt(command: 'control.interrupt' | 'control.flush' | undefined, reason: string): void {
+  private interrupt(command: 'control.interrupt' | undefined, reason: string): void {
     const deviceId = this.ctx.deviceId;
     const turnId = this.answerInPlay;
     const open = this.relay.held ?? (this.relay.current && !this.relay.current.ended ? this.relay.current : undefined);
     this.ctx.log.info({ turnId, byTurnId: open?.turnId, reason, strategy: this.strategy.name }, 'barge-in: interrupting the assistant');
     if (command === 'control.interrupt') this.publish(makeEvent('control.interrupt', { deviceId, turnId, byTurnId: open?.turnId, reason }));
-    if (command === 'control.flush') this.publish(makeEvent('control.flush', { deviceId, turnId, reason: 'deferred interruption' }));
     this.answers.markInterrupted('local', this.heard.turnId);
     const held = this.relay.takeHeld();
     if (held) this.sendTurn(held);

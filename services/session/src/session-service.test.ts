@@ -125,29 +125,23 @@ describe('session service (pause)', () => {
 describe('session service (deferred)', () => {
   withService('deferred');
 
-  it('deferred: the interruption waits for the next sentence boundary', async () => {
+  it('deferred: confirmed speech asks playback to stop at the next pause; the held turn goes once it has', async () => {
     const d = device('deferred', 'boundary');
     await open(d);
-    sim.behaviour.speed = 1;
-    try {
-      await userTurn(d, `${d}-1`);
-      await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
-      audible(d, `${d}-1`, true);
-      speech(d, 'speech.onset');
-      speech(d, 'speech.start');
-      await userTurn(d, `${d}-2`, 600, true);
-      await until(() => of(d).some((e) => e.type === 'control.flush'), 'deferred flush');
-      expect(typed(d, 'control.flush')[0]).toMatchObject({ turnId: `${d}-1`, reason: 'deferred interruption' });
-      expect(typed(d, 'control.interrupt')).toEqual([]);
-      const texts = typed(d, 'transcript').filter((e) => e.role === 'assistant' && !e.final && e.turnId === `${d}-1`).map((e) => e.text).join('');
-      // The flush came right after the first sentence ended, not before, and not at the end.
-      expect(texts.trim().endsWith('seconds.')).toBe(true);
-      audible(d, undefined, false);
-      await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered');
-      expect(completed(d, `${d}-1`)).toMatchObject({ interrupted: true });
-    } finally {
-      sim.behaviour.speed = 2;
-    }
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(typed(d, 'assistant.audio.first')[0]), 'answer audio');
+    audible(d, `${d}-1`, true);
+    speech(d, 'speech.onset');
+    expect(typed(d, 'control.flush')).toEqual([]);
+    speech(d, 'speech.start');
+    await userTurn(d, `${d}-2`, 600, true);
+    await until(() => of(d).some((e) => e.type === 'control.flush'), 'deferred flush');
+    expect(typed(d, 'control.flush')[0]).toMatchObject({ turnId: `${d}-1`, at: 'pause' });
+    expect(typed(d, 'control.interrupt')).toEqual([]);
+    // Held until playback says the answer stopped (flushed at its pause, or finished).
+    expect(typed(d, 'assistant.audio.first').some((e) => e.turnId === `${d}-2`)).toBe(false);
+    audible(d, undefined, false);
+    await until(() => Boolean(completed(d, `${d}-2`)), 'held turn answered');
   });
 
 });

@@ -1,39 +1,34 @@
-import { assistantActive, endsSentence, holdWhileActive, releaseWhenDone, type AssistantView, type InterruptionDecision, type InterruptionFact, type BargeInStrategy } from './strategy.ts';
+import { assistantActive, holdWhileActive, releaseWhenDone, type AssistantView, type InterruptionDecision, type InterruptionFact, type BargeInStrategy } from './strategy.ts';
 
 /**
  * Confirmed user speech lets the assistant finish its sentence: the interruption takes effect
- * at the next sentence boundary of the output transcript, or when the assistant stops
- * speaking or finishes generating, whichever comes first. When generation is already over and
- * only playback remains there is no boundary to wait for: it takes effect at once. User turns
- * that start meanwhile are held and sent when it does.
+ * at the next pause the user hears in the answer (the end of a sentence or a phrase), or when
+ * the assistant stops speaking, whichever comes first. The pause is found in the audio as it
+ * is played, not in the transcript: the model sends audio faster than real time and its
+ * transcript is not aligned with it, so a boundary in the text says nothing about where the
+ * listener is. User turns that start meanwhile are held and sent when it takes effect.
  */
 export class DeferredStrategy implements BargeInStrategy {
   readonly name = 'deferred';
-  /** An interruption is waiting for the next boundary. */
+  /** Playback was asked to stop at the next pause of this answer. */
   private pending = false;
 
   decide(fact: InterruptionFact, view: AssistantView): InterruptionDecision[] {
     switch (fact.type) {
       case 'speech.confirmed':
         if (this.pending || view.interrupted || !assistantActive(view)) return [];
-        if (!view.generating) return [{ type: 'flush', reason: 'assistant already done generating' }];
         this.pending = true;
-        return [{ type: 'defer' }];
-      case 'assistant.text':
-        return this.pending && endsSentence(fact.text) ? this.takeEffect('sentence boundary') : [];
-      case 'assistant.generation.ending':
-        return this.pending ? this.takeEffect('assistant finished generating') : [];
+        return [{ type: 'flush-at-pause', reason: 'deferred interruption: at the next pause' }];
       case 'assistant.stopped':
-        return this.pending ? this.takeEffect('assistant stopped speaking') : releaseWhenDone(view);
+        if (!this.pending) return releaseWhenDone(view);
+        // Flushed at a pause (or played to its end): the model may still be generating the
+        // answer; it is over for the user, and the held turn goes now.
+        this.pending = false;
+        return [{ type: 'interrupt', reason: 'deferred interruption took effect', playbackStopped: true }];
       case 'user.turn.start':
         return holdWhileActive(view);
       default:
         return [];
     }
-  }
-
-  private takeEffect(reason: string): InterruptionDecision[] {
-    this.pending = false;
-    return [{ type: 'flush', reason }];
   }
 }

@@ -48,12 +48,13 @@ export type InterruptionFact =
 export type InterruptionDecision =
   | { type: 'pause' }
   | { type: 'resume' }
-  /** Stop the answer now (`control.interrupt`), mark it interrupted, send a held turn. */
-  | { type: 'interrupt'; reason: string }
-  /** Wait for the next sentence boundary before interrupting (informational). */
-  | { type: 'defer' }
-  /** A deferred interruption takes effect (`control.flush`), marks it interrupted, sends a held turn. */
-  | { type: 'flush'; reason: string }
+  /**
+   * Stop the answer now (`control.interrupt`, unless playback already stopped it), mark it
+   * interrupted (the model is told by the held turn's activityStart), send a held turn.
+   */
+  | { type: 'interrupt'; reason: string; playbackStopped?: true }
+  /** Playback stops the answer at its next pause (`control.flush` at 'pause'); the held turn goes when it has. */
+  | { type: 'flush-at-pause'; reason: string }
   /** Send the user turn that just started to the model now. */
   | { type: 'send-turn' }
   /** Keep the user turn that just started (and its audio) until the strategy allows it. */
@@ -71,11 +72,6 @@ export interface BargeInStrategy {
    */
   readonly onsetReflex?: 'interrupt';
   decide(fact: InterruptionFact, view: AssistantView): InterruptionDecision[];
-}
-
-/** The end of a sentence in streamed transcript text: . ! or ? maybe followed by a quote or bracket. */
-export function endsSentence(text: string): boolean {
-  return /[.!?]["')\]]?\s*$/.test(text.trim());
 }
 
 /** Shared by every strategy: a held turn goes to the model once the assistant has finished. */
