@@ -15,16 +15,16 @@ const program = new Command('gemini-live-sim')
   .addOption(new Option('--port <port>', 'port (0 = any free port)').env('SIM_PORT').default(0).argParser(num))
   .addOption(new Option('--api-key <key>', 'accept only this key').env('SIM_API_KEY').default(undefined, 'any key'))
   .addOption(new Option('--preset <preset>', 'behaviour preset (see README)').env('SIM_PRESET').choices(SIM_PRESET_NAMES).default(DEFAULT_SIM_PRESET))
-  .addOption(new Option('--first-audio-delay-ms <ms>', `end of user turn to first answer audio (default ${d.firstAudioDelayMs})`).env('SIM_FIRST_AUDIO_DELAY_MS').argParser(num))
-  .addOption(new Option('--speed <factor>', `answer pacing without bursts: 1 = real time, 0 = as fast as possible (default ${d.speed})`).env('SIM_SPEED').argParser(num))
-  .addOption(new Option('--chunk-ms <ms>', `length of each answer audio message without bursts (default ${d.chunkMs})`).env('SIM_CHUNK_MS').argParser(num))
-  .addOption(new Option('--voice <voice>', `espeak-ng voice (default ${d.voice})`).env('SIM_VOICE'))
-  .addOption(new Option('--max-connection-ms <ms>', 'legacy: send goAway after this long (0 = never)').env('SIM_MAX_CONNECTION_MS').argParser(num))
-  .addOption(new Option('--connection-limit-ms <ms>', 'close a connection this long after it opened, goAway first (0 = never; preset decides)').env('SIM_CONNECTION_LIMIT_MS').argParser(num))
-  .addOption(new Option('--go-away-time-left-ms <ms>', 'goAway this long before the connection limit').env('SIM_GO_AWAY_TIME_LEFT_MS').argParser(num))
-  .addOption(new Option('--audio-session-limit-ms <ms>', 'end audio sessions without context window compression after this long (0 = never)').env('SIM_AUDIO_SESSION_LIMIT_MS').argParser(num))
-  .addOption(new Option('--handle-ttl-ms <ms>', 'resumption handles expire after this long').env('SIM_HANDLE_TTL_MS').argParser(num))
-  .addOption(new Option('--seed <n>', 'seed of the random choices').env('SIM_SEED').argParser(num));
+  .addOption(new Option('--first-audio-delay-ms <ms>', `end of user turn to first answer audio (default ${d.firstAudioDelayMs})`).env('SIM_FIRST_AUDIO_DELAY_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--speed <factor>', `answer pacing without bursts: 1 = real time, 0 = as fast as possible (default ${d.speed})`).env('SIM_SPEED').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--chunk-ms <ms>', `length of each answer audio message without bursts (default ${d.chunkMs})`).env('SIM_CHUNK_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--voice <voice>', `espeak-ng voice (default ${d.voice})`).env('SIM_VOICE').default(undefined, 'the preset\'s'))
+  .addOption(new Option('--max-connection-ms <ms>', 'legacy: send goAway after this long (0 = never)').env('SIM_MAX_CONNECTION_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--connection-limit-ms <ms>', 'close a connection this long after it opened, goAway first (0 = never; preset decides)').env('SIM_CONNECTION_LIMIT_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--go-away-time-left-ms <ms>', 'goAway this long before the connection limit').env('SIM_GO_AWAY_TIME_LEFT_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--audio-session-limit-ms <ms>', 'end audio sessions without context window compression after this long (0 = never)').env('SIM_AUDIO_SESSION_LIMIT_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--handle-ttl-ms <ms>', 'resumption handles expire after this long').env('SIM_HANDLE_TTL_MS').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--seed <n>', 'seed of the random choices').env('SIM_SEED').argParser(num).default(undefined, 'the preset\'s'));
 
 const opts = program.parse().opts<{ host: string; port: number; apiKey?: string; preset: SimPreset } & Record<string, number | string | undefined>>();
 const sim = await startGeminiLiveSim(opts);

@@ -12,7 +12,7 @@ export const SIM_PRESET_NAMES: readonly SimPreset[] = ['simple', 'realistic'];
  * The preset used when none is asked for. Flip this one line to make the simulator realistic
  * by default.
  */
-export const DEFAULT_SIM_PRESET: SimPreset = 'simple';
+export const DEFAULT_SIM_PRESET: SimPreset = 'realistic';
 
 export interface SimBehaviour {
   // ---- the original knobs ----

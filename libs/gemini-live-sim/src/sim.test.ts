@@ -5,7 +5,8 @@ import { startGeminiLiveSim, type GeminiLiveSim } from './server.ts';
 let sim: GeminiLiveSim;
 beforeAll(async () => {
   // Fast answers for tests: short delay, audio sent as fast as the socket takes it.
-  sim = await startGeminiLiveSim({ firstAudioDelayMs: 50, speed: 0 });
+  // The protocol basics, on the simple preset: lock-step timing makes the assertions exact.
+  sim = await startGeminiLiveSim({ preset: 'simple', firstAudioDelayMs: 50, speed: 0 });
 });
 afterAll(async () => {
   await sim?.close();

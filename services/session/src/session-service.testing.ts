@@ -52,7 +52,8 @@ export async function startSession(strategy: string, extra: string[] = []): Prom
 export function useStack(): void {
   beforeAll(async () => {
   server = await startNatsServer({ useEnvUrl: false });
-  sim = await startGeminiLiveSim({ firstAudioDelayMs: 100, speed: 2 });
+  // The simple preset: these scenarios script the model's timing (speed, faults) themselves.
+  sim = await startGeminiLiveSim({ preset: 'simple', firstAudioDelayMs: 100, speed: 2 });
   bus = await Bus.connect({ servers: server.url, name: 'session-test', log: memoryLogger().log });
   for (const stream of [STREAMS.session, STREAMS.control] as const) bus.subscribeEvents(stream, (e) => (events.push(e), check()));
   bus.subscribeAudio('audio.out', (chunk, meta) => (audioOut.push({ deviceId: meta.deviceId, chunk }), check()));

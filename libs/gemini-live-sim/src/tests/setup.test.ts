@@ -44,17 +44,19 @@ describe('setup and metadata (real @google/genai client)', () => {
     c.session.close();
   });
 
-  it('the simple preset stays the default; --preset / SIM_PRESET choose one on the command line', async () => {
-    const simple = await startGeminiLiveSim({ firstAudioDelayMs: 20 });
-    expect(simple.preset).toBe('simple');
+  it('the realistic preset is the default; --preset / SIM_PRESET choose one on the command line', async () => {
+    const byDefault = await startGeminiLiveSim({ firstAudioDelayMs: 20 });
+    expect(byDefault.preset).toBe('realistic');
+    expect(byDefault.behaviour.audioBursts).toBe(true);
+    await byDefault.close();
+    const simple = await startGeminiLiveSim({ preset: 'simple', firstAudioDelayMs: 20 });
     expect(simple.behaviour.audioBursts).toBe(false);
     await simple.close();
-    expect(sim.behaviour.audioBursts).toBe(true);
-    for (const [args, env] of [[['--preset', 'realistic'], {}], [[], { SIM_PRESET: 'realistic' }]] as const) {
-      const child = spawn(process.execPath, ['libs/gemini-live-sim/src/main.ts', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    for (const [args, env, want] of [[['--preset', 'simple'], {}, 'simple'], [[], { SIM_PRESET: 'simple' }, 'simple'], [[], {}, 'realistic']] as const) {
+      const child = spawn(process.execPath, ['libs/gemini-live-sim/src/main.ts', '--port', '0', ...args], { env: { ...process.env, SIM_PRESET: undefined, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       const [line] = (await once(child.stdout!, 'data')) as [Buffer];
       child.kill();
-      expect(JSON.parse(line.toString().split('\n')[0]!)).toMatchObject({ event: 'listening', preset: 'realistic' });
+      expect(JSON.parse(line.toString().split('\n')[0]!)).toMatchObject({ event: 'listening', preset: want });
     }
   });
 });
