@@ -150,10 +150,14 @@ describe('Live settings from flags and the environment', () => {
 
   it('makes a combination the model rejects a usage error of the service, before it connects', async () => {
     const sim = ['--gemini-url', 'http://127.0.0.1:9'];
-    await expect(SESSION_SERVICE.configure(flags([...sim, '--model', 'gemini-3.8-live', '--thinking-budget', '256']), {})).rejects.toThrow(UsageError);
-    await expect(SESSION_SERVICE.configure(flags([...sim, '--model', 'gemini-3.8-live', '--proactive-audio', 'false']), {})).rejects.toThrow(/gemini-3\.8-live: .*proactive audio always on/);
-    await expect(SESSION_SERVICE.configure(flags([...sim, '--activity-handling', 'NO_INTERRUPTION']), {})).rejects.toThrow(/local turn detection/);
-    await expect(SESSION_SERVICE.configure(flags([...sim, '--activity-handling', 'NO_INTERRUPTION', '--turn-detection', 'server']), {})).resolves.toBeDefined();
+    const configure = (argv: string[]) => {
+      const parsed = parseFlags('session', '', SESSION_FLAGS, argv, {});
+      return SESSION_SERVICE.configure(parsed.values as Parameters<typeof SESSION_SERVICE.configure>[0], {}, parsed.sourceOf);
+    };
+    await expect(configure([...sim, '--model', 'gemini-3.8-live', '--thinking-budget', '256'])).rejects.toThrow(UsageError);
+    await expect(configure([...sim, '--model', 'gemini-3.8-live', '--proactive-audio', 'false'])).rejects.toThrow(/gemini-3\.8-live: .*proactive audio always on/);
+    await expect(configure([...sim, '--activity-handling', 'NO_INTERRUPTION'])).rejects.toThrow(/local turn detection/);
+    await expect(configure([...sim, '--activity-handling', 'NO_INTERRUPTION', '--turn-detection', 'server'])).resolves.toBeDefined();
   });
 });
 
