@@ -174,7 +174,7 @@ describe('responseScheduling', () => {
 
 /** The `ws` package the SDK itself uses (not a dependency of this package). */
 interface WsSocket { once(event: 'message', fn: (data: Buffer) => void): void; send(data: Buffer): void; close(): void }
-interface WsServer { on(event: 'connection', fn: (socket: WsSocket, request: { url?: string }) => void): void; once(event: 'listening', fn: () => void): void; address(): { port: number }; close(fn: () => void): void }
+interface WsServer { clients: Set<{ terminate(): void }>; on(event: 'connection', fn: (socket: WsSocket, request: { url?: string }) => void): void; once(event: 'listening', fn: () => void): void; address(): { port: number }; close(fn: () => void): void }
 const { WebSocketServer } = createRequire(createRequire(import.meta.url).resolve('@google/genai'))('ws') as { WebSocketServer: new (o: { host: string; port: number }) => WsServer };
 
 /** What the SDK sends first on a socket: the URL it opened and its first frame, as JSON. */
@@ -239,6 +239,8 @@ describe('the setup on the wire (real @google/genai, a local WebSocket server)',
   });
   afterAll(async () => {
     setDefaultBaseUrls({});
+    // A socket the SDK left open after a failed setup would keep the server from closing.
+    for (const client of server.clients) client.terminate();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
