@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { ACTIVITY_HANDLINGS, TURN_COVERAGES, type LiveOptions } from './live-config.ts';
 
 /**
  * PromptKit's PromptPack format: a JSON file of named prompts with a system template,
@@ -17,7 +18,31 @@ const Tool = z.object({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/),
   description: z.string().min(1),
   parameters: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
-});
+  /** NON_BLOCKING: the model keeps talking while the call runs (the model's own default when unset). */
+  behavior: z.enum(['BLOCKING', 'NON_BLOCKING']).optional(),
+  /** When the model uses a NON_BLOCKING call's result: at once, when idle, or silently. */
+  scheduling: z.enum(['INTERRUPT', 'WHEN_IDLE', 'SILENT']).optional(),
+}).strict();
+
+/**
+ * Live API settings of a prompt (flags override each). What is unset is not sent, so the
+ * model keeps its own default; a combination the model rejects is refused before connecting.
+ */
+const Live = z.object({
+  activity_handling: z.enum(ACTIVITY_HANDLINGS).optional(),
+  turn_coverage: z.enum(TURN_COVERAGES).optional(),
+  thinking_budget: z.number().int().min(-1, 'thinking_budget is a number of tokens, 0 (off) or -1 (the model decides)').optional(),
+  include_thoughts: z.boolean().optional(),
+  proactive_audio: z.boolean().optional(),
+  affective_dialog: z.boolean().optional(),
+  language_code: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP-47 language code such as en-US').optional(),
+  compression_trigger_tokens: z.number().int().positive().optional(),
+  compression_target_tokens: z.number().int().positive().optional(),
+  google_search: z.boolean().optional(),
+}).strict().refine(
+  (l) => l.compression_target_tokens === undefined || l.compression_trigger_tokens === undefined || l.compression_target_tokens < l.compression_trigger_tokens,
+  { message: 'compression_target_tokens must be below compression_trigger_tokens', path: ['compression_target_tokens'] },
+);
 
 const Parameters = z.object({
   temperature: z.number().min(0).max(2).optional(),
@@ -38,6 +63,7 @@ const Prompt = z.object({
   tools: z.array(z.union([z.string(), Tool])).default([]),
   model: z.string().optional(),
   voice: z.string().optional(),
+  live: Live.optional(),
 });
 
 export const PromptPackSchema = z.object({
@@ -74,6 +100,26 @@ export interface RenderedPrompt {
   topP?: number;
   topK?: number;
   tools: ToolDeclaration[];
+  /** The prompt's Live settings (only those it sets). */
+  live: Partial<LiveOptions>;
+}
+
+/** The pack's snake_case `live` object as `LiveOptions` fields, leaving out what it does not set. */
+function liveOptionsOf(live: z.infer<typeof Live> | undefined): Partial<LiveOptions> {
+  if (!live) return {};
+  const out: Partial<LiveOptions> = {
+    activityHandling: live.activity_handling,
+    turnCoverage: live.turn_coverage,
+    thinkingBudget: live.thinking_budget,
+    includeThoughts: live.include_thoughts,
+    proactiveAudio: live.proactive_audio,
+    affectiveDialog: live.affective_dialog,
+    languageCode: live.language_code,
+    compressionTriggerTokens: live.compression_trigger_tokens,
+    compressionTargetTokens: live.compression_target_tokens,
+    googleSearch: live.google_search,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
 export function parsePromptPack(json: unknown, source = 'pack'): PromptPack {
@@ -147,6 +193,7 @@ export function renderPrompt(pack: PromptPack, promptName: string, values: Recor
     ...(p.top_p !== undefined ? { topP: p.top_p } : {}),
     ...(p.top_k !== undefined ? { topK: p.top_k } : {}),
     tools,
+    live: liveOptionsOf(prompt.live),
   };
 }
 

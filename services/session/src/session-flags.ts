@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES, type InterruptionStrategy, type TurnDetectionMode } from '@voicebus/protocol';
-import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpecs } from '@voicebus/runtime';
+import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpec, type FlagSpecs } from '@voicebus/runtime';
 import { GEMINI_LIVE_SESSION_DEFAULTS } from './gemini-live-session.ts';
+import { ACTIVITY_HANDLINGS, TURN_COVERAGES, type LiveOptions } from './live-config.ts';
 import { SESSION_DEFAULTS } from './session-options.ts';
 
 export interface SessionFlags {
@@ -26,11 +27,33 @@ export interface SessionFlags {
   apiKey: string | undefined;
   transcripts: boolean;
   traceTranscripts: boolean;
+  // Live settings: unset, the pack's value (or the model's default) holds.
+  activityHandling: LiveOptions['activityHandling'];
+  turnCoverage: LiveOptions['turnCoverage'];
+  thinkingBudget: number | undefined;
+  includeThoughts: boolean | undefined;
+  proactiveAudio: boolean | undefined;
+  affectiveDialog: boolean | undefined;
+  languageCode: string | undefined;
+  compressionTriggerTokens: number | undefined;
+  compressionTargetTokens: number | undefined;
+  googleSearch: boolean | undefined;
 }
 
 export const DEFAULT_PACK = join(import.meta.dirname, '..', 'assistant.pack.json');
 const SENSITIVITIES = ['high', 'low'] as const;
 const d = SESSION_DEFAULTS;
+const PACKS = "the pack's (else the model's)";
+const MAX_TOKENS = 10_000_000;
+
+/**
+ * An on/off setting that may also be left unset, so it can turn a pack's value either way
+ * (`booleanFlag` only turns a setting on): `--proactive-audio true|false`.
+ */
+function switchFlag(description: string, env: string): FlagSpec<boolean | undefined> {
+  const { parse, default: _none, ...choice } = choiceFlag(description, ['true', 'false'] as const, { env, defaultText: PACKS });
+  return { ...choice, parse: (raw) => parse(raw, undefined) === 'true' };
+}
 
 /** The session service's settings: each flag is named after the option it sets. */
 export const SESSION_FLAGS: FlagSpecs<SessionFlags> = {
@@ -53,4 +76,30 @@ export const SESSION_FLAGS: FlagSpecs<SessionFlags> = {
   apiKey: stringFlag('Gemini API key', { env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'], envOnly: true }),
   transcripts: booleanFlag('ask for input and output transcriptions', { default: true }),
   traceTranscripts: booleanFlag('add transcript text to trace spans (off: privacy)', { env: 'TRACE_TRANSCRIPTS' }),
+  activityHandling: choiceFlag('server mode: whether the user\'s speech interrupts the answer', ACTIVITY_HANDLINGS, { env: 'GEMINI_ACTIVITY_HANDLING', defaultText: PACKS }),
+  turnCoverage: choiceFlag('which input makes the user\'s turn', TURN_COVERAGES, { env: 'GEMINI_TURN_COVERAGE', defaultText: PACKS }),
+  thinkingBudget: numberFlag('thinking tokens (0 off, -1 the model decides)', { env: 'GEMINI_THINKING_BUDGET', min: -1, max: MAX_TOKENS, integer: true, defaultText: PACKS }),
+  includeThoughts: switchFlag('include the model\'s thoughts in its answers', 'GEMINI_INCLUDE_THOUGHTS'),
+  proactiveAudio: switchFlag('let the model stay silent when speech is not meant for it', 'GEMINI_PROACTIVE_AUDIO'),
+  affectiveDialog: switchFlag('let the model adapt its tone to the user\'s emotion', 'GEMINI_AFFECTIVE_DIALOG'),
+  languageCode: stringFlag('language of the speech (BCP-47, e.g. en-US)', { env: 'GEMINI_LANGUAGE_CODE', defaultText: PACKS }),
+  compressionTriggerTokens: numberFlag('context compression starts at this many tokens (compression is always on)', { env: 'GEMINI_COMPRESSION_TRIGGER_TOKENS', min: 1, max: MAX_TOKENS, integer: true, defaultText: PACKS }),
+  compressionTargetTokens: numberFlag('context compression keeps this many tokens (below the trigger)', { env: 'GEMINI_COMPRESSION_TARGET_TOKENS', min: 1, max: MAX_TOKENS, integer: true, defaultText: "the pack's (else half the trigger)" }),
+  googleSearch: switchFlag('ground answers with Google Search', 'GEMINI_GOOGLE_SEARCH'),
 };
+
+/** The Live settings the flags set (the others stay undefined, so the pack's hold). */
+export function liveOptionsOf(flags: SessionFlags): Partial<LiveOptions> {
+  return {
+    activityHandling: flags.activityHandling,
+    turnCoverage: flags.turnCoverage,
+    thinkingBudget: flags.thinkingBudget,
+    includeThoughts: flags.includeThoughts,
+    proactiveAudio: flags.proactiveAudio,
+    affectiveDialog: flags.affectiveDialog,
+    languageCode: flags.languageCode,
+    compressionTriggerTokens: flags.compressionTriggerTokens,
+    compressionTargetTokens: flags.compressionTargetTokens,
+    googleSearch: flags.googleSearch,
+  };
+}

@@ -2,10 +2,11 @@ import { STREAMS } from '@voicebus/protocol';
 import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { GeminiLiveSession } from './gemini-live-session.ts';
 import { createInterruptionStrategy } from './interruption/index.ts';
+import { LiveSettingsError, mergeLiveOptions, validateLiveSettings, type LiveSettings } from './live-config.ts';
 import { loadPromptPack, packValues, PromptPackError, renderPrompt, type RenderedPrompt } from './prompt-pack.ts';
 import { ResumptionStore } from './resumption-store.ts';
 import { SessionActor, type SessionMessage } from './session-actor.ts';
-import { SESSION_FLAGS, type SessionFlags } from './session-flags.ts';
+import { liveOptionsOf, SESSION_FLAGS, type SessionFlags } from './session-flags.ts';
 import { defaultToolRegistry } from './tool-handlers.ts';
 
 const DEFAULT_MODEL = 'gemini-2.5-flash-native-audio-latest';
@@ -33,17 +34,28 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
     const handles = new Map<string, string>();
     const tools = defaultToolRegistry();
     let handleStore: ResumptionStore | undefined;
-    const live = {
+    const live: LiveSettings = {
       model,
       prompt,
       voice: flags.voice,
       turnDetection: flags.turnDetection,
       serverVad: { startSensitivity: flags.startSensitivity, endSensitivity: flags.endSensitivity, prefixPaddingMs: flags.prefixPaddingMs, silenceDurationMs: flags.silenceDurationMs },
       transcripts: flags.transcripts,
+      // The pack's Live settings, then the flags.
+      options: mergeLiveOptions(prompt.live, liveOptionsOf(flags)),
     };
+    // A combination the model rejects stops here (exit 2), not at Google with a 1007.
+    let liveWarnings: string[];
+    try {
+      liveWarnings = validateLiveSettings(model, live).warnings;
+    } catch (err) {
+      if (err instanceof LiveSettingsError) throw new UsageError(`Live settings (pack ${flags.pack}, prompt ${flags.prompt}, and flags): ${err.message}`);
+      throw err;
+    }
     return {
       // Resumption handles live in NATS KV so the instance that takes a device over resumes it.
       attach: async (rt) => {
+        for (const warning of liveWarnings) rt.log.warn({ model }, warning);
         if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log);
       },
       actor: (ctx, rt) => new SessionActor(ctx, {

@@ -1,6 +1,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import type { FunctionCall, FunctionResponse } from '@google/genai';
+import { FunctionResponseScheduling, type FunctionCall, type FunctionResponse } from '@google/genai';
 import { ATTR } from '@voicebus/runtime';
+import type { ToolDeclaration } from './prompt-pack.ts';
 
 /** Answers a model's function call. Handlers are plain async functions, so adding one is one line. */
 export type ToolHandler = (args: Record<string, unknown>) => Promise<unknown> | unknown;
@@ -46,4 +47,17 @@ export async function runToolCalls(calls: FunctionCall[], tools: ToolRegistry, d
     responses.push({ id: call.id, name: call.name, response: result.error ? { error: result.error } : { output: result.output } });
   }
   return responses;
+}
+
+/**
+ * The `scheduling` to send with a tool's response: the one its pack declaration gives, or
+ * undefined (then Gemini uses WHEN_IDLE). It tells the model when to use a NON_BLOCKING call's
+ * result: INTERRUPT (at once, cutting what it says), WHEN_IDLE (when it has finished), SILENT
+ * (only remember it). Gemini ignores it on BLOCKING calls, so it is never sent for a tool
+ * declared BLOCKING.
+ */
+export function responseScheduling(declarations: readonly ToolDeclaration[], toolName: string | undefined): FunctionResponseScheduling | undefined {
+  const tool = declarations.find((t) => t.name === toolName);
+  if (!tool?.scheduling || tool.behavior === 'BLOCKING') return undefined;
+  return FunctionResponseScheduling[tool.scheduling];
 }
