@@ -61,8 +61,10 @@ T_BUILD=$((SECONDS - T_BUILD))
 read -r P_NATS P_MON P_UI P_GRPC P_HTTP < <(node -e '
   const net = require("node:net"); const ports = [];
   (async () => { for (let i = 0; i < 5; i++) ports.push(await new Promise((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); })); console.log(ports.join(" ")); })();')
+# nats-server parses a $VAR in its config as a config value: a password starting with a digit
+# fails to parse, so each starts with letters.
 {
-  for u in VAD SESSION PLAYBACK OBSERVER DEV1 DEV2 DEV3; do echo "${u}_NATS_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; done
+  for u in VAD SESSION PLAYBACK OBSERVER DEV1 DEV2 DEV3; do echo "${u}_NATS_PASSWORD=pw$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; done
   echo "PUBLISH_ADDR=127.0.0.1"
   echo "NATS_HOST_PORT=$P_NATS"; echo "NATS_MONITOR_HOST_PORT=$P_MON"; echo "JAEGER_UI_HOST_PORT=$P_UI"
   echo "OTLP_GRPC_HOST_PORT=$P_GRPC"; echo "OTLP_HTTP_HOST_PORT=$P_HTTP"
