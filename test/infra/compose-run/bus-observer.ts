@@ -25,7 +25,10 @@ export interface InstanceStatus {
 
 export class BusObserver {
   readonly events: BusEvent[] = [];
-  private constructor(readonly nc: NatsConnection) {}
+  readonly nc: NatsConnection;
+  private constructor(nc: NatsConnection) {
+    this.nc = nc;
+  }
 
   static async connect(url: string, pass: string): Promise<BusObserver> {
     const nc = await connect({ servers: url, user: 'observer', pass, maxReconnectAttempts: -1, reconnectTimeWait: 500 });

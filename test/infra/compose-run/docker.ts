@@ -18,11 +18,13 @@ export interface Container {
 }
 
 export class Docker {
-  constructor(
-    readonly project: string,
-    /** The compose command with its project, files and env file, e.g. ["docker-compose", "-p", ...]. */
-    readonly compose: string[],
-  ) {}
+  readonly project: string;
+  /** The compose command with its project, files and env file, e.g. ["docker-compose", "-p", ...]. */
+  readonly compose: string[];
+  constructor(project: string, compose: string[]) {
+    this.project = project;
+    this.compose = compose;
+  }
 
   async docker(...args: string[]): Promise<string> {
     const { stdout } = await run('docker', args, { maxBuffer: 64 << 20 });
