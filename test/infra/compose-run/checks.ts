@@ -75,7 +75,9 @@ async function main(): Promise<void> {
 
   await check('each device\'s conversation answered turn by turn', async () => {
     // The bundled conversation has four questions; every ended turn gets its answer.
-    await bus.waitFor('four answered turns per device', answeredTurnByTurn(bus, phaseA, 4), 120_000);
+    await bus.waitFor('four answered turns per device', answeredTurnByTurn(bus, phaseA, 4), 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${describeTurns(bus, phaseA)}`);
+    });
     assertNoTurnTwice(bus, phaseA);
     answeredTurns = DEVICES.flatMap((d) => bus.turns(d, phaseA).answered);
     return describeTurns(bus, phaseA);
@@ -126,7 +128,9 @@ async function main(): Promise<void> {
     const [back] = await docker.waitHealthy(90_000, (cs) => cs.some((c) => c.service === 'vad' && c.restartCount > vad.restartCount && c.health === 'healthy')).then((cs) => cs.filter((c) => c.service === 'vad'));
     const healthyAfter = Date.now() - killedAt;
     const restartedAt = back!.startedAt;
-    await bus.waitFor('two turns per device answered after the restart', answeredTurnByTurn(bus, restartedAt, 2), 90_000);
+    await bus.waitFor('two turns per device answered after the restart', answeredTurnByTurn(bus, restartedAt, 2), 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${describeTurns(bus, restartedAt)}`);
+    });
     assertNoTurnTwice(bus, restartedAt);
     return `killed ${vad.name}; restart count ${vad.restartCount} -> ${back!.restartCount}, running again after ${((restartedAt - killedAt) / 1000).toFixed(1)} s, healthy after ${(healthyAfter / 1000).toFixed(1)} s; after it: ${describeTurns(bus, restartedAt)}`;
   });
@@ -181,7 +185,9 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    await bus.waitFor('a turn per device answered after the kill', answeredTurnByTurn(bus, killedAt + 1, 1), 90_000);
+    await bus.waitFor('a turn per device answered after the kill', answeredTurnByTurn(bus, killedAt + 1, 1), 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${describeTurns(bus, killedAt)}`);
+    });
     assertNoTurnTwice(bus, killedAt);
     lines.push(`after: ${describeTurns(bus, killedAt)}`);
     return lines.join('; ');
