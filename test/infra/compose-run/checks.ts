@@ -119,11 +119,16 @@ async function main(): Promise<void> {
     return `in ${dev1.name} as ${probe.user}: ${pubDenied} publishes and ${subDenied} subscriptions on dev2 refused by the server, 0 spoofed messages reached dev2, own playback heard (${probe.got.own} events)`;
   });
 
-  await check('docker kill of the vad container mid-conversation: restarted by its policy, later turns answered', async () => {
+  // A crash: the vad service's process is SIGKILLed (as the OOM killer or a fatal error would
+  // end it), so the container exits on its own and its restart policy applies. `docker kill`
+  // is not used here: Docker counts it as a manual stop, and `unless-stopped` then leaves the
+  // container down (the scale-out check below shows that).
+  await check('SIGKILL of the vad container\'s process mid-conversation: restarted by its policy, later turns answered', async () => {
     const before = bus.events.length;
     await bus.waitFor('a turn answered (mid-conversation)', () => bus.events.slice(before).some((e) => e.type === 'turn.latency'), 30_000);
     const vad = (await docker.of('vad'))[0]!;
-    await docker.docker('kill', vad.name);
+    const pid = await docker.servicePid(vad.name);
+    process.kill(pid, 'SIGKILL');
     const killedAt = Date.now();
     const [back] = await docker.waitHealthy(90_000, (cs) => cs.some((c) => c.service === 'vad' && c.restartCount > vad.restartCount && c.health === 'healthy')).then((cs) => cs.filter((c) => c.service === 'vad'));
     const healthyAfter = Date.now() - killedAt;
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
       throw new Error(`${err.message}: ${describeTurns(bus, restartedAt)}`);
     });
     assertNoTurnTwice(bus, restartedAt);
-    return `killed ${vad.name}; restart count ${vad.restartCount} -> ${back!.restartCount}, running again after ${((restartedAt - killedAt) / 1000).toFixed(1)} s, healthy after ${(healthyAfter / 1000).toFixed(1)} s; after it: ${describeTurns(bus, restartedAt)}`;
+    return `SIGKILLed node (host pid ${pid}) in ${vad.name}; restart count ${vad.restartCount} -> ${back!.restartCount}, running again after ${((restartedAt - killedAt) / 1000).toFixed(1)} s, healthy after ${(healthyAfter / 1000).toFixed(1)} s; after it: ${describeTurns(bus, restartedAt)}`;
   });
 
   await bus.close();
@@ -159,15 +164,17 @@ async function main(): Promise<void> {
     return lines.join(' | ');
   });
 
-  await check('a killed container\'s devices move to the other one, and the conversations go on', async () => {
+  await check('docker kill of a vad and a session container: their devices move to the other ones, and the conversations go on', async () => {
     const lines: string[] = [];
     const moved: { service: string; devices: string[]; killedInstance: string }[] = [];
+    const killedNames: string[] = [];
     const cs = await docker.containers();
     for (const service of ['vad', 'session']) {
       const victim = (await bus.instances(service)).find((i) => i.owned.length > 0)!;
       const container = cs.find((c) => c.hostname === victim.host)!;
       moved.push({ service, devices: victim.owned, killedInstance: victim.instance });
       await docker.docker('kill', container.name);
+      killedNames.push(container.name);
       lines.push(`killed ${container.name} (owned ${victim.owned.join(',')})`);
     }
     const killedAt = Date.now();
@@ -190,6 +197,8 @@ async function main(): Promise<void> {
     });
     assertNoTurnTwice(bus, killedAt);
     lines.push(`after: ${describeTurns(bus, killedAt)}`);
+    const killed = (await docker.containers()).filter((c) => killedNames.includes(c.name));
+    lines.push(`the docker-killed containers (a manual stop for Docker): ${killed.map((c) => `${c.name} ${c.state}, restarts ${c.restartCount}`).join(', ')}`);
     return lines.join('; ');
   });
   await bus.close();

@@ -79,6 +79,15 @@ export class Docker {
     }
   }
 
+  /** The host pid of a container's service process: the child of its init (compose's init: true). */
+  async servicePid(container: string): Promise<number> {
+    const initPid = (await this.docker('inspect', '-f', '{{.State.Pid}}', container)).trim();
+    const { stdout } = await run('pgrep', ['-P', initPid]);
+    const pid = Number(stdout.trim().split('\n')[0]);
+    if (!pid) throw new Error(`no process under ${container}'s init (pid ${initPid})`);
+    return pid;
+  }
+
   /** Runs a node module inside a container (stdin), in a directory where the NATS client resolves. */
   async nodeIn(container: string, workdir: string, source: string): Promise<string> {
     return new Promise((resolve, reject) => {
