@@ -56,6 +56,16 @@ STEP="service images"
 build_service_images "$PROJECT"
 T_BUILD=$((SECONDS - T_BUILD))
 
+# --- libs/nats-launcher's container path, on this engine and the local NATS image -------
+# Ryuk (testcontainers' reaper) is off: its image cannot be pulled; the test stops its own.
+STEP="testcontainers"
+T_TC=$SECONDS
+TESTCONTAINERS_RYUK_DISABLED=true VOICEBUS_NATS_IMAGE="$NATS_IMAGE" \
+  "$ROOT/node_modules/.bin/vitest" run --reporter=verbose libs/nats-launcher/src/nats-container.test.ts >"$RUN_DIR/testcontainers.log" 2>&1 \
+  || { cat "$RUN_DIR/testcontainers.log" >&2; ct_die "libs/nats-launcher's testcontainers test failed against $NATS_IMAGE"; }
+grep -q '1 passed' "$RUN_DIR/testcontainers.log" || { cat "$RUN_DIR/testcontainers.log" >&2; ct_die "libs/nats-launcher's testcontainers test did not run"; }
+ct_log "testcontainers: libs/nats-launcher started $NATS_IMAGE through testcontainers (Ryuk off), connected, stopped it ($((SECONDS - T_TC)) s)"
+
 # --- the stack ---------------------------------------------------------------------------
 # Fresh passwords and free loopback ports per run; host port 4222 is often taken already.
 read -r P_NATS P_MON P_UI P_GRPC P_HTTP < <(node -e '
