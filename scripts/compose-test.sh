@@ -40,7 +40,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'ct_log "interrupted"; exit 130' INT TERM
+trap 'SUMMARY="compose-test: INTERRUPTED at step $STEP after $(fmt $((SECONDS - T0))); cleaned up"; exit 130' INT TERM
 
 # --- engine and compose ------------------------------------------------------------------
 ensure_engine
