@@ -35,7 +35,9 @@ ensure_engine() {
   command -v dockerd >/dev/null 2>&1 || ct_die "no dockerd: install the docker.io package (apt-get install docker.io)"
   [ "$(id -u)" -eq 0 ] || ct_die "no Docker engine answers and only root can start dockerd here; start it (systemctl start docker) and run again"
   ct_log "starting dockerd (log: $ENGINE_LOG)"
-  dockerd >"$ENGINE_LOG" 2>&1 &
+  # Its own session: a Ctrl-C in the terminal must reach this script (which then removes
+  # the stack), not the engine, or there would be no engine left to remove it with.
+  setsid dockerd >"$ENGINE_LOG" 2>&1 </dev/null &
   ENGINE_STARTED_PID=$!
   local i
   for i in $(seq 1 60); do
