@@ -20,11 +20,14 @@ export interface NatsServerOptions extends LocalNatsServerOptions {
   mode: 'auto' | 'local' | 'container';
   /** Honour NATS_URL (off for tests that need their own config, e.g. auth). */
   useEnvUrl: boolean;
+  /** The image of the container mode (VOICEBUS_NATS_IMAGE; e.g. a locally built one). */
+  containerImage: string;
 }
 
 export const NATS_SERVER_DEFAULTS: Omit<NatsServerOptions, keyof LocalNatsServerOptions> = {
   mode: (process.env.VOICEBUS_NATS_MODE as NatsServerOptions['mode'] | undefined) ?? 'auto',
   useEnvUrl: true,
+  containerImage: process.env.VOICEBUS_NATS_IMAGE ?? 'nats:2.12-alpine',
 };
 
 function hasDocker(): boolean {
@@ -42,19 +45,33 @@ export async function startNatsServer(options: Partial<NatsServerOptions> = {}):
     const port = Number(new URL(envUrl.includes('://') ? envUrl : `nats://${envUrl}`).port || 4222);
     return { url: envUrl, port, stop: async () => {} };
   }
-  if (opts.mode === 'container') return startContainer();
+  if (opts.mode === 'container') return startContainer(opts.containerImage);
   try {
     return await startLocalNatsServer(options);
   } catch (err) {
-    if (err instanceof NatsServerNotFoundError && opts.mode === 'auto' && hasDocker()) return startContainer();
+    if (err instanceof NatsServerNotFoundError && opts.mode === 'auto' && hasDocker()) return startContainer(opts.containerImage);
     throw err;
   }
 }
 
-async function startContainer(): Promise<NatsServer> {
+/**
+ * nats-server in a container (testcontainers). Where no registry can be reached, set
+ * VOICEBUS_NATS_IMAGE to a local image (scripts/compose-test.sh builds voicebus/nats:2.9-bookworm)
+ * and TESTCONTAINERS_RYUK_DISABLED=true (Ryuk's image cannot be pulled either).
+ */
+async function startContainer(image: string): Promise<NatsServer> {
   // Loaded lazily: testcontainers is heavy and only useful where a Docker engine runs.
   const { NatsContainer } = await import('@testcontainers/nats');
-  const container = await new NatsContainer('nats:2.12-alpine').withJetStream().start();
+  const nats = new NatsContainer(image).withJetStream();
+  // NatsContainer always adds `--user test --pass test`. The servers this launcher hands out
+  // have no auth, like the local one (callers connect with the URL alone), so those two
+  // arguments are taken out again; the container test fails if this stops working.
+  const internals = nats as unknown as { args?: Set<string>; values?: Map<string, string> };
+  for (const arg of ['--user', '--pass']) {
+    internals.args?.delete(arg);
+    internals.values?.delete(arg);
+  }
+  const container = await nats.start();
   const port = container.getMappedPort(4222);
   const host = container.getHost();
   return {
