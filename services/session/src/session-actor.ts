@@ -7,6 +7,7 @@ import type { CreateLiveSession, LiveSession, LiveSessionMessage } from './live-
 import { readModelContent } from './model-content.ts';
 import { SESSION_DEFAULTS, type SessionOptions } from './session-options.ts';
 import { runToolCalls, type ToolRegistry } from './tool-handlers.ts';
+import { ServerModeTurns } from './server-mode-turns.ts';
 import { UserTurnRelay, type UserTurn } from './user-turn-relay.ts';
 
 export type SessionMessage =
@@ -45,12 +46,7 @@ export class SessionActor implements Actor<SessionMessage> {
   /** What playback says the user hears. */
   private heard: { turnId: string | undefined; audible: boolean; paused: boolean } = { turnId: undefined, audible: false, paused: false };
   private greeted = false;
-  /**
-   * Server turn detection: the VAD's turns not answered yet. Gemini decides the turns, but the
-   * VAD's name the answers (and give the user's stop time on the capture timeline), so each
-   * answer is measured and counted against the user turn it follows.
-   */
-  private serverModeTurns: { turnId: string; decidedAt: number | undefined }[] = [];
+  private readonly serverModeTurns = new ServerModeTurns();
   /** When the session was lost with a user turn unanswered (it is sent again on the next one). */
   private lostAt: number | undefined;
   private skippedAudio = 0;
@@ -63,7 +59,7 @@ export class SessionActor implements Actor<SessionMessage> {
     this.strategy = createInterruptionStrategy(this.options.interruption);
     this.relay = new UserTurnRelay({ preRollMs: this.options.preRollMs });
     this.answers = new AssistantTurnTracker(
-      { deviceId, publish: (e) => this.publish(e), publishAudio: (c) => deps.bus.publishAudio(deviceId, 'audio.out', c), onCompleted: (a) => this.onAnswerClosed(a.turnId), metrics: deps.metrics, claimUnaskedAnswer: () => this.claimServerModeTurn() },
+      { deviceId, publish: (e) => this.publish(e), publishAudio: (c) => deps.bus.publishAudio(deviceId, 'audio.out', c), onCompleted: (a) => this.onAnswerClosed(a.turnId), metrics: deps.metrics, claimUnaskedAnswer: () => this.serverModeTurns.claim() },
       { traceTranscripts: this.options.traceTranscripts, model: this.options.model, strategy: this.options.interruption, modelTurnPrefix: this.local ? 'm' : 's' },
     );
     this.live = deps.createLiveSession({
@@ -125,10 +121,7 @@ export class SessionActor implements Actor<SessionMessage> {
       case 'device.announced':
         return this.live.open();
       case 'turn.start': {
-        if (!this.local) {
-          this.serverModeTurns.push({ turnId: event.turnId, decidedAt: undefined });
-          return;
-        }
+        if (!this.local) return this.serverModeTurns.started(event.turnId);
         this.armInactivity();
         await this.live.open();
         const turn = this.relay.startTurn(event.turnId, event.speechStartUs);
@@ -136,11 +129,7 @@ export class SessionActor implements Actor<SessionMessage> {
         return this.bargeIn({ type: 'user.turn.start' }, turn);
       }
       case 'turn.end':
-        if (!this.local) {
-          const t = this.serverModeTurns.find((x) => x.turnId === event.turnId);
-          if (t) t.decidedAt = event.decidedAt;
-          return;
-        }
+        if (!this.local) return this.serverModeTurns.ended(event.turnId, event.decidedAt);
         if (this.relay.endTurn(event.turnId) === 'current') this.handOver(event.turnId);
         return;
       case 'speech.onset':
@@ -285,14 +274,6 @@ export class SessionActor implements Actor<SessionMessage> {
     this.answers.completeAll();
     if (unanswered) this.lostAt = Date.now();
     else this.relay.finishCurrent();
-  }
-
-  /** The model answered by itself: the latest VAD turn is the one it answers (earlier ones it took in with it). */
-  private claimServerModeTurn(): { turnId: string; requestedAt: number | undefined } | undefined {
-    const latest = this.serverModeTurns.at(-1);
-    this.serverModeTurns = [];
-    // Gemini's own end-of-turn decision is not seen: the model's time counts from the VAD's.
-    return latest && { turnId: latest.turnId, requestedAt: latest.decidedAt };
   }
 
   /** Sends the turn the lost session never answered again, from its first chunk. */

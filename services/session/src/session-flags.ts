@@ -5,7 +5,8 @@ import { GEMINI_LIVE_SESSION_DEFAULTS } from './gemini-live-session.ts';
 import { ACTIVITY_HANDLINGS, TURN_COVERAGES, type LiveOptions } from './live-config.ts';
 import { SESSION_DEFAULTS } from './session-options.ts';
 
-export interface SessionFlags {
+/** The Live settings (LiveOptions) are flags too: unset, the pack's value (or the model's default) holds. */
+export interface SessionFlags extends LiveOptions {
   pack: string;
   prompt: string;
   /** Template variables `name=value` (also PACK_VAR_<NAME> in the environment). */
@@ -27,17 +28,6 @@ export interface SessionFlags {
   apiKey: string | undefined;
   transcripts: boolean;
   traceTranscripts: boolean;
-  // Live settings: unset, the pack's value (or the model's default) holds.
-  activityHandling: LiveOptions['activityHandling'];
-  turnCoverage: LiveOptions['turnCoverage'];
-  thinkingBudget: number | undefined;
-  includeThoughts: boolean | undefined;
-  proactiveAudio: boolean | undefined;
-  affectiveDialog: boolean | undefined;
-  languageCode: string | undefined;
-  compressionTriggerTokens: number | undefined;
-  compressionTargetTokens: number | undefined;
-  googleSearch: boolean | undefined;
 }
 
 export const DEFAULT_PACK = join(import.meta.dirname, '..', 'assistant.pack.json');
