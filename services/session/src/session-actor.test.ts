@@ -281,6 +281,21 @@ describe('SessionActor with a fake live session', () => {
     expect(h.live.toolResponses).toHaveLength(1);
   });
 
+  it('a call the model cancelled (the user interrupted) gets no response; the others do', async () => {
+    const finishers: ((v: string) => void)[] = [];
+    const tools = new ToolRegistry().register('slow', () => new Promise<string>((r) => finishers.push(r)));
+    const h = harness({}, tools);
+    await h.answering('u1');
+    await h.model({ toolCall: { functionCalls: [{ id: 'c1', name: 'slow', args: {} }] } } as LiveServerMessage);
+    await h.model({ toolCallCancellation: { ids: ['c1'] } } as LiveServerMessage);
+    await h.model({ toolCall: { functionCalls: [{ id: 'c2', name: 'slow', args: {} }] } } as LiveServerMessage);
+    while (finishers.length < 2) await new Promise((r) => setImmediate(r));
+    for (const f of finishers) f('done');
+    while (h.mailbox.length < 2) await new Promise((r) => setImmediate(r));
+    for (const m of h.mailbox) await h.actor.handle(m.message);
+    expect(h.live.toolResponses.flat().map((r) => r.id)).toEqual(['c2']);
+  });
+
   it('a user turn with no live session is dropped and said so', async () => {
     const h = harness();
     h.live.refuse = true;

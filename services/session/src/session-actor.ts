@@ -1,4 +1,4 @@
-import type { FunctionCall, FunctionResponse, LiveServerMessage } from '@google/genai';
+import type { FunctionCall, FunctionResponse, FunctionResponseScheduling, LiveServerMessage } from '@google/genai';
 import { makeEvent, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
 import type { Actor, ActorContext, Bus, VoiceMetrics } from '@voicebus/runtime';
 import { AssistantTurnTracker } from './assistant-turn-tracker.ts';
@@ -20,6 +20,8 @@ export interface SessionDeps {
   bus: Pick<Bus, 'tryPublishEvent' | 'publishAudio'>;
   createLiveSession: CreateLiveSession;
   tools: ToolRegistry;
+  /** The scheduling a tool's response carries (NON_BLOCKING tools, from the pack). */
+  toolScheduling?: ((toolName: string | undefined) => FunctionResponseScheduling | undefined) | undefined;
   metrics?: VoiceMetrics | undefined;
 }
 
@@ -47,6 +49,8 @@ export class SessionActor implements Actor<SessionMessage> {
   private heard: { turnId: string | undefined; audible: boolean; paused: boolean } = { turnId: undefined, audible: false, paused: false };
   private greeted = false;
   private readonly serverModeTurns = new ServerModeTurns();
+  /** Tool calls the model cancelled (`toolCallCancellation`) whose handlers are still running. */
+  private readonly cancelledCalls = new Set<string>();
   /** When the session was lost with a user turn unanswered (it is sent again on the next one). */
   private lostAt: number | undefined;
   private skippedAudio = 0;
@@ -91,8 +95,11 @@ export class SessionActor implements Actor<SessionMessage> {
         return this.onEvent(message.event);
       case 'live':
         return this.live.handle(message);
-      case 'tool-results':
-        return this.live.sendToolResponse(message.responses);
+      case 'tool-results': {
+        // Calls the model cancelled meanwhile (the user interrupted) get no response.
+        const responses = message.responses.filter((r) => !r.id || !this.cancelledCalls.delete(r.id));
+        return responses.length ? this.live.sendToolResponse(responses) : undefined;
+      }
     }
   }
 
@@ -323,12 +330,13 @@ export class SessionActor implements Actor<SessionMessage> {
     if (c.turnComplete) this.answers.turnComplete();
     const u = m.usageMetadata;
     if (u) this.publish(makeEvent('usage', { deviceId: this.ctx.deviceId, turnId: this.answers.usageTurnId, promptTokens: u.promptTokenCount, responseTokens: u.responseTokenCount, totalTokens: u.totalTokenCount }));
+    for (const id of m.toolCallCancellation?.ids ?? []) if (typeof id === 'string') this.cancelledCalls.add(id);
     if (m.toolCall?.functionCalls?.length) this.runTools(m.toolCall.functionCalls);
   }
 
   /** Runs the handlers off the mailbox (it keeps moving); their results come back as a message. */
   private runTools(calls: FunctionCall[]): void {
-    runToolCalls(calls, this.deps.tools, this.ctx.deviceId)
+    runToolCalls(calls, this.deps.tools, this.ctx.deviceId, this.deps.toolScheduling)
       .then((responses) => this.ctx.send({ kind: 'tool-results', responses }, { priority: true }))
       .catch((err: unknown) => this.ctx.log.error({ err }, 'tool call failed'));
   }

@@ -7,7 +7,7 @@ import { loadPromptPack, packValues, PromptPackError, renderPrompt, type Rendere
 import { ResumptionStore } from './resumption-store.ts';
 import { SessionActor, type SessionMessage } from './session-actor.ts';
 import { liveOptionsOf, SESSION_FLAGS, type SessionFlags } from './session-flags.ts';
-import { defaultToolRegistry } from './tool-handlers.ts';
+import { defaultToolRegistry, responseScheduling } from './tool-handlers.ts';
 
 const DEFAULT_MODEL = 'gemini-2.5-flash-native-audio-latest';
 
@@ -61,6 +61,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
       actor: (ctx, rt) => new SessionActor(ctx, {
         bus: rt.bus,
         tools,
+        toolScheduling: (name) => responseScheduling(prompt.tools, name),
         metrics: rt.telemetry.metrics,
         createLiveSession: (port) => new GeminiLiveSession(port, {
           endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },

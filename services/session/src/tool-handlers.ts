@@ -36,7 +36,7 @@ export function defaultToolRegistry(now: () => Date = () => new Date()): ToolReg
 }
 
 /** Runs a model's function calls one after the other, each in a `tool <name>` span. Never throws. */
-export async function runToolCalls(calls: FunctionCall[], tools: ToolRegistry, deviceId: string): Promise<FunctionResponse[]> {
+export async function runToolCalls(calls: FunctionCall[], tools: ToolRegistry, deviceId: string, schedulingOf: (toolName: string | undefined) => FunctionResponseScheduling | undefined = () => undefined): Promise<FunctionResponse[]> {
   const tracer = trace.getTracer('voicebus.session');
   const responses: FunctionResponse[] = [];
   for (const call of calls) {
@@ -44,7 +44,8 @@ export async function runToolCalls(calls: FunctionCall[], tools: ToolRegistry, d
     const result = await tools.call(call.name ?? '', call.args ?? {});
     if (result.error) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error });
     span.end();
-    responses.push({ id: call.id, name: call.name, response: result.error ? { error: result.error } : { output: result.output } });
+    const scheduling = schedulingOf(call.name);
+    responses.push({ id: call.id, name: call.name, response: result.error ? { error: result.error } : { output: result.output }, ...(scheduling ? { scheduling } : {}) });
   }
   return responses;
 }
