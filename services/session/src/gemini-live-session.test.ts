@@ -20,6 +20,7 @@ function harness(opts: { answer?: boolean; refuseWith?: number } = {}) {
   const closed: number[] = [];
   const callbacks: LiveSocketCallbacks[] = [];
   const stored = new Map<string, string>();
+  let userTurn = false;
   let answer = opts.answer ?? false;
   const openSocket: OpenLiveSocket = async (_e, _s, handle, cb) => {
     handlesSeen.push(handle);
@@ -39,7 +40,7 @@ function harness(opts: { answer?: boolean; refuseWith?: number } = {}) {
     cancel: (name) => timers.delete(name),
     isScheduled: (name) => timers.has(name),
     publish: (e) => events.push(e),
-    listener: { onOpened: (i) => opened.push(i), onMessage: () => {}, onLost: (e) => lost.push(e), answerInFlight: () => answer },
+    listener: { onOpened: (i) => opened.push(i), onMessage: () => {}, onLost: (e) => lost.push(e), answerInFlight: () => answer, quiet: () => !answer && !userTurn },
   }, {
     endpoint: { apiKey: 'k', baseUrl: undefined },
     live: settings,
@@ -51,7 +52,7 @@ function harness(opts: { answer?: boolean; refuseWith?: number } = {}) {
   });
   const message = (m: Record<string, unknown>, socket = callbacks.length) => live.handle({ kind: 'live', socket, type: 'message', message: m as unknown as LiveServerMessage });
   const types = () => events.map((e) => e.type);
-  return { live, events, types, mailbox, timers, lost, opened, handlesSeen, closed, callbacks, stored, message, setAnswer: (v: boolean) => (answer = v) };
+  return { live, events, types, mailbox, timers, lost, opened, handlesSeen, closed, callbacks, stored, message, setAnswer: (v: boolean) => (answer = v), setUserTurn: (v: boolean) => (userTurn = v) };
 }
 
 describe('GeminiLiveSession', () => {
@@ -90,6 +91,7 @@ describe('GeminiLiveSession', () => {
     h.message({ goAway: { timeLeft: '2.000s' } });
     expect(h.live.connected).toBe(true);
     expect(h.timers.get('live.go-away')).toBe(1500);
+    h.setAnswer(false);
     h.live.answerFinished();
     expect(h.live.connected).toBe(false);
     expect(h.timers.has('live.go-away')).toBe(false);
@@ -174,5 +176,23 @@ describe('GeminiLiveSession watchdog while the user keeps talking', () => {
     h.timers.set('live.watchdog', 1); // almost due
     h.live.expectAnswer(); // the user's next turn
     expect(h.timers.get('live.watchdog')).toBe(1);
+  });
+});
+
+describe('GeminiLiveSession goAway at a quiet moment', () => {
+  it('a goAway while the user is mid-turn waits for the turn and its answer, then reconnects', async () => {
+    const h = harness();
+    await h.live.open();
+    h.setUserTurn(true);
+    h.message({ goAway: { timeLeft: '60s' } });
+    expect(h.live.connected).toBe(true);
+    expect(h.timers.has('live.go-away')).toBe(true);
+    // The turn's answer closes while the user already speaks again: still not quiet.
+    h.live.answerFinished();
+    expect(h.live.connected).toBe(true);
+    h.setUserTurn(false);
+    h.live.answerFinished();
+    expect(h.live.connected).toBe(false);
+    expect(h.timers.has('live.reconnect')).toBe(true);
   });
 });

@@ -174,7 +174,7 @@ export class GeminiLiveSession implements LiveSession {
   }
 
   answerFinished(): void {
-    if (this.goAwayPending) this.reconnect('go-away', undefined);
+    if (this.goAwayPending && this.port.listener.quiet()) this.reconnect('go-away', undefined);
   }
 
   end(reason: string): void {
@@ -268,7 +268,8 @@ export class GeminiLiveSession implements LiveSession {
     // timeLeft is a protobuf Duration in JSON: seconds with an `s` suffix ("2.000s").
     const leftMs = Number.parseFloat(timeLeft ?? '0') * 1000 || 0;
     this.port.log.info({ timeLeftMs: leftMs }, 'goAway received: reconnecting with the resumption handle');
-    if (this.port.listener.answerInFlight() && leftMs > this.options.goAwayFinishMs) {
+    // Reconnect at a quiet moment (between turns) while there is time; at the deadline anyway.
+    if (!this.port.listener.quiet() && leftMs > this.options.goAwayFinishMs) {
       this.goAwayPending = true;
       // Do not wait past the deadline.
       this.port.schedule(LIVE_TIMERS.goAway, leftMs - this.options.goAwayFinishMs / 2);

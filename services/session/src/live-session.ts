@@ -23,8 +23,13 @@ export interface LiveSessionListener {
   onMessage(message: LiveServerMessage): void;
   /** The session is gone (closed, failed, replaced): whatever was in flight is over. */
   onLost(error: GeminiLiveError | undefined): void;
-  /** An answer is in flight: goAway lets it finish when there is time; the watchdog waits for it. */
+  /** An answer is in flight: the watchdog waits for it. */
   answerInFlight(): boolean;
+  /**
+   * Nothing is under way (no answer in flight, no user turn being sent or awaiting its answer):
+   * a goAway's reconnect waits for such a moment while there is time, so no turn is cut.
+   */
+  quiet(): boolean;
 }
 
 /** The actor's side a live session runs on: its mailbox, its timers, its event publisher. */
@@ -58,7 +63,7 @@ export interface LiveSession {
    * talking is still noticed.
    */
   expectAnswer(): void;
-  /** The answer in flight was closed: a goAway that waited for it reconnects now. */
+  /** The answer in flight was closed: a goAway that waited for a quiet moment reconnects now if it is one. */
   answerFinished(): void;
   /** Ends the session on purpose (inactivity), says so, and forgets its resumption handle. */
   end(reason: string): void;

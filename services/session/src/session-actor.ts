@@ -79,6 +79,7 @@ export class SessionActor implements Actor<SessionMessage> {
         onMessage: (m) => this.onModel(m),
         onLost: () => this.onLost(),
         answerInFlight: () => this.answers.current !== undefined,
+        quiet: () => this.answers.current === undefined && this.relay.current === undefined,
       },
     });
   }
