@@ -131,6 +131,8 @@ export const SessionOpened = event('session.opened', {
    * decides everything else.
    */
   onsetReflex: z.enum(['interrupt', 'none']).optional(),
+  /** A reconnect: how long the device was without a session (lost → open again). */
+  gapMs: ms.optional(),
 });
 export const SessionClosed = event('session.closed', {
   code: z.number().int().optional(),

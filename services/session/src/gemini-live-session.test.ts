@@ -110,6 +110,10 @@ describe('GeminiLiveSession', () => {
     expect(first).toBeGreaterThanOrEqual(50);
     expect(first).toBeLessThanOrEqual(100);
     await h.live.onTimer('live.reconnect');
+    // The reconnect says how long the device was without a session; the first open does not.
+    const opens = h.events.filter((e) => e.type === 'session.opened');
+    expect(opens[0]).not.toHaveProperty('gapMs');
+    expect(opens[1]).toMatchObject({ gapMs: expect.any(Number) });
     h.callbacks[1]!.onclose(1006, '');
     h.live.handle(h.mailbox.at(-1)!);
     // A successful open resets the backoff.

@@ -94,6 +94,8 @@ export class GeminiLiveSession implements LiveSession {
   private attempt = 0;
   private configErrorAt: number | undefined;
   private goAwayPending = false;
+  /** When the last session was lost, for the gap reported when the next one opens. */
+  private lostAt: number | undefined;
 
   constructor(port: LiveSessionPort, options: Partial<GeminiLiveSessionOptions> & Pick<GeminiLiveSessionOptions, 'endpoint' | 'live'>) {
     this.port = port;
@@ -230,7 +232,9 @@ export class GeminiLiveSession implements LiveSession {
         turnDetection: this.options.live.turnDetection,
         interruption: this.options.interruption,
         onsetReflex: this.options.onsetReflex,
+        ...(this.lostAt !== undefined ? { gapMs: Date.now() - this.lostAt } : {}),
       }));
+      this.lostAt = undefined;
       this.port.log.info({ resumed: Boolean(handle), reconnect }, 'live session opened');
       this.port.listener.onOpened({ resumed: Boolean(handle), reconnect });
     } catch (err) {
@@ -248,6 +252,7 @@ export class GeminiLiveSession implements LiveSession {
   }
 
   private fail(error: GeminiLiveError): void {
+    this.lostAt ??= Date.now();
     // An answer in flight is over: its audio stops here.
     this.port.listener.onLost(error);
     const { deviceId } = this.port;
@@ -279,6 +284,7 @@ export class GeminiLiveSession implements LiveSession {
   }
 
   private reconnect(cause: Exclude<ReconnectCause, 'closed'>, error: GeminiLiveError | undefined): void {
+    this.lostAt ??= Date.now();
     // Close the old socket first: one live session per device, never two.
     this.drop();
     this.port.listener.onLost(error);
