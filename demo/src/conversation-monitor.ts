@@ -20,7 +20,7 @@ export interface TurnRow {
   answered: boolean;
   interrupted: boolean;
   /** Why the session never sent the turn to the model, if it did not (a false interruption is by design). */
-  dropped: 'false-interruption' | 'no-session' | null;
+  dropped: 'false-interruption' | 'no-session' | 'continued' | null;
   endOfTurnDelayMs: number | null;
   busMs: number | null;
   modelFirstAudioMs: number | null;
@@ -59,7 +59,7 @@ export interface DeviceView {
 export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
   readonly devices = new Map<string, DeviceView>();
   private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number }>();
-  private readonly dropped = new Map<string, 'false-interruption' | 'no-session'>();
+  private readonly dropped = new Map<string, 'false-interruption' | 'no-session' | 'continued'>();
   private readonly keepUserAudio: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
@@ -156,6 +156,8 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         this.settle(d, event.turnId, false);
         break;
       case 'assistant.turn.complete':
+        // The model waits for the user to go on: this turn is answered with the next one.
+        if (event.waitingForInput) this.dropped.set(event.turnId, 'continued');
         // An answer that produced no audio still settles its turn.
         if (event.audioMs === 0) this.settle(d, event.turnId, event.interrupted);
         break;

@@ -171,7 +171,8 @@ const FINISHED = 'every input ended and every answer was played';
  * ended on its time limit or went quiet with something still owed.
  */
 function exitCode(finished: boolean, rows: TurnRow[]): number {
-  const unanswered = rows.filter((r) => !r.answered && r.dropped !== 'false-interruption');
+  // A false interruption is no spoken turn; a turn the model took in with the next is answered there.
+  const unanswered = rows.filter((r) => !r.answered && r.dropped !== 'false-interruption' && r.dropped !== 'continued');
   if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
   if (!finished) return 4;
   return unanswered.length > 0 ? 3 : 0;

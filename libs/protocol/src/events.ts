@@ -168,6 +168,8 @@ export const AssistantTurnComplete = event('assistant.turn.complete', {
   turnId,
   interrupted: z.boolean(),
   autoCompleted: z.boolean().optional(),
+  /** The model ended its turn without answering: it waits for the user to go on (thinking models). */
+  waitingForInput: z.boolean().optional(),
   audioMs: ms,
 });
 export const AssistantInterrupted = event('assistant.interrupted', {

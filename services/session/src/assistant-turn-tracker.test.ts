@@ -131,6 +131,18 @@ describe('AssistantTurnTracker', () => {
     expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
   });
 
+  it('turnComplete waiting for input with nothing said: the turn goes on into the next one', () => {
+    const { t, events } = tracker();
+    t.begin('u1');
+    t.turnComplete(true);
+    expect(events.at(-1)).toMatchObject({ type: 'assistant.turn.complete', turnId: 'u1', audioMs: 0, waitingForInput: true });
+    // With audio it was an answer: waitingForInput then only says the model expects more.
+    t.begin('u2');
+    t.audio(pcm());
+    t.turnComplete(true);
+    expect(events.at(-1)).not.toHaveProperty('waitingForInput');
+  });
+
   it('never auto-completes inside the generationComplete → turnComplete gap', () => {
     const { t } = tracker();
     t.begin('u1');

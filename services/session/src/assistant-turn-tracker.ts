@@ -233,8 +233,15 @@ export class AssistantTurnTracker {
   }
 
   /** The model closed the current answer. */
-  turnComplete(): void {
-    if (this.answer) this.complete(this.answer, false);
+  /**
+   * The model closed its turn. `waitingForInput` with nothing said: it decided the user is not
+   * done (thinking models), so the user turn goes on into the next one rather than going
+   * unanswered.
+   */
+  turnComplete(waitingForInput = false): void {
+    const a = this.answer;
+    if (!a) return;
+    this.complete(a, false, waitingForInput && a.firstAudioAt === undefined);
   }
 
   /**
@@ -279,7 +286,7 @@ export class AssistantTurnTracker {
     this.answer = undefined;
   }
 
-  private complete(a: AssistantTurn, autoCompleted: boolean): void {
+  private complete(a: AssistantTurn, autoCompleted: boolean, waitingForInput = false): void {
     if (a === this.retiredAnswer) this.retiredAnswer = undefined;
     if (a === this.answer) this.answer = undefined;
     this.lastCompletedTurnId = a.turnId;
@@ -287,7 +294,7 @@ export class AssistantTurnTracker {
     const text = a.text.trim();
     if (text) this.ports.publish(makeEvent('transcript', { deviceId: this.ports.deviceId, role: 'assistant', text, final: true, turnId: a.turnId }));
     if (this.options.traceTranscripts && text) a.span.addEvent('assistant transcript', { text });
-    this.ports.publish(makeEvent('assistant.turn.complete', { deviceId: this.ports.deviceId, turnId: a.turnId, interrupted: a.interrupted, audioMs: a.audioMs, ...(autoCompleted ? { autoCompleted } : {}) }));
+    this.ports.publish(makeEvent('assistant.turn.complete', { deviceId: this.ports.deviceId, turnId: a.turnId, interrupted: a.interrupted, audioMs: a.audioMs, ...(autoCompleted ? { autoCompleted } : {}), ...(waitingForInput ? { waitingForInput } : {}) }));
     a.span.setAttribute(ATTR.interrupted, a.interrupted);
     a.span.end();
     this.ports.onCompleted?.(a);

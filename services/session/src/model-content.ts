@@ -16,6 +16,8 @@ export interface ModelContent {
   interrupted: boolean;
   generationComplete: boolean;
   turnComplete: boolean;
+  /** With turnComplete: the model decided the user is not done and waits for more (thinking models). */
+  waitingForInput: boolean;
   /** Anything that belongs to an answer (its output or its end). */
   ofAnswer: boolean;
 }
@@ -55,6 +57,7 @@ export function readModelContent(sc: LiveServerContent | undefined): ModelConten
     interrupted,
     generationComplete,
     turnComplete,
+    waitingForInput: turnComplete && (sc as { waitingForInput?: unknown } | undefined)?.waitingForInput === true,
     ofAnswer: sc?.modelTurn !== undefined || outputText !== undefined || interrupted || generationComplete || turnComplete,
   };
 }

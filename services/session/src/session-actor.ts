@@ -328,7 +328,7 @@ export class SessionActor implements Actor<SessionMessage> {
     }
     if ((c.generationComplete || c.turnComplete) && this.answers.current) this.bargeIn({ type: 'assistant.generation.ending' });
     if (c.generationComplete) this.answers.generationComplete();
-    if (c.turnComplete) this.answers.turnComplete();
+    if (c.turnComplete) this.answers.turnComplete(c.waitingForInput);
     const u = m.usageMetadata;
     if (u) this.publish(makeEvent('usage', { deviceId: this.ctx.deviceId, turnId: this.answers.usageTurnId, promptTokens: u.promptTokenCount, responseTokens: u.responseTokenCount, totalTokens: u.totalTokenCount }));
     for (const id of m.toolCallCancellation?.ids ?? []) if (typeof id === 'string') this.cancelledCalls.add(id);
