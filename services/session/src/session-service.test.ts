@@ -236,6 +236,30 @@ describe('session service lifetime (immediate)', () => {
     expect(final.text).toContain('answer number 2');
   });
 
+  it('a 1011 close in the middle of a user turn: the turn is sent again on the new session and answered once, all of it heard', async () => {
+    const d = device('immediate', 'midturn');
+    const s = await open(d);
+    const turnId = `${d}-1`;
+    const start = nowUs();
+    const pcm = tone(800);
+    const chunk = (seq: number) => bus.publishAudio(d, 'audio.in', { seq, captureTsUs: start + seq * 20_000, sampleRate: 16000, channels: 1, pcm: pcm.subarray(seq * 320, seq * 320 + 320) });
+    bus.publishEvent(makeEvent('turn.start', { deviceId: d, turnId, speechStartUs: start, decidedAt: start / 1000 }));
+    for (let seq = 0; seq < 20; seq++) chunk(seq); // the first 400 ms
+    await bus.flush();
+    const next = sim.nextSession();
+    s.closeWith(1011, 'internal');
+    await next;
+    for (let seq = 20; seq < 40; seq++) chunk(seq); // the user goes on speaking
+    bus.publishEvent(makeEvent('turn.end', { deviceId: d, turnId, speechStartUs: start, speechEndUs: start + 800_000, decidedAt: Date.now(), endOfTurnDelayMs: 0 }));
+    await bus.flush();
+    await until(() => Boolean(completed(d, turnId)), 'the turn answered after the reconnect');
+    // Once, with all 0.8 s of it heard (before: the turn was lost and nothing said so).
+    expect(typed(d, 'assistant.turn.complete').filter((e) => e.turnId === turnId)).toEqual([expect.objectContaining({ interrupted: false })]);
+    expect(typed(d, 'transcript').filter((e) => e.final && e.role === 'assistant' && e.turnId === turnId).at(-1)!.text).toMatch(/You spoke for 0\.8 seconds/);
+    expect(typed(d, 'user.turn.dropped')).toEqual([]);
+    expect(typed(d, 'session.opened').at(-1)).toMatchObject({ gapMs: expect.any(Number) });
+  });
+
   it('a 1011 close reconnects; a 1008 close is reported without a retry storm', async () => {
     const d = device('immediate', 'faults');
     const s = await open(d);
