@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     }
     const why = await done;
     await finish(why);
-    process.exit(exitCode(why === FINISHED, [...monitorRef.current!.devices.values()].flatMap((d) => d.rows)));
+    process.exit(exitCode(why, [...monitorRef.current!.devices.values()].flatMap((d) => d.rows)));
   } catch (err) {
     view.stop();
     console.error(`[demo] ${(err as Error).message}`);
@@ -167,15 +167,17 @@ const FINISHED = 'every input ended and every answer was played';
 
 /**
  * The exit code tells the truth: 0 when the run finished and every spoken turn was answered
- * (a false interruption is not a spoken turn), 3 when one went unanswered, 4 when the run
- * ended on its time limit or went quiet with something still owed.
+ * (a false interruption is not a spoken turn), 3 when one went unanswered (the run then ends
+ * when things went quiet), 4 when it ended on its time limit, or went quiet with no turn to
+ * blame (an answer still owed).
  */
-function exitCode(finished: boolean, rows: TurnRow[]): number {
+function exitCode(why: string, rows: TurnRow[]): number {
   // A false interruption is no spoken turn; a turn the model took in with the next is answered there.
   const unanswered = rows.filter((r) => !r.answered && r.dropped !== 'false-interruption' && r.dropped !== 'continued');
   if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
-  if (!finished) return 4;
-  return unanswered.length > 0 ? 3 : 0;
+  if (why.startsWith('time limit')) return 4;
+  if (unanswered.length > 0) return 3;
+  return why === FINISHED ? 0 : 4;
 }
 
 main().catch((err) => {
