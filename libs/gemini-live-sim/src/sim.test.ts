@@ -1,6 +1,6 @@
-import { GoogleGenAI, Modality, type LiveServerMessage, type Session } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGeminiLiveSim, type GeminiLiveSim } from './server.ts';
+import { audio, connect as connectClient, kinds, MANUAL, pcm16, turnCompletes } from './tests/client.ts';
 
 let sim: GeminiLiveSim;
 beforeAll(async () => {
@@ -12,60 +12,8 @@ afterAll(async () => {
   await sim?.close();
 });
 
-interface Client {
-  session: Session;
-  messages: LiveServerMessage[];
-  closed: Promise<{ code: number; reason: string }>;
-  until(pred: (m: LiveServerMessage[]) => boolean, timeoutMs?: number): Promise<void>;
-}
-
-async function connect(config: Record<string, unknown> = {}, model = 'gemini-3.8-live', apiKey = 'test-key'): Promise<Client> {
-  const ai = new GoogleGenAI({ apiKey, httpOptions: { baseUrl: sim.url, apiVersion: 'v1beta' } });
-  const messages: LiveServerMessage[] = [];
-  let waiters: { pred: (m: LiveServerMessage[]) => boolean; resolve: () => void }[] = [];
-  let resolveClosed!: (v: { code: number; reason: string }) => void;
-  const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
-  const session = await ai.live.connect({
-    model,
-    config: { responseModalities: [Modality.AUDIO], ...config },
-    callbacks: {
-      onmessage: (m) => {
-        messages.push(m);
-        waiters = waiters.filter((w) => (w.pred(messages) ? (w.resolve(), false) : true));
-      },
-      onclose: (e) => resolveClosed({ code: e.code, reason: e.reason }),
-      onerror: () => {},
-    },
-  });
-  return {
-    session,
-    messages,
-    closed,
-    until: (pred, timeoutMs = 10_000) =>
-      pred(messages)
-        ? Promise.resolve()
-        : new Promise((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`condition not met; got ${messages.length} messages`)), timeoutMs);
-            waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
-          }),
-  };
-}
-
-const MANUAL = { realtimeInputConfig: { automaticActivityDetection: { disabled: true } } };
-const pcm16 = (ms: number, amp = 8000) => {
-  const n = (16000 * ms) / 1000;
-  const s = new Int16Array(n);
-  for (let i = 0; i < n; i++) s[i] = Math.round(Math.sin(i / 4) * amp);
-  return Buffer.from(s.buffer).toString('base64');
-};
-const audio = (ms: number, amp?: number) => ({ audio: { data: pcm16(ms, amp), mimeType: 'audio/pcm;rate=16000' } });
-const kinds = (ms: LiveServerMessage[]) =>
-  ms.flatMap((m) => {
-    const sc = m.serverContent;
-    if (!sc) return Object.keys(m).filter((k) => (m as unknown as Record<string, unknown>)[k] !== undefined);
-    return [sc.modelTurn ? 'audio' : '', sc.outputTranscription ? 'out-text' : '', sc.inputTranscription ? 'in-text' : '', sc.generationComplete ? 'generationComplete' : '', sc.interrupted ? 'interrupted' : '', sc.turnComplete ? 'turnComplete' : ''].filter(Boolean);
-  });
-const turnCompletes = (ms: LiveServerMessage[]) => ms.filter((m) => m.serverContent?.turnComplete).length;
+// The shared test client; this file's waits keep their 10 s bound.
+const connect = (config: Record<string, unknown> = {}, model = 'gemini-3.8-live') => connectClient(sim, config, model, 10_000);
 
 describe('Gemini Live simulator with the real @google/genai client', () => {
   it('receives the setup exactly as the SDK sends it', async () => {

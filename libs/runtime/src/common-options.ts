@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { booleanFlag, choiceFlag, numberFlag, stringFlag, type FlagSpecs } from './flags.ts';
+import { choiceFlag, numberFlag, stringFlag, type FlagSpecs } from './flags.ts';
 
 /** Settings every service has. */
 export interface CommonOptions {

@@ -138,11 +138,10 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
       });
       continue;
     }
-    const r = route;
-    rt.bus.subscribeEvents(r.events, (event, meta) => {
-      const message = r.message(event as never, meta);
+    rt.bus.subscribeEvents(route.events, (event, meta) => {
+      const message = route.message(event as never, meta);
       if (message === undefined) return;
-      gate.deliver(meta.deviceId, { message, droppable: false, priority: r.priority(event as never), trace: r.traced ? processSpan(r.events, meta) : undefined });
+      gate.deliver(meta.deviceId, { message, droppable: false, priority: route.priority(event as never), trace: route.traced ? processSpan(route.events, meta) : undefined });
     });
   }
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);

@@ -1,6 +1,6 @@
 import { context, trace, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, nowUs, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, nowMs, nowUs, type VoiceMetrics } from '@voicebus/runtime';
 
 export interface AssistantTurnTrackerOptions {
   /** Put transcript text into spans (off by default: traces are not the place for what people say). */
@@ -110,7 +110,7 @@ export class AssistantTurnTracker {
   }
 
   /** A user turn was handed to the model: its answer's clock starts now (t2), or at `requestedAt`. */
-  begin(turnId: string, requestedAt = nowUs() / 1000): AssistantTurn {
+  begin(turnId: string, requestedAt = nowMs()): AssistantTurn {
     const span = trace.getTracer('voicebus.session').startSpan('model response', {
       attributes: { [ATTR.deviceId]: this.ports.deviceId, [ATTR.turnId]: turnId, [ATTR.model]: this.options.model, [ATTR.interruptionStrategy]: this.options.strategy },
     });

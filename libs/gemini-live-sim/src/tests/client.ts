@@ -13,39 +13,41 @@ export interface Client {
   until(pred: (m: LiveServerMessage[]) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-export async function connect(sim: GeminiLiveSim, config: Record<string, unknown> = {}, model = 'gemini-3.8-live'): Promise<Client> {
-  const ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: sim.url, apiVersion: 'v1beta' } });
+/** What both clients share: messages and their arrival times, and waiting for a condition on them. */
+function recorder(untilTimeoutMs: number) {
   const messages: LiveServerMessage[] = [];
   const times: number[] = [];
   let waiters: { pred: (m: LiveServerMessage[]) => boolean; resolve: () => void }[] = [];
+  const record = (m: LiveServerMessage) => {
+    messages.push(m);
+    times.push(performance.now());
+    waiters = waiters.filter((w) => (w.pred(messages) ? (w.resolve(), false) : true));
+  };
+  const until = (pred: (m: LiveServerMessage[]) => boolean, timeoutMs = untilTimeoutMs) =>
+    pred(messages)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`condition not met; got ${messages.length} messages: ${summary(messages)}`)), timeoutMs);
+          waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
+        });
+  return { messages, times, record, until };
+}
+
+export async function connect(sim: GeminiLiveSim, config: Record<string, unknown> = {}, model = 'gemini-3.8-live', untilTimeoutMs = 15_000): Promise<Client> {
+  const ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: sim.url, apiVersion: 'v1beta' } });
+  const { messages, times, record, until } = recorder(untilTimeoutMs);
   let resolveClosed!: (v: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
   const session = await ai.live.connect({
     model,
     config: { responseModalities: [Modality.AUDIO], ...config },
     callbacks: {
-      onmessage: (m) => {
-        messages.push(m);
-        times.push(performance.now());
-        waiters = waiters.filter((w) => (w.pred(messages) ? (w.resolve(), false) : true));
-      },
+      onmessage: record,
       onclose: (e) => resolveClosed({ code: e.code, reason: e.reason }),
       onerror: () => {},
     },
   });
-  return {
-    session,
-    messages,
-    times,
-    closed,
-    until: (pred, timeoutMs = 15_000) =>
-      pred(messages)
-        ? Promise.resolve()
-        : new Promise((resolve, reject) => {
-            const t = setTimeout(() => reject(new Error(`condition not met; got ${messages.length} messages: ${summary(messages)}`)), timeoutMs);
-            waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
-          }),
-  };
+  return { session, messages, times, closed, until };
 }
 
 /** Connecting must fail: the close code and reason the SDK reports. */
@@ -96,25 +98,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function rawConnect(sim: GeminiLiveSim, setup: Record<string, unknown>): Promise<Client & { send(msg: unknown): void }> {
   const ws = new WebSocket(`${sim.url.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=test-key`);
-  const messages: LiveServerMessage[] = [];
-  const times: number[] = [];
-  let waiters: { pred: (m: LiveServerMessage[]) => boolean; resolve: () => void }[] = [];
+  const { messages, times, record, until } = recorder(15_000);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('message', (data) => {
-    messages.push(JSON.parse(data.toString()) as LiveServerMessage);
-    times.push(performance.now());
-    waiters = waiters.filter((w) => (w.pred(messages) ? (w.resolve(), false) : true));
-  });
+  ws.on('message', (data) => record(JSON.parse(data.toString()) as LiveServerMessage));
   await once(ws, 'open');
   const send = (msg: unknown) => ws.send(JSON.stringify(msg));
   send({ setup: { model: 'models/gemini-3.8-live', generationConfig: { responseModalities: ['AUDIO'] }, ...setup } });
-  const until = (pred: (m: LiveServerMessage[]) => boolean, timeoutMs = 15_000) =>
-    pred(messages)
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`condition not met; got ${messages.length} messages: ${summary(messages)}`)), timeoutMs);
-          waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
-        });
   await until((m) => m.some((x) => x.setupComplete));
   const session = { close: () => ws.close(), sendRealtimeInput: (input: unknown) => send({ realtimeInput: input }) } as unknown as Session;
   return { session, messages, times, closed, until, send };
