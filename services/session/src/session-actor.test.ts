@@ -12,8 +12,10 @@ import { ToolRegistry } from './tool-handlers.ts';
 class FakeLive implements LiveSession {
   connected = false;
   refuse = false;
-  /** The next open resumes (a handle exists) and is a reconnect. */
+  /** The next open resumes a conversation (a handle exists). */
   resumes = false;
+  /** The next open is a reconnect of this actor's own session. */
+  reconnects = false;
   sent: string[] = [];
   toolResponses: FunctionResponse[][] = [];
   readonly port: LiveSessionPort;
@@ -23,12 +25,13 @@ class FakeLive implements LiveSession {
   async open(): Promise<void> {
     if (this.connected || this.refuse) return;
     this.connected = true;
-    this.port.listener.onOpened({ resumed: this.resumes, reconnect: this.resumes });
+    this.port.listener.onOpened({ resumed: this.resumes, reconnect: this.reconnects });
   }
   /** The socket drops (goAway, 1011, a dead network): the actor hears of it, the next open resumes. */
   lose(): void {
     this.connected = false;
     this.resumes = true;
+    this.reconnects = true;
     this.port.listener.onLost(undefined);
   }
   handle(m: LiveSessionMessage): void {
@@ -372,18 +375,11 @@ describe('SessionActor when the session is lost in the middle of a user turn', (
     h.live.lose();
     await h.live.open();
     expect(h.live.sent.filter((s) => s.startsWith('text:'))).toHaveLength(1);
-    // A new actor (a restarted service) on a conversation that resumes does not greet either.
+    // A new actor (a restarted service): its first session is no reconnect, but it resumes the
+    // conversation, so it does not greet either.
     const again = harness({ greeting: 'Hello!' });
-    const origOpen = FakeLive.prototype.open;
-    FakeLive.prototype.open = async function (this: FakeLive) {
-      this.resumes = true;
-      return origOpen.call(this);
-    };
-    try {
-      await again.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
-    } finally {
-      FakeLive.prototype.open = origOpen;
-    }
+    again.live.resumes = true;
+    await again.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
     expect(again.live.sent.filter((s) => s.startsWith('text:'))).toEqual([]);
   });
 });
@@ -399,6 +395,16 @@ describe('SessionActor and the VAD\'s onset reflex', () => {
     expect(h.controls().length).toBe(before);
     await h.model(audioMsg());
     expect(h.audioOf('u1')).toBe(1); // late audio of the interrupted answer is dropped
+  });
+});
+
+describe('SessionActor with a thinking model', () => {
+  it('a turnComplete waiting for input with nothing said closes the answer as waiting, not as unanswered', async () => {
+    const h = harness();
+    await h.event(makeEvent('device.announced', { deviceId: 'd', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: 0, firstCaptureTsUs: 1 }));
+    await h.turn('u1');
+    await h.model(content({ turnComplete: true, waitingForInput: true, turnCompleteReason: 'NEED_MORE_INPUT' }));
+    expect(h.of('assistant.turn.complete')).toEqual([expect.objectContaining({ turnId: 'u1', audioMs: 0, waitingForInput: true })]);
   });
 });
 
