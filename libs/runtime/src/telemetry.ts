@@ -26,6 +26,8 @@ export interface Telemetry {
   metrics: VoiceMetrics;
   /** True when spans leave the process. */
   exporting: boolean;
+  /** Resolves once every ended span has reached its exporter (the resource's async attributes delay them). */
+  forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -105,6 +107,9 @@ export async function startTelemetry(options: Pick<TelemetryOptions, 'serviceNam
     tracer: trace.getTracer(`voicebus.${options.serviceName}`),
     metrics: createVoiceMetrics(),
     exporting: processors.length > 0,
+    forceFlush: async () => {
+      await Promise.all(processors.map((processor) => processor.forceFlush()));
+    },
     shutdown: () => {
       stopped ??= sdk.shutdown().catch(() => {});
       return stopped;

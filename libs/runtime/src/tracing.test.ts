@@ -51,6 +51,8 @@ describe('trace context across NATS', () => {
     await producer.flush();
     const [activeInHandler] = await handled.done;
     await host.whenIdle();
+    // Export waits for the resource's async attributes: read the spans once they are out.
+    await telemetry.forceFlush();
 
     const spans = exporter.getFinishedSpans();
     const send = spans.find((s) => s.name === 'send voice.v1.{deviceId}.turn')!;
