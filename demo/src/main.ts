@@ -1,6 +1,7 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FaultSpecError, parseFaults } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
 import { ConversationMonitor, type TurnRow } from './conversation-monitor.ts';
@@ -22,6 +23,17 @@ function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
   return out;
 }
 
+/** Checked here too, so a typo is a usage error rather than a simulator that fails to start. */
+function faultScript(raw: string): string {
+  try {
+    parseFaults(raw);
+    return raw;
+  } catch (err) {
+    if (err instanceof FaultSpecError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
 const program = new Command('voicebus demo')
   .description('Runs the whole voice stack locally: NATS, the model (simulator unless a Gemini key is set), vad, session, playback and capture devices.')
   .addOption(new Option('--devices <n>', 'number of capture devices').default(1).argParser(numberIn(1, 100, true)))
@@ -36,6 +48,7 @@ const program = new Command('voicebus demo')
   .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))
   .option('--jaeger <url>', 'export traces to this OTLP/HTTP endpoint (e.g. http://localhost:4318)')
   .addOption(new Option('--model-delay-ms <ms>', 'simulator: time to first audio').argParser(numberIn(0, 60_000)))
+  .addOption(new Option('--sim-fault <script>', 'simulator: faults at moments of the conversation, e.g. "drop@speech2+1000" or "goaway@speech1+800:timeLeftMs=200" (see libs/gemini-live-sim/README.md)').argParser(faultScript))
   .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
   .option('--quiet-history', 'do not print the conversation history at the end')
   .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)');
@@ -43,7 +56,7 @@ const program = new Command('voicebus demo')
 async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string;
-    greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; timeoutS: number;
+    greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
     quietHistory?: boolean; sharedCapture?: boolean;
   }>();
   const outDir = resolve(opts.out);
@@ -76,7 +89,10 @@ async function main(): Promise<void> {
     logDir,
     env,
     instances: opts.instances,
-    simArgs: opts.modelDelayMs !== undefined ? ['--first-audio-delay-ms', String(opts.modelDelayMs)] : [],
+    simArgs: [
+      ...(opts.modelDelayMs !== undefined ? ['--first-audio-delay-ms', String(opts.modelDelayMs)] : []),
+      ...(opts.simFault ? ['--fault', opts.simFault] : []),
+    ],
     onEvent: onProcessEvent,
     serviceArgs: {
       vad: [],

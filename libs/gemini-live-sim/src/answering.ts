@@ -167,7 +167,8 @@ export abstract class Answering extends SessionWire {
     this.state.history.push({ role: 'model', text });
     this.sendUsage(plan.audioMs);
     this.resumptionUpdate();
-    this.emit('answer-finished', { turn, interrupted: false, audioMs: (pcm.length / SIM_OUTPUT_RATE) * 1000 });
+    const audibleSamples = pcm.reduce((n, v) => (v !== 0 ? n + 1 : n), 0);
+    this.emit('answer-finished', { turn, interrupted: false, audioMs: (pcm.length / SIM_OUTPUT_RATE) * 1000, audibleSamples, text });
     this.runWhenIdle();
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { FaultScript, type FiredFault, type SimFault } from './fault-script.ts';
 import { CLOSE_CODES } from './protocol-errors.ts';
 import { DEFAULT_SIM_PRESET, resolveBehaviour, type SimPreset } from './options.ts';
 import { HandleStore } from './resumption.ts';
@@ -14,6 +15,8 @@ export interface GeminiLiveSimOptions extends SimBehaviour {
   apiKey: string | undefined;
   /** The behaviour preset the other options override: `simple` or `realistic` (see options.ts). */
   preset: SimPreset;
+  /** Faults fired at scripted moments of the conversation (see fault-script.ts), each once. */
+  faults: SimFault[];
 }
 
 export const GEMINI_LIVE_SIM_DEFAULTS: GeminiLiveSimOptions = {
@@ -22,11 +25,17 @@ export const GEMINI_LIVE_SIM_DEFAULTS: GeminiLiveSimOptions = {
   port: 0,
   apiKey: undefined,
   preset: DEFAULT_SIM_PRESET,
+  faults: [],
 };
 
 const PATH = /^\/+ws\/google\.ai\.generativelanguage\.([A-Za-z0-9]+)\.GenerativeService\.(BidiGenerateContent|BidiGenerateContentConstrained)$/;
 
-export interface GeminiLiveSim extends EventEmitter<{ session: [SimSession] }> {
+export interface GeminiLiveSimEvents {
+  session: [SimSession];
+  fault: [FiredFault];
+}
+
+export interface GeminiLiveSim extends EventEmitter<GeminiLiveSimEvents> {
   /** Base URL for `httpOptions.baseUrl`. */
   readonly url: string;
   readonly port: number;
@@ -48,13 +57,14 @@ export interface GeminiLiveSim extends EventEmitter<{ session: [SimSession] }> {
  * small HTTP API so another process can script failures (see README.md).
  */
 export async function startGeminiLiveSim(options: Partial<GeminiLiveSimOptions> = {}): Promise<GeminiLiveSim> {
-  const { host = '127.0.0.1', port: wantedPort = 0, apiKey, preset = DEFAULT_SIM_PRESET, ...overrides } = options;
+  const { host = '127.0.0.1', port: wantedPort = 0, apiKey, preset = DEFAULT_SIM_PRESET, faults = [], ...overrides } = options;
   const opts = { host, port: wantedPort, apiKey };
   // One mutable object: tests and POST /behaviour change it while sessions run.
   const behaviour: SimBehaviour = resolveBehaviour(preset, overrides);
   const handles = new HandleStore();
   const sessions: SimSession[] = [];
-  const emitter = new EventEmitter<{ session: [SimSession] }>();
+  const emitter = new EventEmitter<GeminiLiveSimEvents>();
+  const script = new FaultScript(faults, (fired) => emitter.emit('fault', fired));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   const http = createServer((req, res) => void control(req, res));
 
@@ -77,6 +87,7 @@ export async function startGeminiLiveSim(options: Partial<GeminiLiveSimOptions> 
       }
       const session = new SimSession(ws, match[1]!, behaviour, handles);
       sessions.push(session);
+      script.attach(session);
       if (sessions.length > 1000) sessions.splice(0, 100);
       emitter.emit('session', session);
     });

@@ -7,9 +7,12 @@ export type Json = Record<string, unknown>;
 
 export interface SimSessionEvents {
   message: [Json];
+  /** The user started speaking: activityStart, or the server's activity detection. */
+  'speech-started': [{ source: 'activity' | 'detector' }];
   'turn-ended': [{ turn: number; userSpeechMs: number; source: 'audio' | 'text' }];
   'answer-started': [{ turn: number; text: string }];
-  'answer-finished': [{ turn: number; interrupted: boolean; audioMs: number }];
+  /** `audibleSamples`: the answer's samples that are not zero (tests compare what was played). */
+  'answer-finished': [{ turn: number; interrupted: boolean; audioMs: number; audibleSamples: number; text: string }];
   closed: [{ code: number; reason: string }];
 }
 

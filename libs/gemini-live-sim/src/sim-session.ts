@@ -144,6 +144,7 @@ export class SimSession extends Answering {
       if (this.answer && this.interruptible) this.interrupt();
       this.inActivity = true;
       this.manualSpeechMs = 0;
+      this.emit('speech-started', { source: 'activity' });
       this.transcriber = undefined;
     }
     const blobs = [input.audio, ...((input.mediaChunks as Json[] | undefined) ?? [])].filter(Boolean) as Json[];
@@ -186,6 +187,7 @@ export class SimSession extends Answering {
         this.send({ voiceActivity: { voiceActivityType: e.type === 'start' ? 'ACTIVITY_START' : 'ACTIVITY_END', audioOffset: `${(e.offsetMs / 1000).toFixed(3)}s` } });
       }
       if (e.type === 'start') {
+        this.emit('speech-started', { source: 'detector' });
         this.transcriber = undefined;
         if (this.answer && this.interruptible) this.interrupt();
       } else this.endUserTurn(e.speechMs);

@@ -177,10 +177,14 @@ export const AssistantInterrupted = event('assistant.interrupted', {
   /** Who decided: the model's own `interrupted`, or the local strategy. */
   by: z.enum(['model', 'local']),
 });
-/** A user turn the session will never send to the model (a false interruption, no session). */
+/**
+ * A user turn that gets no answer of its own: never sent to the model (a false interruption,
+ * no session), or `continued`: the user spoke again before any answer, and the next turn's
+ * answer answers both (the model hears them as one).
+ */
 export const UserTurnDropped = event('user.turn.dropped', {
   turnId,
-  reason: z.enum(['false-interruption', 'no-session']),
+  reason: z.enum(['false-interruption', 'no-session', 'continued']),
 });
 export const UsageEvent = event('usage', {
   turnId: turnId.optional(),

@@ -181,6 +181,19 @@ describe('GeminiLiveSession watchdog while the user keeps talking', () => {
     h.live.expectAnswer(); // the user's next turn
     expect(h.timers.get('live.watchdog')).toBe(1);
   });
+
+  it('fires when the owed answer was given up because the user went on talking, and the model said nothing since', async () => {
+    // Old code: the watchdog only fired with an answer in flight, so a model that stalled while
+    // the user's next turn was still being spoken was noticed only a whole watchdog later.
+    const h = harness({ answer: true });
+    await h.live.open();
+    h.live.expectAnswer();
+    h.setAnswer(false); // the user's next turn began: the unstarted answer was retired
+    h.setUserTurn(true);
+    await h.live.onTimer('live.watchdog');
+    expect(h.lost[0]).toMatchObject({ kind: 'watchdog' });
+    expect(h.live.connected).toBe(false);
+  });
 });
 
 describe('GeminiLiveSession goAway at a quiet moment', () => {

@@ -134,7 +134,10 @@ export class GeminiLiveSession implements LiveSession {
         if (!this.socket && !this.stopped) await this.connect(true);
         return true;
       case LIVE_TIMERS.watchdog:
-        if (this.socket && this.port.listener.answerInFlight()) {
+        // Every model message re-arms or cancels this timer, so firing means the model said
+        // nothing at all since an answer was owed. It fires even if that answer was given up
+        // meanwhile because the user went on talking: a stalled model must not hide behind it.
+        if (this.socket) {
           const error = GeminiLiveError.watchdog(this.options.watchdogMs);
           this.port.log.warn({ watchdogMs: this.options.watchdogMs }, 'Gemini stopped answering: reconnecting');
           this.port.publish(makeEvent('session.error', { deviceId: this.port.deviceId, kind: error.kind, message: error.message, retrying: true }));

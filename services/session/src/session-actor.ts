@@ -185,7 +185,11 @@ export class SessionActor implements Actor<SessionMessage> {
     this.answers.markInterrupted('local', this.heard.turnId);
     // What the model still sends for it must not be taken for the new turn's answer.
     if (this.answers.retire()) this.ctx.schedule(TIMERS.retiredClose, this.options.retiredGraceMs);
-    const { audio, ended } = this.relay.send(turn);
+    const { audio, ended, continued } = this.relay.send(turn);
+    if (continued) {
+      this.ctx.log.info({ turnId: continued, byTurnId: turn.turnId }, 'the user went on before any answer: the next answer answers both turns');
+      this.publish(makeEvent('user.turn.dropped', { deviceId: this.ctx.deviceId, turnId: continued, reason: 'continued' }));
+    }
     this.live.activityStart();
     for (const chunk of audio) this.live.sendAudio(chunk.pcm, chunk.sampleRate);
     if (ended) this.handOver(turn.turnId);

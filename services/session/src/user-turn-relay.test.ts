@@ -59,4 +59,34 @@ describe('UserTurnRelay', () => {
     expect(relay.takeHeld()!.turnId).toBe('blip');
     expect(relay.endTurn('blip')).toBeUndefined();
   });
+
+  it('a turn sent while the one before waits for its first answer audio continues it: both are sent again after a loss', () => {
+    const relay = new UserTurnRelay({ preRollMs: 40 });
+    for (let ms = 0; ms < 100; ms += 20) relay.push(chunk(ms));
+    const first = relay.startTurn('t1', T0 + 40_000);
+    expect(relay.send(first).continued).toBeUndefined();
+    relay.endTurn('t1');
+    for (let ms = 100; ms < 200; ms += 20) relay.push(chunk(ms));
+    // Its pre-roll (from 140 ms) is audio that went to nobody: no overlap with t1's.
+    const second = relay.startTurn('t2', T0 + 180_000);
+    const sent = relay.send(second);
+    expect(sent.continued).toBe('t1');
+    expect(second.continues).toEqual(['t1']);
+    relay.push(chunk(200));
+    // The session is lost: t1's audio, then t2's, once each and in order.
+    expect(seqs(relay.replay()!.audio)).toEqual([0, 1, 2, 3, 4, 7, 8, 9, 10]);
+    // Once the answer starts, nothing is kept to send again.
+    relay.answered('t2');
+    expect(relay.replay()!.audio).toEqual([]);
+  });
+
+  it('a turn sent after the one before was answered continues nothing', () => {
+    const relay = new UserTurnRelay({ preRollMs: 0 });
+    relay.push(chunk(0));
+    relay.send(relay.startTurn('t1', T0));
+    relay.endTurn('t1');
+    relay.answered('t1');
+    relay.push(chunk(20));
+    expect(relay.send(relay.startTurn('t2', T0 + 20_000)).continued).toBeUndefined();
+  });
 });

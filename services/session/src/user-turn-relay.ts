@@ -23,6 +23,12 @@ export interface UserTurn {
   /** Everything handed to the model for this turn, until its answer starts (to send again). */
   sentAudio: AudioChunk[];
   replays: number;
+  /**
+   * Earlier turns the user spoke before any of them was answered: the model answers them
+   * with this one, so their audio goes before this turn's when it is sent again.
+   */
+  continues: string[];
+  carriedAudio: AudioChunk[];
 }
 
 /** What to hand the model for a turn being sent: its audio so far, and whether it has ended. */
@@ -30,6 +36,8 @@ export interface TurnToSend {
   turn: UserTurn;
   audio: AudioChunk[];
   ended: boolean;
+  /** The turn before, unanswered: it is answered with this one (the user went on before any answer). */
+  continued?: string;
 }
 
 /** Where a chunk of user audio goes (local turn detection). */
@@ -81,7 +89,7 @@ export class UserTurnRelay {
   /** A new user turn, with the recent audio from its speech start minus the pre-roll. */
   startTurn(turnId: string, speechStartUs: number): UserTurn {
     const fromUs = speechStartUs - this.options.preRollMs * 1000;
-    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0 };
+    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0, continues: [], carriedAudio: [] };
   }
 
   /** Keeps a turn back; a turn held before it is replaced (the newer speech is what counts). */
@@ -101,12 +109,20 @@ export class UserTurnRelay {
   /** Makes `turn` the current one and hands out what to send for it now. */
   send(turn: UserTurn): TurnToSend {
     if (this.heldTurn === turn) this.heldTurn = undefined;
+    const before = this.currentTurn;
+    // The turn before ended and was never answered (its audio is still kept): the model hears
+    // this one as its continuation, and must hear both again if the session is lost.
+    const continued = before && before !== turn && before.ended && before.sentAudio.length > 0 ? before : undefined;
+    if (continued) {
+      turn.continues = [...continued.continues, continued.turnId];
+      turn.carriedAudio = this.capped([...continued.carriedAudio, ...continued.sentAudio]);
+    }
     this.currentTurn = turn;
     turn.sent = true;
     const audio = turn.pending;
     turn.pending = [];
     this.keepSent(turn, audio);
-    return { turn, audio, ended: turn.ended };
+    return { turn, audio, ended: turn.ended, ...(continued ? { continued: continued.turnId } : {}) };
   }
 
   /**
@@ -118,12 +134,17 @@ export class UserTurnRelay {
     const turn = this.currentTurn;
     if (!turn || turn.replays >= this.options.maxReplays) return undefined;
     turn.replays++;
-    return { turn, audio: [...turn.sentAudio], ended: turn.ended };
+    // The turns it continues first, in capture order; a pre-roll that overlaps them goes once.
+    const firstOwnUs = turn.sentAudio[0]?.captureTsUs ?? Infinity;
+    const carried = turn.carriedAudio.filter((c) => c.captureTsUs < firstOwnUs);
+    return { turn, audio: [...carried, ...turn.sentAudio], ended: turn.ended };
   }
 
-  /** The model started answering the current turn: it need not be sent again. */
+  /** The model started answering the current turn: it need not be sent again, nor what it continues. */
   answered(turnId: string): void {
-    if (this.currentTurn?.turnId === turnId) this.currentTurn.sentAudio = [];
+    if (this.currentTurn?.turnId !== turnId) return;
+    this.currentTurn.sentAudio = [];
+    this.currentTurn.carriedAudio = [];
   }
 
   private keepSent(turn: UserTurn, chunks: AudioChunk[]): void {
@@ -131,6 +152,14 @@ export class UserTurnRelay {
     const first = turn.sentAudio[0];
     const last = turn.sentAudio.at(-1);
     if (first && last && last.captureTsUs - first.captureTsUs > this.options.replayMaxMs * 1000) turn.sentAudio.shift();
+  }
+
+  /** At most replayMaxMs of carried audio, the newest. */
+  private capped(chunks: AudioChunk[]): AudioChunk[] {
+    const last = chunks.at(-1);
+    if (!last) return chunks;
+    const fromUs = last.captureTsUs - this.options.replayMaxMs * 1000;
+    return chunks.filter((c) => c.captureTsUs >= fromUs);
   }
 
   /** The VAD ended a turn: 'current' when the model must hear activityEnd now. */
