@@ -17,6 +17,8 @@ export interface TurnRow {
   turnId: string;
   userStartS: number;
   userEndS: number;
+  /** How the user's stop time was found (turn.end's speechEndSource): `energy` or `vad`. */
+  userEndSource: 'energy' | 'vad' | null;
   answered: boolean;
   interrupted: boolean;
   /** Why the session never sent the turn to the model, if it did not (a false interruption is by design). */
@@ -58,7 +60,7 @@ export interface DeviceView {
  */
 export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
   readonly devices = new Map<string, DeviceView>();
-  private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number }>();
+  private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number; speechEndSource?: 'energy' | 'vad' | undefined }>();
   private readonly dropped = new Map<string, 'false-interruption' | 'no-session' | 'continued'>();
   private readonly keepUserAudio: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
@@ -128,7 +130,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         d.userText = '';
         break;
       case 'turn.end':
-        this.turnEnds.set(event.turnId, { speechStartUs: event.speechStartUs, speechEndUs: event.speechEndUs });
+        this.turnEnds.set(event.turnId, { speechStartUs: event.speechStartUs, speechEndUs: event.speechEndUs, speechEndSource: event.speechEndSource });
         d.pending.add(event.turnId);
         // The session may have dropped the turn before the VAD finished it (a false interruption).
         if (this.dropped.has(event.turnId)) this.settle(d, event.turnId, false);
@@ -187,12 +189,14 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
     interrupted: boolean,
     latency: { endOfTurnDelayMs: number; busMs: number; modelFirstAudioMs: number; playbackBufferMs: number; voiceToVoiceMs: number; speechStartUs: number; speechEndUs: number } | undefined,
   ): TurnRow {
-    const span = this.turnEnds.get(turnId) ?? latency;
+    const ended = this.turnEnds.get(turnId);
+    const span = ended ?? latency;
     const origin = d.originUs ?? 0;
     return {
       turnId,
       userStartS: span ? round3((span.speechStartUs - origin) / 1e6) : NaN,
       userEndS: span ? round3((span.speechEndUs - origin) / 1e6) : NaN,
+      userEndSource: ended?.speechEndSource ?? null,
       answered: latency !== undefined,
       interrupted,
       dropped: latency === undefined ? this.dropped.get(turnId) ?? null : null,

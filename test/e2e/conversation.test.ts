@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { audibleSegments, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
+import { audibleSegments, audioVoiceToVoiceMs, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
 
 /**
  * The project's main job, end to end: `pnpm demo` with real processes (nats-server, the
@@ -50,6 +50,30 @@ describe('pnpm demo: one device, the bundled conversation', () => {
       const text = readFileSync(join(run.out, 'logs', `${log}.log`), 'utf8');
       expect(text, log).not.toMatch(/"level":"(error|fatal)"|OTLP|ECONNREFUSED/);
     }
+  }, 120_000);
+});
+
+describe('pnpm demo: latency as the audio measures it', () => {
+  it('on a noisy conversation with in-turn pauses, the reported voice-to-voice is the one a microphone in the room would measure', async () => {
+    const fixture = 'noisy-conversation';
+    const run = await runDemo(['--no-greeting', '--input', join(FIXTURES, `${fixture}.wav`)]);
+    expect(run.code, run.lines.join('\n')).toBe(0);
+    const truth = fixtureTruth(fixture);
+    const rows = readTurns(run.out);
+    // No turn cut at a 250-350 ms pause: one row per turn, each ending where its last phrase does.
+    expect(rows).toHaveLength(truth.turns);
+    rows.forEach((r, i) => {
+      const end = Math.max(...truth.segments.filter((s) => s.turn === i + 1).map((s) => s.endMs));
+      expect(Math.abs(r.userEndS * 1000 - end), `${r.turnId} stop time`).toBeLessThan(30);
+      expect(r.userEndSource).toBe('energy');
+    });
+    // Independent of the stack's figures: from the input's own stop times to the first audible
+    // assistant sample. Old code (the VAD's late speech end) reported 60-110 ms too little.
+    const measured = audioVoiceToVoiceMs(run.out, fixture);
+    const diffs = rows.map((r, i) => r.voiceToVoiceMs - measured[i]!);
+    for (const d of diffs) expect(Math.abs(d), `reported minus measured: ${diffs.map((x) => x.toFixed(0)).join(', ')} ms`).toBeLessThan(60);
+    const median = [...diffs].sort((a, b) => a - b)[Math.floor(diffs.length / 2)]!;
+    expect(Math.abs(median)).toBeLessThan(30);
   }, 120_000);
 });
 

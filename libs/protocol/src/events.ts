@@ -105,6 +105,11 @@ export const TurnEnded = event('turn.end', {
   /** Decision time minus the last voiced audio's capture time. */
   endOfTurnDelayMs: ms,
   reason: z.enum(['silence', 'end-of-stream']).optional(),
+  /**
+   * How `speechEndUs` was found: `energy`, the last audio above the device's noise floor;
+   * `vad`, the VAD model's last voiced frame (it trails the voice by 60-330 ms).
+   */
+  speechEndSource: z.enum(['energy', 'vad']).optional(),
 });
 /** Per-turn latency breakdown; the four parts add up to voiceToVoiceMs. */
 export const TurnLatency = event('turn.latency', {

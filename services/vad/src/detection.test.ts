@@ -28,6 +28,17 @@ describe('speech and turn detection on the fixtures', () => {
     expect(turns.map((t) => [Math.abs(t.startMs - truth[turns.indexOf(t)]!.startMs) < TOLERANCE_MS, Math.abs(t.endMs - truth[turns.indexOf(t)]!.endMs) < TOLERANCE_MS])).toEqual(truth.map(() => [true, true]));
   });
 
+  it.each(['noisy-conversation', 'noisy-speech', 'conversation', 'three-turns-2s', 'pause-300ms'])('%s: the speech end is where the voice ends (within 30 ms), where Silero\'s last voiced frame trails it', async (name) => {
+    const truth = trueTurns(loadFixture(name).truth);
+    const { turns } = await detectFixture(name, 'silero-v6');
+    expect(turns).toHaveLength(truth.length);
+    turns.forEach((t, i) => expect(Math.abs(t.endMs - truth[i]!.endMs), `turn ${i + 1}`).toBeLessThan(30));
+    if (name !== 'noisy-conversation') return;
+    // What it replaces: over a noise floor the model's probability decays late (60-110 ms here).
+    const vad = await detectFixture(name, 'silero-v6', { speech: { speechEnd: 'vad' } });
+    vad.turns.forEach((t, i) => expect(t.endMs - truth[i]!.endMs).toBeGreaterThan(50));
+  });
+
   it('silero-legacy counts the turns right', async () => {
     for (const name of ['three-turns-2s', 'pause-300ms', 'conversation']) {
       const { turns } = await detectFixture(name, 'silero-legacy');
@@ -37,7 +48,8 @@ describe('speech and turn detection on the fixtures', () => {
 
   it('a 300 ms pause inside a sentence does not end the turn, but a shorter end-of-turn silence does', async () => {
     expect((await detectFixture('pause-300ms', 'silero-v6')).turns).toHaveLength(1);
-    expect((await detectFixture('pause-300ms', 'silero-v6', { turn: { endOfTurnSilenceMs: 200 }, speech: { redemptionMs: 100 } })).turns).toHaveLength(2);
+    // 200 ms from the voice's real end splits at the pause (and at some word gaps).
+    expect((await detectFixture('pause-300ms', 'silero-v6', { turn: { endOfTurnSilenceMs: 200 }, speech: { redemptionMs: 100 } })).turns.length).toBeGreaterThanOrEqual(2);
   });
 
   it.each(['noise', 'silence'])('%s gives no turns with Silero', async (name) => {

@@ -1,6 +1,7 @@
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { rms } from './engines/energy-engine.ts';
 import type { VadEngine, VadStream } from './engines/vad-engine.ts';
+import { VoicedEnd, type SpeechEndSource, type VoicedEndOptions } from './voiced-end.ts';
 
 export interface SpeechDetectorOptions {
   /** A frame at or above this probability is voiced. */
@@ -15,6 +16,12 @@ export interface SpeechDetectorOptions {
   preSpeechPadMs: number;
   /** Frames quieter than this RMS (full scale 1.0) count as silence whatever the model says. */
   minVolume: number;
+  /**
+   * Where a segment ends: `energy` moves the model's last voiced frame back to the last audio
+   * that stands out of the device's noise floor (see voiced-end.ts); `vad` keeps the model's.
+   */
+  speechEnd: SpeechEndSource;
+  voicedEnd: Partial<VoicedEndOptions>;
 }
 
 /** Silero's usual parameters, with a redemption short enough for a 700 ms end of turn. */
@@ -25,6 +32,8 @@ export const SPEECH_DETECTOR_DEFAULTS: SpeechDetectorOptions = {
   redemptionMs: 300,
   preSpeechPadMs: 300,
   minVolume: 0.001,
+  speechEnd: 'energy',
+  voicedEnd: {},
 };
 
 /** What the detector observed; every time is the capture time of audio, in epoch µs. */
@@ -35,8 +44,8 @@ export type SpeechSignal =
   | { type: 'confirmed'; speechStartUs: number; atUs: number; inferenceMs: number }
   /** Voiced audio continues (each voiced frame after confirmation). */
   | { type: 'voiced'; atUs: number }
-  /** The segment ended after the redemption time; `speechEndUs` is its last voiced audio. */
-  | { type: 'end'; speechStartUs: number; speechEndUs: number; atUs: number; inferenceMs: number }
+  /** The segment ended after the redemption time; `speechEndUs` is its last voiced audio, found as `endSource` says. */
+  | { type: 'end'; speechStartUs: number; speechEndUs: number; endSource: SpeechEndSource; atUs: number; inferenceMs: number }
   /** The possible segment never reached minSpeechMs. */
   | { type: 'misfire'; atUs: number }
   /** A frame was processed; `atUs` is the capture time of its end (drives silence timers). */
@@ -65,12 +74,21 @@ export class SpeechDetector {
   private inferenceMs = 0;
   private frames = 0;
   private resampler: { rate: number; src: Promise<{ full(input: Float32Array): Float32Array; destroy(): void }> } | undefined;
+  private readonly voicedEnd: VoicedEnd;
 
   constructor(engine: VadEngine, options: Partial<SpeechDetectorOptions> = {}) {
     this.engine = engine;
     this.stream = engine.createStream();
     this.options = { ...SPEECH_DETECTOR_DEFAULTS, ...options };
     this.frame = new Float32Array(engine.frameSamples);
+    this.voicedEnd = new VoicedEnd(engine.sampleRate, this.options.voicedEnd);
+  }
+
+  /** The open segment's end: the model's last voiced frame, refined as configured. */
+  private segmentEnd(): { speechEndUs: number; endSource: SpeechEndSource } {
+    if (this.options.speechEnd === 'vad') return { speechEndUs: this.lastVoicedEndUs, endSource: 'vad' };
+    const { endUs, source } = this.voicedEnd.refine(this.lastVoicedEndUs, this.startUs);
+    return { speechEndUs: endUs, endSource: source };
   }
 
   get frameMs(): number {
@@ -143,6 +161,8 @@ export class SpeechDetector {
       }
     }
     out.push({ type: 'frame', atUs: endUs, probability: p });
+    // Quiet frames teach the noise floor; every frame's energy is kept for the end search.
+    this.voicedEnd.push(this.frame, startUs, this.state === STATES.silent && p < o.negativeSpeechThreshold);
     const inferenceMs = this.meanInferenceMs;
     if (p >= o.positiveSpeechThreshold) {
       this.silenceMs = 0;
@@ -164,7 +184,7 @@ export class SpeechDetector {
     if (p < o.negativeSpeechThreshold) this.silenceMs += this.frameMs;
     if (this.silenceMs >= o.redemptionMs) {
       if (this.state === STATES.speaking) {
-        out.push({ type: 'end', speechStartUs: this.startUs, speechEndUs: this.lastVoicedEndUs, atUs: endUs, inferenceMs });
+        out.push({ type: 'end', speechStartUs: this.startUs, ...this.segmentEnd(), atUs: endUs, inferenceMs });
       } else {
         out.push({ type: 'misfire', atUs: endUs });
       }
@@ -180,7 +200,7 @@ export class SpeechDetector {
     this.silenceMs = 0;
     this.filled = 0;
     if (was === STATES.speaking) {
-      return [{ type: 'end', speechStartUs: this.startUs, speechEndUs: this.lastVoicedEndUs, atUs, inferenceMs: this.meanInferenceMs }];
+      return [{ type: 'end', speechStartUs: this.startUs, ...this.segmentEnd(), atUs, inferenceMs: this.meanInferenceMs }];
     }
     return was === STATES.onset ? [{ type: 'misfire', atUs }] : [];
   }
@@ -188,6 +208,7 @@ export class SpeechDetector {
   /** Forget everything (a capture restart): state, context, partial frame. */
   reset(): void {
     this.stream.reset();
+    this.voicedEnd.reset();
     this.state = STATES.silent;
     this.filled = 0;
     this.silenceMs = 0;

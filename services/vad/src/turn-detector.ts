@@ -1,4 +1,5 @@
 import type { SpeechSignal } from './speech-detector.ts';
+import type { SpeechEndSource } from './voiced-end.ts';
 
 export interface TurnDetectorOptions {
   /** Silence after the last voiced audio that ends the user's turn. */
@@ -9,7 +10,7 @@ export const TURN_DETECTOR_DEFAULTS: TurnDetectorOptions = { endOfTurnSilenceMs:
 
 export type TurnSignal =
   | { type: 'turn.start'; turnId: string; speechStartUs: number }
-  | { type: 'turn.end'; turnId: string; speechStartUs: number; speechEndUs: number; reason: 'silence' | 'end-of-stream' };
+  | { type: 'turn.end'; turnId: string; speechStartUs: number; speechEndUs: number; speechEndSource: SpeechEndSource; reason: 'silence' | 'end-of-stream' };
 
 /**
  * Groups speech segments into user turns. A turn starts with confirmed speech and ends once
@@ -21,7 +22,7 @@ export type TurnSignal =
 export class TurnDetector {
   readonly options: TurnDetectorOptions;
   private readonly newTurnId: () => string;
-  private turn: { id: string; speechStartUs: number; speechEndUs: number | undefined } | undefined;
+  private turn: { id: string; speechStartUs: number; speechEndUs: number | undefined; speechEndSource: SpeechEndSource } | undefined;
   private onsetPending = false;
 
   constructor(newTurnId: () => string, options: Partial<TurnDetectorOptions> = {}) {
@@ -47,14 +48,17 @@ export class TurnDetector {
         case 'confirmed':
           this.onsetPending = false;
           if (!this.turn) {
-            this.turn = { id: this.newTurnId(), speechStartUs: s.speechStartUs, speechEndUs: undefined };
+            this.turn = { id: this.newTurnId(), speechStartUs: s.speechStartUs, speechEndUs: undefined, speechEndSource: 'vad' };
             out.push({ type: 'turn.start', turnId: this.turn.id, speechStartUs: s.speechStartUs });
           } else {
             this.turn.speechEndUs = undefined; // the user went on: not the end
           }
           break;
         case 'end':
-          if (this.turn) this.turn.speechEndUs = s.speechEndUs;
+          if (this.turn) {
+            this.turn.speechEndUs = s.speechEndUs;
+            this.turn.speechEndSource = s.endSource;
+          }
           this.check(s.atUs, out);
           break;
         case 'frame':
@@ -71,7 +75,7 @@ export class TurnDetector {
     const t = this.turn;
     if (!t || t.speechEndUs === undefined || this.onsetPending) return;
     if ((nowUs - t.speechEndUs) / 1000 >= this.options.endOfTurnSilenceMs) {
-      out.push({ type: 'turn.end', turnId: t.id, speechStartUs: t.speechStartUs, speechEndUs: t.speechEndUs, reason: 'silence' });
+      out.push({ type: 'turn.end', turnId: t.id, speechStartUs: t.speechStartUs, speechEndUs: t.speechEndUs, speechEndSource: t.speechEndSource, reason: 'silence' });
       this.turn = undefined;
     }
   }
@@ -82,6 +86,6 @@ export class TurnDetector {
     this.turn = undefined;
     this.onsetPending = false;
     if (!t) return [];
-    return [{ type: 'turn.end', turnId: t.id, speechStartUs: t.speechStartUs, speechEndUs: t.speechEndUs ?? speechEndUs ?? t.speechStartUs, reason: 'end-of-stream' }];
+    return [{ type: 'turn.end', turnId: t.id, speechStartUs: t.speechStartUs, speechEndUs: t.speechEndUs ?? speechEndUs ?? t.speechStartUs, speechEndSource: t.speechEndSource, reason: 'end-of-stream' }];
   }
 }

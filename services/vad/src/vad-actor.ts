@@ -150,6 +150,7 @@ export class VadActor implements Actor<VadMessage> {
             turnId: t.turnId,
             speechStartUs: t.speechStartUs,
             speechEndUs: t.speechEndUs,
+            speechEndSource: t.speechEndSource,
             decidedAt,
             endOfTurnDelayMs,
             reason: t.reason,

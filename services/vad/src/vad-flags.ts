@@ -3,10 +3,12 @@ import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
 import { SPEECH_DETECTOR_DEFAULTS, type SpeechDetectorOptions } from './speech-detector.ts';
 import { SPEECH_FACTS_DEFAULTS, type SpeechFactsOptions } from './speech-facts.ts';
 import { TURN_DETECTOR_DEFAULTS, type TurnDetectorOptions } from './turn-detector.ts';
+import { SPEECH_END_SOURCES, VOICED_END_DEFAULTS } from './voiced-end.ts';
 
-export interface VadFlags extends SpeechDetectorOptions, TurnDetectorOptions, SpeechFactsOptions {
+export interface VadFlags extends Omit<SpeechDetectorOptions, 'voicedEnd'>, TurnDetectorOptions, SpeechFactsOptions {
   engine: VadEngineName;
   mailboxCapacity: number;
+  voicedEndMarginDb: number;
 }
 
 const d = SPEECH_DETECTOR_DEFAULTS;
@@ -20,6 +22,8 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   preSpeechPadMs: numberFlag('audio before speech the session also sends', { env: 'VAD_PRE_SPEECH_PAD_MS', default: d.preSpeechPadMs, min: 0, max: 2000 }),
   redemptionMs: numberFlag('silence that ends a speech segment (hangover)', { env: 'VAD_REDEMPTION_MS', default: d.redemptionMs, min: 0, max: 5000 }),
   minVolume: numberFlag('frames under this RMS count as silence', { env: 'VAD_MIN_VOLUME', default: d.minVolume, min: 0, max: 1 }),
+  speechEnd: choiceFlag('where speech ends: energy = the last audio above the noise floor, vad = the model\'s last voiced frame (trails the voice)', SPEECH_END_SOURCES, { env: 'VAD_SPEECH_END', default: d.speechEnd }),
+  voicedEndMarginDb: numberFlag('speech-end energy: dB over the device\'s noise floor that counts as voice', { env: 'VAD_VOICED_END_MARGIN_DB', default: VOICED_END_DEFAULTS.marginDb, min: 0, max: 40 }),
   endOfTurnSilenceMs: numberFlag('silence that ends the user\'s turn', { env: 'VAD_END_OF_TURN_MS', default: TURN_DETECTOR_DEFAULTS.endOfTurnSilenceMs, min: 100, max: 10_000 }),
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),

@@ -18,7 +18,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
     const engine = await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     return {
-      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: flags, turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
+      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: { ...flags, voicedEnd: { marginDb: flags.voicedEndMarginDb } }, turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),
