@@ -19,6 +19,8 @@ export interface TurnRow {
   userEndS: number;
   /** How the user's stop time was found (turn.end's speechEndSource): `energy` or `vad`. */
   userEndSource: 'energy' | 'vad' | null;
+  /** Speculative endpointing: answers started at a pause in this turn, and how many the end confirmed or the user withdrew. */
+  speculations: Speculations;
   answered: boolean;
   interrupted: boolean;
   /** Why the session never sent the turn to the model, if it did not (a false interruption is by design). */
@@ -29,6 +31,14 @@ export interface TurnRow {
   playbackBufferMs: number | null;
   voiceToVoiceMs: number | null;
 }
+
+export interface Speculations {
+  started: number;
+  confirmed: number;
+  withdrawn: number;
+}
+
+const noSpeculations = (): Speculations => ({ started: 0, confirmed: 0, withdrawn: 0 });
 
 export interface HistoryEntry {
   role: 'user' | 'assistant';
@@ -47,6 +57,7 @@ export interface DeviceView {
   rows: TurnRow[];
   history: HistoryEntry[];
   interruptions: number;
+  speculations: Speculations;
   /** User turns that ended and still wait for their answer to finish. */
   pending: Set<string>;
   assistantActive: boolean;
@@ -62,6 +73,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   readonly devices = new Map<string, DeviceView>();
   private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number; speechEndSource?: 'energy' | 'vad' | undefined }>();
   private readonly dropped = new Map<string, 'false-interruption' | 'no-session' | 'continued'>();
+  private readonly speculations = new Map<string, Speculations>();
   private readonly keepUserAudio: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
@@ -93,6 +105,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       rows: [],
       history: [],
       interruptions: 0,
+      speculations: noSpeculations(),
       pending: new Set(),
       assistantActive: false,
       userAudio: [],
@@ -153,6 +166,13 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       case 'assistant.interrupted':
         d.interruptions++;
         break;
+      case 'assistant.speculation': {
+        let s = this.speculations.get(event.turnId);
+        if (!s) this.speculations.set(event.turnId, (s = noSpeculations()));
+        s[event.outcome]++;
+        d.speculations[event.outcome]++;
+        break;
+      }
       case 'user.turn.dropped':
         this.dropped.set(event.turnId, event.reason);
         this.settle(d, event.turnId, false);
@@ -197,6 +217,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       userStartS: span ? round3((span.speechStartUs - origin) / 1e6) : NaN,
       userEndS: span ? round3((span.speechEndUs - origin) / 1e6) : NaN,
       userEndSource: ended?.speechEndSource ?? null,
+      speculations: this.speculations.get(turnId) ?? noSpeculations(),
       answered: latency !== undefined,
       interrupted,
       dropped: latency === undefined ? this.dropped.get(turnId) ?? null : null,

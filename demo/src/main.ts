@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FaultSpecError, parseFaults } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
-import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
+import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
 import { ConversationMonitor, type TurnRow } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
@@ -43,6 +43,7 @@ const program = new Command('voicebus demo')
   .addOption(new Option('--out <dir>', 'output directory').default('out'))
   .addOption(new Option('--interruption <strategy>', 'barge-in strategy').choices(INTERRUPTION_STRATEGIES).default('immediate'))
   .addOption(new Option('--turn-detection <mode>', 'who detects the end of a user turn').choices(TURN_DETECTION_MODES).default('local'))
+  .addOption(new Option('--endpointing <mode>', 'local turn detection: how the end of a turn is decided (fixed silence, adaptive to the user\'s pauses, speculative: the model starts at a pause, playback holds it)').choices(ENDPOINTING_MODES).default('fixed'))
   .option('--greeting <text>', 'the session opens by asking the model to introduce itself', 'Hello! Please introduce yourself briefly.')
   .option('--no-greeting', 'no greeting turn')
   .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))
@@ -55,7 +56,7 @@ const program = new Command('voicebus demo')
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<{
-    devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string;
+    devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
     quietHistory?: boolean; sharedCapture?: boolean;
   }>();
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     ],
     onEvent: onProcessEvent,
     serviceArgs: {
-      vad: [],
+      vad: ['--endpointing', opts.endpointing],
       session: [
         '--interruption', opts.interruption,
         '--turn-detection', opts.turnDetection,

@@ -28,6 +28,15 @@ export function summaryTable(views: DeviceView[]): string {
   for (const v of views) {
     lines.push(`${v.deviceId.padEnd(10)}  ${String(v.rows.length).padStart(5)}  ${String(v.rows.filter((r) => r.answered).length).padStart(8)}  ${String(v.rows.filter((r) => r.interrupted).length).padStart(11)}`);
   }
+  const speculated = views.filter((v) => v.speculations.started > 0);
+  if (speculated.length > 0) {
+    lines.push('');
+    lines.push('speculative end of turn  started  confirmed  withdrawn');
+    for (const v of speculated) {
+      const s = v.speculations;
+      lines.push(`${v.deviceId.padEnd(23)}  ${String(s.started).padStart(7)}  ${String(s.confirmed).padStart(9)}  ${String(s.withdrawn).padStart(9)}`);
+    }
+  }
   const all = views.flatMap((v) => v.rows);
   const p = latencyPercentiles(all);
   lines.push('');

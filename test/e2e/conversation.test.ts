@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { audibleSegments, audioVoiceToVoiceMs, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
+import { audibleSegments, audioVoiceToVoiceMs, expectAnswersPlayedWhole, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo } from '../support/run-demo.ts';
 
 /**
  * The project's main job, end to end: `pnpm demo` with real processes (nats-server, the
@@ -74,6 +74,35 @@ describe('pnpm demo: latency as the audio measures it', () => {
     for (const d of diffs) expect(Math.abs(d), `reported minus measured: ${diffs.map((x) => x.toFixed(0)).join(', ')} ms`).toBeLessThan(60);
     const median = [...diffs].sort((a, b) => a - b)[Math.floor(diffs.length / 2)]!;
     expect(Math.abs(median)).toBeLessThan(30);
+  }, 120_000);
+});
+
+describe('pnpm demo: speculative end of turn', () => {
+  it('the model starts at a short pause; answers at in-turn pauses are withdrawn unheard; every turn answered once, whole', async () => {
+    const fixture = 'noisy-conversation';
+    // A model that answers at once: its audio comes before the turn's end is confirmed, so it
+    // must be held, and at the in-turn pauses it exists before the user goes on.
+    const run = await runDemo(['--no-greeting', '--endpointing', 'speculative', '--model-delay-ms', '0', '--input', join(FIXTURES, `${fixture}.wav`)]);
+    expect(run.code, run.lines.join('\n')).toBe(0);
+    const truth = fixtureTruth(fixture);
+    const rows = readTurns(run.out);
+    expect(rows).toHaveLength(truth.turns);
+    for (const r of rows) {
+      expect(r.answered && !r.interrupted, r.turnId).toBe(true);
+      expect(r.speculations.confirmed, `${r.turnId}: its end confirmed one speculation`).toBe(1);
+    }
+    // Three turns pause for 250-350 ms inside: their first speculations are taken back.
+    expect(rows.reduce((n, r) => n + r.speculations.withdrawn, 0)).toBeGreaterThanOrEqual(1);
+    expect(run.lines.some((l) => /speculative end of turn\s+started\s+confirmed\s+withdrawn/.test(l))).toBe(true);
+    // Nobody heard a withdrawn answer: one answer per turn, each played whole.
+    expect(readHistory(run.out).filter((h) => h.role === 'assistant')).toHaveLength(truth.turns);
+    expectAnswersPlayedWhole(run.out);
+    // Held until the end was confirmed: nothing is heard before the fixed silence has passed.
+    const measured = audioVoiceToVoiceMs(run.out, fixture);
+    rows.forEach((r, i) => {
+      expect(Math.abs(r.voiceToVoiceMs - measured[i]!), r.turnId).toBeLessThan(60);
+      expect(measured[i]!, `${r.turnId} heard after its confirmation`).toBeGreaterThanOrEqual(700);
+    });
   }, 120_000);
 });
 

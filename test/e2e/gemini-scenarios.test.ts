@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import wavefile from 'wavefile';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, type DemoRun } from '../support/run-demo.ts';
+import { expectAnswersPlayedWhole, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, simLog, type DemoRun } from '../support/run-demo.ts';
 
 /**
  * One scripted scenario per way the real Gemini Live has hurt voice agents (issue #15): the
@@ -18,29 +17,6 @@ import { FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, type DemoRun }
 const FIXTURE = 'two-turns';
 const GREETING = /^Hello! I am/;
 
-interface SimAnswer {
-  text: string;
-  audibleSamples: number;
-}
-
-function simLog(out: string): Record<string, unknown>[] {
-  return readFileSync(join(out, 'logs', 'gemini-sim.log'), 'utf8').split('\n').flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** Samples that are not zero: the simulator counts them in each answer it sends, playback writes them unchanged. */
-function audibleSamples(file: string): number {
-  const wav = new wavefile.WaveFile(readFileSync(file));
-  const s = wav.getSamples(false, Int16Array) as unknown as Int16Array;
-  let n = 0;
-  for (const v of s) if (v !== 0) n++;
-  return n;
-}
 
 /**
  * `continued`: turns the user spoke before any answer came, answered together with the next
@@ -88,16 +64,7 @@ function expectEveryTurnAnsweredOnce(run: DemoRun, { fixture = FIXTURE, greeting
     spoke = 0;
   });
 
-  if (!wholeAudio) return;
-  // Whole audio: what the speaker played is exactly the audio of the answers heard, sample for sample.
-  const sent = new Map<string, SimAnswer>();
-  for (const e of simLog(run.out)) if (e.event === 'answer-finished' && !e.interrupted) sent.set(e.text as string, e as unknown as SimAnswer);
-  const expected = heard.reduce((n, h) => {
-    const answer = sent.get(h.text);
-    expect(answer, `the simulator sent "${h.text}" whole`).toBeDefined();
-    return n + (answer?.audibleSamples ?? 0);
-  }, 0);
-  expect(audibleSamples(join(run.out, 'dev1', 'assistant.wav'))).toBe(expected);
+  if (wholeAudio) expectAnswersPlayedWhole(run.out);
 }
 
 function firedFaults(run: DemoRun): Record<string, unknown>[] {

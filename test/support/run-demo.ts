@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import wavefile from 'wavefile';
 import type { TurnRow as DemoTurnRow } from '../../demo/src/conversation-monitor.ts';
 
@@ -102,4 +103,39 @@ export function audioVoiceToVoiceMs(out: string, fixture: string, device = 'dev1
     for (let k = from; k < to; k++) if (s[k] !== 0) return ((k - from) / rate) * 1000;
     return NaN;
   });
+}
+
+/** The simulator's log lines (answers finished with their audible samples, faults fired). */
+export function simLog(out: string): Record<string, unknown>[] {
+  return readFileSync(join(out, 'logs', 'gemini-sim.log'), 'utf8').split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Samples that are not zero: the simulator counts them in each answer it sends, playback writes them unchanged. */
+export function audibleSamples(file: string): number {
+  const wav = new wavefile.WaveFile(readFileSync(file));
+  const s = wav.getSamples(false, Int16Array) as unknown as Int16Array;
+  let n = 0;
+  for (const v of s) if (v !== 0) n++;
+  return n;
+}
+
+/**
+ * What the speaker played is exactly the audio of the answers the user heard (history), each
+ * whole, sample for sample: no chunk twice, none lost, nothing of an answer nobody heard.
+ */
+export function expectAnswersPlayedWhole(out: string, device = 'dev1'): void {
+  const sent = new Map<string, number>();
+  for (const e of simLog(out)) if (e.event === 'answer-finished' && !e.interrupted) sent.set(e.text as string, e.audibleSamples as number);
+  const heard = readHistory(out, device).filter((h) => h.role === 'assistant');
+  const expected = heard.reduce((n, h) => {
+    expect(sent.get(h.text), `the simulator sent "${h.text}" whole`).toBeDefined();
+    return n + (sent.get(h.text) ?? 0);
+  }, 0);
+  expect(audibleSamples(join(out, device, 'assistant.wav')), 'samples played').toBe(expected);
 }

@@ -18,6 +18,14 @@ export type InterruptionStrategy = (typeof INTERRUPTION_STRATEGIES)[number];
 /** Who decides that the user's turn is over: the VAD service, or Gemini's own detection. */
 export const TURN_DETECTION_MODES = ['local', 'server'] as const;
 export type TurnDetectionMode = (typeof TURN_DETECTION_MODES)[number];
+/**
+ * How the VAD decides that a user turn ended (local turn detection): `fixed`, a set silence;
+ * `adaptive`, a silence that follows the pauses this device's user makes; `speculative`, the
+ * fixed silence, and before it a `turn.pause` after a short one, on which the session lets
+ * the model start while playback holds the answer until `turn.end` confirms.
+ */
+export const ENDPOINTING_MODES = ['fixed', 'adaptive', 'speculative'] as const;
+export type EndpointingMode = (typeof ENDPOINTING_MODES)[number];
 
 const deviceId = z.string().regex(DEVICE_ID_PATTERN);
 const turnId = z.string().min(1).max(128);
@@ -111,6 +119,22 @@ export const TurnEnded = event('turn.end', {
    */
   speechEndSource: z.enum(['energy', 'vad']).optional(),
 });
+/**
+ * Speculative endpointing: the user has been silent `silenceMs` since `speechEndUs`; the turn
+ * may be over (the session may start the answer now, held until `turn.end`).
+ */
+export const TurnPaused = event('turn.pause', {
+  turnId,
+  speechEndUs: epochUs,
+  silenceMs: ms,
+  decidedAt: epochMs,
+});
+/** Speech again after a `turn.pause`: the turn goes on (a speculative answer is withdrawn). */
+export const TurnResumed = event('turn.resume', {
+  turnId,
+  atUs: epochUs,
+  decidedAt: epochMs,
+});
 /** Per-turn latency breakdown; the four parts add up to voiceToVoiceMs. */
 export const TurnLatency = event('turn.latency', {
   turnId,
@@ -187,6 +211,15 @@ export const AssistantInterrupted = event('assistant.interrupted', {
  * no session), or `continued`: the user spoke again before any answer, and the next turn's
  * answer answers both (the model hears them as one).
  */
+/**
+ * The session acted on a `turn.pause`: `started` (the model answers, playback holds it),
+ * then `confirmed` (the turn ended: the answer plays) or `withdrawn` (the user went on: the
+ * held answer is dropped unheard and the turn continues).
+ */
+export const AssistantSpeculation = event('assistant.speculation', {
+  turnId,
+  outcome: z.enum(['started', 'confirmed', 'withdrawn']),
+});
 export const UserTurnDropped = event('user.turn.dropped', {
   turnId,
   reason: z.enum(['false-interruption', 'no-session', 'continued']),
@@ -243,7 +276,7 @@ export const ResumeCommand = event('control.resume', { turnId: turnId.optional()
 
 export const CaptureEvent = z.discriminatedUnion('type', [DeviceAnnounced, DeviceEnded]);
 export const VadEvent = z.discriminatedUnion('type', [SpeechOnset, SpeechMisfire, SpeechStarted, SpeechSustained, SpeechEnded]);
-export const TurnEvent = z.discriminatedUnion('type', [TurnStarted, TurnEnded, TurnLatency]);
+export const TurnEvent = z.discriminatedUnion('type', [TurnStarted, TurnPaused, TurnResumed, TurnEnded, TurnLatency]);
 export const SessionEvent = z.discriminatedUnion('type', [
   SessionOpened,
   SessionClosed,
@@ -255,6 +288,7 @@ export const SessionEvent = z.discriminatedUnion('type', [
   AssistantGenerationComplete,
   AssistantTurnComplete,
   AssistantInterrupted,
+  AssistantSpeculation,
   UserTurnDropped,
   UsageEvent,
 ]);

@@ -23,6 +23,8 @@ interface TurnTiming {
   speechEndUs?: number;
   decidedAtMs?: number;
   endOfTurnDelayMs?: number;
+  /** From turn.pause: when the VAD said the turn may be over (speculative endpointing). */
+  pauseDecidedAtMs?: number;
   /** From assistant.audio.first: activityEnd sent (t2) and model time to first audio. */
   requestedAtMs?: number;
   modelFirstAudioMs?: number;
@@ -168,7 +170,12 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       case 'device.announced':
         if ('setOrigin' in this.deps.sink) (this.deps.sink as { setOrigin(us: number): void }).setOrigin(event.firstCaptureTsUs);
         break;
+      case 'turn.pause':
+        this.reopenFlushed(event.turnId);
+        this.timing(event.turnId).pauseDecidedAtMs = event.decidedAt;
+        break;
       case 'turn.end': {
+        this.reopenFlushed(event.turnId);
         const t = this.timing(event.turnId);
         t.speechStartUs = event.speechStartUs;
         t.speechEndUs = event.speechEndUs;
@@ -216,6 +223,14 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
   }
 
+  /**
+   * A turn flushed before its end (a speculative answer the user talked over) is answered
+   * again after a new pause or its end: its answer starts afresh.
+   */
+  private reopenFlushed(turnId: string): void {
+    if (this.flushed.delete(turnId)) this.timings.delete(turnId);
+  }
+
   private flush(event: ControlEvent, why: string): void {
     this.flushAtPause = undefined;
     const { turnId, droppedMs } = this.buffer.flush();
@@ -243,14 +258,16 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   /**
    * turn.latency: t0 = speechEndUs, t1 = decidedAt, t2 = requestedAt, t3 = t2 + model,
    * t4 = first audio received, t5 = first sample played. Published once per answered turn.
+   * When the model was asked before the end was decided (speculative endpointing), the
+   * decision it acted on is the pause: t1 is the pause's, and a hold until the end is buffer.
    */
   private reportLatency(turnId: string): void {
     const t = this.timings.get(turnId);
     if (!t || t.reported || t.playedAtUs === undefined || t.speechEndUs === undefined || t.requestedAtMs === undefined) return;
     t.reported = true;
     const t0 = t.speechEndUs / 1000;
-    const t1 = t.decidedAtMs!;
     const t2 = t.requestedAtMs;
+    const t1 = t.pauseDecidedAtMs !== undefined && t2 < t.decidedAtMs! ? t.pauseDecidedAtMs : t.decidedAtMs!;
     const t3 = t2 + t.modelFirstAudioMs!;
     const t4 = t.firstReceivedAtUs! / 1000;
     const t5 = t.playedAtUs / 1000;

@@ -32,7 +32,7 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
       routes: (on) => [
         on.audio('audio.out', (chunk, meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs, parent: meta.parent })),
         on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),
-        on.events(STREAMS.turn, (event) => (event.type === 'turn.end' ? { kind: 'event', event } : undefined), { priority: true }),
+        on.events(STREAMS.turn, (event) => (event.type === 'turn.end' || event.type === 'turn.pause' ? { kind: 'event', event } : undefined), { priority: true }),
         on.events(STREAMS.session, (event) => (event.type === 'assistant.audio.first' || event.type === 'assistant.turn.complete' ? { kind: 'event', event } : undefined)),
         on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
       ],

@@ -50,6 +50,8 @@ export interface AssistantTurn {
   generationComplete: boolean;
   text: string;
   readonly span: Span;
+  /** A speculative answer the user never heard (they went on talking): it ends without a word. */
+  withdrawn?: boolean;
 }
 
 const RECENT_INTERRUPTIONS = 64;
@@ -133,6 +135,26 @@ export class AssistantTurnTracker {
     const a = this.answer;
     if (!a) return false;
     this.markInterrupted('local', undefined);
+    if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
+    this.answer = undefined;
+    this.retiredAnswer = a;
+    this.owedTurnCompletes++;
+    this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
+    return true;
+  }
+
+  /**
+   * A speculative answer is taken back because the user went on: like a retired answer its
+   * late output is swallowed, but it was never heard and its user turn goes on, so it ends
+   * without events (no transcript, no completion, not an interruption: the same turn's real
+   * answer comes later and may be interrupted in its own right).
+   */
+  withdraw(turnId: string): boolean {
+    const a = this.answer;
+    if (!a || a.turnId !== turnId) return false;
+    a.withdrawn = true;
+    a.interrupted = true;
+    a.span.addEvent('speculation withdrawn: the user went on');
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
     this.answer = undefined;
     this.retiredAnswer = a;
@@ -289,6 +311,10 @@ export class AssistantTurnTracker {
   private complete(a: AssistantTurn, autoCompleted: boolean, waitingForInput = false): void {
     if (a === this.retiredAnswer) this.retiredAnswer = undefined;
     if (a === this.answer) this.answer = undefined;
+    if (a.withdrawn) {
+      a.span.end();
+      return;
+    }
     this.lastCompletedTurnId = a.turnId;
     this.publishUserTranscript(a);
     const text = a.text.trim();

@@ -429,3 +429,65 @@ describe('SessionActor with server turn detection', () => {
     expect(h.of('assistant.audio.first')[1]!.turnId).toMatch(/^d-s\d+$/);
   });
 });
+
+describe('SessionActor: speculative end of turn', () => {
+  const pause = (h: ReturnType<typeof harness>, turnId: string) => h.event(makeEvent('turn.pause', { deviceId: 'd', turnId, speechEndUs: 1, silenceMs: 250, decidedAt: Date.now() }));
+  const resume = (h: ReturnType<typeof harness>, turnId: string) => h.event(makeEvent('turn.resume', { deviceId: 'd', turnId, atUs: 2, decidedAt: Date.now() }));
+
+  it('a pause hands the turn over with playback holding the answer; the end lets it play', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.turnStart('t1');
+    await pause(h, 't1');
+    expect(h.live.sent.at(-1)).toBe('activityEnd');
+    expect(h.controls()).toEqual(['control.pause']);
+    await h.model(audioMsg());
+    expect(h.audioOf('t1')).toBe(1); // playback holds it, the session does not
+    await h.turnEnd('t1');
+    expect(h.controls()).toEqual(['control.pause', 'control.resume']);
+    expect(h.live.sent.filter((s) => s === 'activityEnd')).toHaveLength(1);
+    expect(h.of('assistant.speculation').map((e) => e.outcome)).toEqual(['started', 'confirmed']);
+  });
+
+  it('speech after the pause withdraws the held answer unheard: flushed, its late output swallowed without events, the turn goes on and is answered once', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.turnStart('t1');
+    await pause(h, 't1');
+    await h.model(audioMsg());
+    await h.audio(); // captured during the pause: not sent while the turn was ended
+    await resume(h, 't1');
+    expect(h.controls()).toEqual(['control.pause', 'control.flush']);
+    // The model hears the turn go on: activityStart, then what was captured since the pause.
+    expect(h.live.sent.slice(-2)).toEqual(['activityStart', 'audio']);
+    // The withdrawn answer's rest, and the model closing it, come to nothing.
+    await h.model(content({ modelTurn: { parts: [{ text: 'late' }] }, outputTranscription: { text: 'Old answer.' } }));
+    await h.model(audioMsg());
+    await h.model(content({ interrupted: true }));
+    await h.model(content({ turnComplete: true }));
+    expect(h.audioOf('t1')).toBe(1);
+    expect(h.of('assistant.turn.complete')).toEqual([]);
+    expect(h.of('assistant.interrupted')).toEqual([]);
+    expect(h.of('transcript').filter((t) => t.role === 'assistant' && t.final)).toEqual([]);
+    // The real end: a fresh answer for the same turn, which can still be interrupted later.
+    await h.audio();
+    await h.turnEnd('t1');
+    expect(h.live.sent.at(-1)).toBe('activityEnd');
+    await h.model(audioMsg());
+    await h.model(content({ outputTranscription: { text: 'New answer.' } }));
+    await h.model(content({ turnComplete: true }));
+    expect(h.audioOf('t1')).toBe(2);
+    expect(h.of('assistant.turn.complete')).toMatchObject([{ turnId: 't1', interrupted: false }]);
+    expect(h.of('transcript').filter((t) => t.role === 'assistant' && t.final).map((t) => t.text)).toEqual(['New answer.']);
+    expect(h.of('assistant.speculation').map((e) => e.outcome)).toEqual(['started', 'withdrawn']);
+  });
+
+  it('no speculation while the assistant is still heard: the turn waits for its end', async () => {
+    const h = harness({ interruption: 'ignore' });
+    await h.turn('t0');
+    await h.model(audioMsg());
+    await h.heard('t0', true);
+    await h.turnStart('t1'); // held by `ignore` while t0 plays
+    await pause(h, 't1');
+    expect(h.of('assistant.speculation')).toEqual([]);
+    expect(h.controls()).not.toContain('control.pause');
+  });
+});

@@ -54,6 +54,8 @@ export class SessionActor implements Actor<SessionMessage> {
   /** When the session was lost with a user turn unanswered (it is sent again on the next one). */
   private lostAt: number | undefined;
   private skippedAudio = 0;
+  /** Speculative endpointing: the turn whose answer started at a pause, held by playback until the turn ends. */
+  private speculation: string | undefined;
 
   constructor(ctx: ActorContext<SessionMessage>, deps: SessionDeps, options: Partial<SessionOptions> = {}) {
     this.ctx = ctx;
@@ -136,8 +138,13 @@ export class SessionActor implements Actor<SessionMessage> {
         this.answers.noteUserTurn(turn.turnId);
         return this.bargeIn({ type: 'user.turn.start' }, turn);
       }
+      case 'turn.pause':
+        return this.local ? this.speculate(event.turnId) : undefined;
+      case 'turn.resume':
+        return this.local ? this.withdrawSpeculation(event.turnId) : undefined;
       case 'turn.end':
         if (!this.local) return this.serverModeTurns.ended(event.turnId, event.decidedAt);
+        if (this.speculation === event.turnId) return this.confirmSpeculation(event.turnId);
         if (this.relay.endTurn(event.turnId) === 'current') this.handOver(event.turnId);
         return;
       case 'speech.onset':
@@ -145,6 +152,9 @@ export class SessionActor implements Actor<SessionMessage> {
       case 'speech.sustained':
       case 'speech.end':
       case 'speech.misfire':
+        // While an answer is held on a speculation nobody hears it: the speculation itself
+        // decides what the user's speech means (turn.resume withdraws it).
+        if (this.speculation) return;
         return this.bargeIn({ type: SPEECH_FACTS[event.type] });
       case 'assistant.audible':
         return this.onAudible(event);
@@ -164,6 +174,50 @@ export class SessionActor implements Actor<SessionMessage> {
     if (onHold) return;
     this.armInactivity();
     this.bargeIn({ type: 'assistant.stopped' });
+  }
+
+  // ---------- speculative endpointing ----------
+
+  /**
+   * The user paused: maybe the turn is over. The model starts now; playback holds what it says
+   * until the turn's end confirms it. Only from a quiet assistant (nothing playing, paused or
+   * being generated), so no barge-in logic meets a held answer.
+   */
+  private speculate(turnId: string): void {
+    const turn = this.relay.current;
+    if (this.speculation || !turn || turn.turnId !== turnId || turn.ended || !this.live.connected || this.assistantBusy || this.relay.held) return;
+    this.speculation = turnId;
+    const deviceId = this.ctx.deviceId;
+    this.publish(makeEvent('control.pause', { deviceId, turnId }));
+    this.publish(makeEvent('assistant.speculation', { deviceId, turnId, outcome: 'started' }));
+    this.relay.endTurn(turnId);
+    this.handOver(turnId);
+  }
+
+  /** The turn ended where the speculation said: the held answer plays. */
+  private confirmSpeculation(turnId: string): void {
+    this.speculation = undefined;
+    const deviceId = this.ctx.deviceId;
+    this.publish(makeEvent('control.resume', { deviceId, turnId }));
+    this.publish(makeEvent('assistant.speculation', { deviceId, turnId, outcome: 'confirmed' }));
+    if (this.answers.current?.turnId === turnId && this.answers.current.firstAudioAt !== undefined) this.relay.answered(turnId);
+  }
+
+  /**
+   * The user went on: the held answer is dropped before anyone heard it, and the turn goes on.
+   * The model hears activityStart (which stops its answer) and the audio since the pause; it
+   * keeps in its context the first part of the turn and whatever it began to answer.
+   */
+  private withdrawSpeculation(turnId: string): void {
+    if (this.speculation !== turnId) return;
+    this.speculation = undefined;
+    const deviceId = this.ctx.deviceId;
+    this.publish(makeEvent('control.flush', { deviceId, turnId, reason: 'speculation withdrawn' }));
+    this.publish(makeEvent('assistant.speculation', { deviceId, turnId, outcome: 'withdrawn' }));
+    if (this.answers.withdraw(turnId)) this.ctx.schedule(TIMERS.retiredClose, this.options.retiredGraceMs);
+    const missed = this.relay.reopen(turnId);
+    this.live.activityStart();
+    for (const chunk of missed) this.live.sendAudio(chunk.pcm, chunk.sampleRate);
   }
 
   /** The user turn is over: the model answers it now (t2). */
@@ -323,7 +377,8 @@ export class SessionActor implements Actor<SessionMessage> {
       if (this.answers.audio(pcm, sampleRate) && this.options.autoCompleteMs > 0) this.ctx.schedule(TIMERS.autoComplete, this.options.autoCompleteMs);
     }
     const answering = this.answers.current;
-    if (answering?.firstAudioAt !== undefined) this.relay.answered(answering.turnId);
+    // A held speculative answer may still be withdrawn: its turn stays ready to send again.
+    if (answering?.firstAudioAt !== undefined && this.speculation !== answering.turnId) this.relay.answered(answering.turnId);
     if (c.outputText && this.answers.outputText(c.outputText)) this.bargeIn({ type: 'assistant.text', text: c.outputText });
     if (c.interrupted) {
       this.answers.markInterrupted('model', this.heard.turnId);

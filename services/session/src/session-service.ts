@@ -90,7 +90,8 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
       routes: (on) => [
         on.audio('audio.in', (chunk) => ({ kind: 'audio', chunk })),
         on.events(STREAMS.vad, (event) => ({ kind: 'event', event }), { priority: true }),
-        on.events(STREAMS.turn, (event) => ({ kind: 'event', event }), { priority: (event) => event.type !== 'turn.end', traced: true }),
+        // A pause or a resume does not either: each is in order with the turn's audio and end.
+        on.events(STREAMS.turn, (event) => ({ kind: 'event', event }), { priority: (event) => event.type === 'turn.start' || event.type === 'turn.latency', traced: true }),
         on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),
         on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
         on.events(STREAMS.playback, (event) => ({ kind: 'event', event }), { priority: true }),

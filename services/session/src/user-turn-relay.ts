@@ -29,6 +29,8 @@ export interface UserTurn {
    */
   continues: string[];
   carriedAudio: AudioChunk[];
+  /** Capture time of the end of the last chunk handed to the model for this turn. */
+  sentUntilUs: number;
 }
 
 /** What to hand the model for a turn being sent: its audio so far, and whether it has ended. */
@@ -89,7 +91,7 @@ export class UserTurnRelay {
   /** A new user turn, with the recent audio from its speech start minus the pre-roll. */
   startTurn(turnId: string, speechStartUs: number): UserTurn {
     const fromUs = speechStartUs - this.options.preRollMs * 1000;
-    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0, continues: [], carriedAudio: [] };
+    return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0, continues: [], carriedAudio: [], sentUntilUs: 0 };
   }
 
   /** Keeps a turn back; a turn held before it is replaced (the newer speech is what counts). */
@@ -148,6 +150,7 @@ export class UserTurnRelay {
   }
 
   private keepSent(turn: UserTurn, chunks: AudioChunk[]): void {
+    for (const c of chunks) turn.sentUntilUs = Math.max(turn.sentUntilUs, chunkEndUs(c));
     turn.sentAudio.push(...chunks);
     const first = turn.sentAudio[0];
     const last = turn.sentAudio.at(-1);
@@ -160,6 +163,20 @@ export class UserTurnRelay {
     if (!last) return chunks;
     const fromUs = last.captureTsUs - this.options.replayMaxMs * 1000;
     return chunks.filter((c) => c.captureTsUs >= fromUs);
+  }
+
+  /**
+   * A turn ended on a speculation goes on (the user spoke again): it takes audio again, and
+   * what was captured since its last sent chunk (the pause and the new speech) is handed out.
+   */
+  reopen(turnId: string): AudioChunk[] {
+    const turn = this.currentTurn;
+    if (!turn || turn.turnId !== turnId || !turn.ended) return [];
+    turn.ended = false;
+    // Chunks are whole: one not sent ends well after the last one that was (1 ms allows for rounding).
+    const missed = this.ring.filter((c) => chunkEndUs(c) > turn.sentUntilUs + 1000);
+    this.keepSent(turn, missed);
+    return missed;
   }
 
   /** The VAD ended a turn: 'current' when the model must hear activityEnd now. */

@@ -48,7 +48,7 @@ export async function detectFixture(
   name: string,
   engineName: VadEngineName,
   options: { speech?: Partial<SpeechDetectorOptions>; turn?: Partial<TurnDetectorOptions>; sampleRate?: number; pcm?: Int16Array } = {},
-): Promise<{ turns: DetectedTurn[]; onsets: number[]; framesPerSecond: number }> {
+): Promise<{ turns: DetectedTurn[]; onsets: number[]; pauses: { turnId: string; speechEndMs: number; atMs: number }[]; resumes: { turnId: string; atMs: number }[]; framesPerSecond: number }> {
   const { pcm: original } = loadFixture(name);
   const pcm = options.pcm ?? original;
   const rate = options.sampleRate ?? 16000;
@@ -60,11 +60,15 @@ export async function detectFixture(
   const turns: DetectedTurn[] = [];
   const open = new Map<string, { startMs: number; decidedMs: number }>();
   const onsets: number[] = [];
+  const pauses: { turnId: string; speechEndMs: number; atMs: number }[] = [];
+  const resumes: { turnId: string; atMs: number }[] = [];
   const t0 = performance.now();
   let frames = 0;
   const collect = (signals: TurnSignal[], atUs: number) => {
     for (const s of signals) {
       if (s.type === 'turn.start') open.set(s.turnId, { startMs: s.speechStartUs / 1000, decidedMs: atUs / 1000 });
+      else if (s.type === 'turn.pause') pauses.push({ turnId: s.turnId, speechEndMs: s.speechEndUs / 1000, atMs: s.atUs / 1000 });
+      else if (s.type === 'turn.resume') resumes.push({ turnId: s.turnId, atMs: s.atUs / 1000 });
       else {
         const o = open.get(s.turnId)!;
         turns.push({ turnId: s.turnId, startMs: o.startMs, endMs: s.speechEndUs / 1000, startDecidedMs: o.decidedMs - o.startMs, endDecidedMs: atUs / 1000 - s.speechEndUs / 1000 });
@@ -83,5 +87,5 @@ export async function detectFixture(
   collect(turnDetector.onSignals(speech.finish(endUs)), endUs);
   collect(turnDetector.finish(undefined), endUs);
   speech.close();
-  return { turns, onsets, framesPerSecond: frames / ((performance.now() - t0) / 1000) };
+  return { turns, onsets, pauses, resumes, framesPerSecond: frames / ((performance.now() - t0) / 1000) };
 }

@@ -12,6 +12,8 @@ export interface SpeechDetectorOptions {
   minSpeechMs: number;
   /** Silence needed after voiced audio before the speech segment ends (hangover). */
   redemptionMs: number;
+  /** Silence after voiced audio that is reported as a pause (0 = never): speculative endpointing acts on it. */
+  pauseMs: number;
   /** Audio before the first voiced frame the session should also send (pre-roll). */
   preSpeechPadMs: number;
   /** Frames quieter than this RMS (full scale 1.0) count as silence whatever the model says. */
@@ -30,6 +32,7 @@ export const SPEECH_DETECTOR_DEFAULTS: SpeechDetectorOptions = {
   negativeSpeechThreshold: 0.35,
   minSpeechMs: 250,
   redemptionMs: 300,
+  pauseMs: 0,
   preSpeechPadMs: 300,
   minVolume: 0.001,
   speechEnd: 'energy',
@@ -46,6 +49,11 @@ export type SpeechSignal =
   | { type: 'voiced'; atUs: number }
   /** The segment ended after the redemption time; `speechEndUs` is its last voiced audio, found as `endSource` says. */
   | { type: 'end'; speechStartUs: number; speechEndUs: number; endSource: SpeechEndSource; atUs: number; inferenceMs: number }
+  /**
+   * The voice stopped `pauseMs` ago (measured from its refined end) while the segment is still
+   * open: maybe the end of the turn. Once per stretch of silence.
+   */
+  | { type: 'pause'; speechEndUs: number; endSource: SpeechEndSource; atUs: number }
   /** The possible segment never reached minSpeechMs. */
   | { type: 'misfire'; atUs: number }
   /** A frame was processed; `atUs` is the capture time of its end (drives silence timers). */
@@ -71,6 +79,7 @@ export class SpeechDetector {
   private startUs = 0;
   private lastVoicedEndUs = 0;
   private silenceMs = 0;
+  private pauseReported = false;
   private inferenceMs = 0;
   private frames = 0;
   private resampler: { rate: number; src: Promise<{ full(input: Float32Array): Float32Array; destroy(): void }> } | undefined;
@@ -166,6 +175,7 @@ export class SpeechDetector {
     const inferenceMs = this.meanInferenceMs;
     if (p >= o.positiveSpeechThreshold) {
       this.silenceMs = 0;
+      this.pauseReported = false;
       this.lastVoicedEndUs = endUs;
       if (this.state === STATES.silent) {
         this.state = STATES.onset;
@@ -182,6 +192,13 @@ export class SpeechDetector {
     }
     if (this.state === STATES.silent) return;
     if (p < o.negativeSpeechThreshold) this.silenceMs += this.frameMs;
+    if (o.pauseMs > 0 && this.state === STATES.speaking && !this.pauseReported) {
+      const end = this.segmentEnd();
+      if ((endUs - end.speechEndUs) / 1000 >= o.pauseMs) {
+        this.pauseReported = true;
+        out.push({ type: 'pause', ...end, atUs: endUs });
+      }
+    }
     if (this.silenceMs >= o.redemptionMs) {
       if (this.state === STATES.speaking) {
         out.push({ type: 'end', speechStartUs: this.startUs, ...this.segmentEnd(), atUs: endUs, inferenceMs });
@@ -190,6 +207,7 @@ export class SpeechDetector {
       }
       this.state = STATES.silent;
       this.silenceMs = 0;
+      this.pauseReported = false;
     }
   }
 

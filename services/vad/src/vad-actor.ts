@@ -135,6 +135,16 @@ export class VadActor implements Actor<VadMessage> {
           decidedAt: nowMs(),
           duringAssistant: this.assistantAudible,
         })));
+      } else if (t.type === 'turn.pause') {
+        this.withTurn(t.turnId, () => this.publish(makeEvent('turn.pause', {
+          deviceId: this.deviceId,
+          turnId: t.turnId,
+          speechEndUs: t.speechEndUs,
+          silenceMs: t.silenceMs,
+          decidedAt: nowMs(),
+        })));
+      } else if (t.type === 'turn.resume') {
+        this.withTurn(t.turnId, () => this.publish(makeEvent('turn.resume', { deviceId: this.deviceId, turnId: t.turnId, atUs: t.atUs, decidedAt: nowMs() })));
       } else {
         const decidedAt = nowMs();
         const endOfTurnDelayMs = decidedAt - t.speechEndUs / 1000;

@@ -1,3 +1,4 @@
+import { ENDPOINTING_MODES } from '@voicebus/protocol';
 import { choiceFlag, numberFlag, type FlagSpecs } from '@voicebus/runtime';
 import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
 import { SPEECH_DETECTOR_DEFAULTS, type SpeechDetectorOptions } from './speech-detector.ts';
@@ -5,13 +6,24 @@ import { SPEECH_FACTS_DEFAULTS, type SpeechFactsOptions } from './speech-facts.t
 import { TURN_DETECTOR_DEFAULTS, type TurnDetectorOptions } from './turn-detector.ts';
 import { SPEECH_END_SOURCES, VOICED_END_DEFAULTS } from './voiced-end.ts';
 
-export interface VadFlags extends Omit<SpeechDetectorOptions, 'voicedEnd'>, TurnDetectorOptions, SpeechFactsOptions {
+export interface VadFlags extends Omit<SpeechDetectorOptions, 'voicedEnd' | 'pauseMs'>, TurnDetectorOptions, SpeechFactsOptions {
   engine: VadEngineName;
   mailboxCapacity: number;
   voicedEndMarginDb: number;
+  speculativeSilenceMs: number;
+}
+
+/** Adaptive endpointing hears pauses from this short on (the segment itself only ends after the redemption). */
+const ADAPTIVE_PAUSE_MS = 100;
+
+/** The speech detector's options the flags give: pauses are reported as the endpointing needs them. */
+export function speechOptions(flags: VadFlags): Partial<SpeechDetectorOptions> {
+  const pauseMs = flags.endpointing === 'speculative' ? flags.speculativeSilenceMs : flags.endpointing === 'adaptive' ? ADAPTIVE_PAUSE_MS : 0;
+  return { ...flags, pauseMs, voicedEnd: { marginDb: flags.voicedEndMarginDb } };
 }
 
 const d = SPEECH_DETECTOR_DEFAULTS;
+const t = TURN_DETECTOR_DEFAULTS;
 
 /** The VAD service's settings: each flag is named after the option it sets. */
 export const VAD_FLAGS: FlagSpecs<VadFlags> = {
@@ -24,7 +36,12 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   minVolume: numberFlag('frames under this RMS count as silence', { env: 'VAD_MIN_VOLUME', default: d.minVolume, min: 0, max: 1 }),
   speechEnd: choiceFlag('where speech ends: energy = the last audio above the noise floor, vad = the model\'s last voiced frame (trails the voice)', SPEECH_END_SOURCES, { env: 'VAD_SPEECH_END', default: d.speechEnd }),
   voicedEndMarginDb: numberFlag('speech-end energy: dB over the device\'s noise floor that counts as voice', { env: 'VAD_VOICED_END_MARGIN_DB', default: VOICED_END_DEFAULTS.marginDb, min: 0, max: 40 }),
-  endOfTurnSilenceMs: numberFlag('silence that ends the user\'s turn', { env: 'VAD_END_OF_TURN_MS', default: TURN_DETECTOR_DEFAULTS.endOfTurnSilenceMs, min: 100, max: 10_000 }),
+  endpointing: choiceFlag('how a turn\'s end is decided: fixed silence, adaptive (learns the user\'s pauses), speculative (the model starts after a short silence, playback holds it until the fixed one)', ENDPOINTING_MODES, { env: 'VAD_ENDPOINTING', default: t.endpointing }),
+  endOfTurnSilenceMs: numberFlag('silence that ends the user\'s turn', { env: 'VAD_END_OF_TURN_MS', default: t.endOfTurnSilenceMs, min: 100, max: 10_000 }),
+  speculativeSilenceMs: numberFlag('speculative endpointing: silence after which the model may start', { env: 'VAD_SPECULATIVE_MS', default: 250, min: 50, max: 5000 }),
+  adaptiveMinMs: numberFlag('adaptive endpointing: shortest end-of-turn silence', { env: 'VAD_ADAPTIVE_MIN_MS', default: t.adaptiveMinMs, min: 100, max: 10_000 }),
+  adaptiveMaxMs: numberFlag('adaptive endpointing: longest end-of-turn silence', { env: 'VAD_ADAPTIVE_MAX_MS', default: t.adaptiveMaxMs, min: 100, max: 10_000 }),
+  adaptiveMarginMs: numberFlag('adaptive endpointing: silence beyond the user\'s usual longest pause', { env: 'VAD_ADAPTIVE_MARGIN_MS', default: t.adaptiveMarginMs, min: 0, max: 5000 }),
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };

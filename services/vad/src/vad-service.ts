@@ -1,8 +1,8 @@
-import { runService, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { STREAMS } from '@voicebus/protocol';
 import { createVadEngine } from './engines/create-engine.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
-import { ENERGY_ENGINE_DEFAULTS, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
+import { ENERGY_ENGINE_DEFAULTS, speechOptions, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
 
 /** Silero per device: speech facts and turns for everyone else to act on. */
 export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> = {
@@ -15,10 +15,14 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
     if (flags.engine === 'energy') {
       for (const [k, v] of Object.entries(ENERGY_ENGINE_DEFAULTS)) if (sourceOf(k as keyof VadFlags) === 'default') (flags as unknown as Record<string, number>)[k] = v;
     }
+    if (flags.endpointing === 'speculative' && flags.speculativeSilenceMs >= flags.endOfTurnSilenceMs) {
+      throw new UsageError(`--speculative-silence-ms (${flags.speculativeSilenceMs}) must be shorter than --end-of-turn-silence-ms (${flags.endOfTurnSilenceMs}): the speculation is what comes before the end`);
+    }
+    if (flags.adaptiveMinMs > flags.adaptiveMaxMs) throw new UsageError(`--adaptive-min-ms (${flags.adaptiveMinMs}) is over --adaptive-max-ms (${flags.adaptiveMaxMs})`);
     const engine = await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     return {
-      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: { ...flags, voicedEnd: { marginDb: flags.voicedEndMarginDb } }, turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
+      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),
@@ -29,7 +33,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
         on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
       ],
       stats: () => ({ engine: flags.engine, rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
-      summary: { engine: flags.engine, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
+      summary: { engine: flags.engine, endpointing: flags.endpointing, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
     };
   },
 };
