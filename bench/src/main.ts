@@ -8,6 +8,7 @@ import { renderBenchmarksMd } from './report.ts';
 import { benchBatching, benchEngineSpeed, benchVadCapacity } from './vad-capacity.ts';
 import { benchVadAccuracy } from './vad-accuracy.ts';
 import { benchFailover } from './failover.ts';
+import { benchLatency, quantile } from './latency.ts';
 import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
 
 export const BENCH_ROOT = resolve(import.meta.dirname, '..');
@@ -16,7 +17,7 @@ const RESULTS = join(BENCH_ROOT, 'results');
 const program = new Command('voicebus bench')
   .description('Runs the benchmarks, prints a table, writes bench/results/<date>-<suite>.json and regenerates BENCHMARKS.md')
   .option('--quick', 'short runs (under 2 minutes in all)')
-  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover');
+  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover, latency');
 
 const opts = program.parse().opts<{ quick?: boolean; only?: string }>();
 const only = new Set((opts.only ?? '').split(',').filter(Boolean));
@@ -102,6 +103,19 @@ if (wanted('failover')) await suite('failover', async () => {
   for (let i = 0; i < (quick ? 1 : 3); i++) runs.push(await benchFailover(10));
   for (const r of runs) console.log(`\nfailover (10 devices, 2 vad + 2 session, kill -9 vad-1): ${r.moved} devices moved, ${r.failoverMs.median.toFixed(0)} ms median (${r.failoverMs.min.toFixed(0)}–${r.failoverMs.max.toFixed(0)}); split vad ${r.split.vad!.join('/')}, session ${r.split.session!.join('/')}`);
   save('failover', runs);
+});
+
+if (wanted('latency')) await suite('latency', async () => {
+  // Each run is one 44 s conversation: the quick run does one per mode.
+  const results = await benchLatency(['fixed', 'adaptive', 'speculative'], quick ? 1 : 3);
+  console.log('\nvoice-to-voice on the audio (noisy conversation, model 600 ms): ms, p50 / p95 / worst, n turns');
+  for (const r of results) {
+    const measured = r.turns.map((t) => t.measuredMs);
+    const diff = r.turns.map((t) => t.reportedMs - t.measuredMs);
+    const stack = r.turns.map((t) => t.measuredMs - t.modelMs);
+    console.log(`  ${r.endpointing.padEnd(12)} measured ${quantile(measured, 0.5).toFixed(0)} / ${quantile(measured, 0.95).toFixed(0)}, minus model p50 ${quantile(stack, 0.5).toFixed(0)}, reported - measured p50 ${quantile(diff, 0.5).toFixed(1)} worst ${Math.max(...diff.map(Math.abs)).toFixed(1)}, turns ${r.turnsFound}/${r.turnsExpected}, withdrawn ${r.withdrawn}, n=${r.turns.length}`);
+  }
+  save('latency', results);
 });
 
 renderBenchmarksMd(RESULTS, join(BENCH_ROOT, '..', 'BENCHMARKS.md'));

@@ -36,7 +36,44 @@ const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => stri
   pipeline: { title: 'Pipeline overhead: what the stack adds', render: (r) => pipelineSection(r) },
   scaling: { title: 'Scaling: CPU and memory per device', render: (r) => scalingSection(r) },
   failover: { title: 'Scale-out: load split and failover', render: (r) => failoverSection(r) },
+  latency: { title: 'Voice-to-voice against the audio, per endpointing mode', render: (r) => latencySection(r) },
 };
+
+interface LatencyRun {
+  endpointing: string;
+  fixture: string;
+  runs: number;
+  turnsExpected: number;
+  turnsFound: number;
+  answered: number;
+  interrupted: number;
+  withdrawn: number;
+  turns: { reportedMs: number; measuredMs: number; modelMs: number }[];
+}
+
+const q = (values: number[], p: number) => {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+};
+
+export function latencySection(r: ResultFile): string {
+  const runs = r.data as LatencyRun[];
+  const rows = runs.map((x) => {
+    const measured = x.turns.map((t) => t.measuredMs);
+    const stack = x.turns.map((t) => t.measuredMs - t.modelMs);
+    const diff = x.turns.map((t) => t.reportedMs - t.measuredMs);
+    const worst = diff.length ? Math.max(...diff.map(Math.abs)) : NaN;
+    return `| ${x.endpointing} | ${q(measured, 0.5).toFixed(0)} | ${q(measured, 0.95).toFixed(0)} | ${q(stack, 0.5).toFixed(0)} | ${q(diff, 0.5).toFixed(1)} | ${worst.toFixed(1)} | ${x.turnsFound}/${x.turnsExpected} | ${x.withdrawn} | ${x.turns.length} |`;
+  });
+  return [
+    `Measured ${machineLine(r)}. \`${runs[0]?.fixture}\` (four turns, three with an in-turn pause of 250-350 ms, pink noise at -50 dBFS), ${runs[0]?.runs} run(s) per mode, the simulator's model delay at its 600 ms default. *Measured* is voice-to-voice on the audio: from the input's own stop time (measured on its clean speech) to the first audible assistant sample in \`assistant.wav\`; *reported* is the stack's \`voiceToVoiceMs\`. With n turns, p95 is the second-largest value at best.`,
+    '',
+    '| endpointing | measured p50 | measured p95 | measured − model p50 | reported − measured p50 | worst \\|reported − measured\\| | turns found | withdrawn | n |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
 
 /**
  * Regenerates the generated part of BENCHMARKS.md: the newest result of each suite, then a

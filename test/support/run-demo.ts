@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import wavefile from 'wavefile';
+import { audioVoiceToVoiceMs as measureAudioVoiceToVoice } from '../../demo/src/audio-latency.ts';
 import type { TurnRow as DemoTurnRow } from '../../demo/src/conversation-monitor.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -83,26 +84,9 @@ export function fixtureTruth(name: string): { segments: { startMs: number; endMs
   return JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8'));
 }
 
-/**
- * Voice-to-voice as a microphone in the room would measure it, independent of the stack's own
- * figures: from the end of each user turn in the input (the fixture's truth, measured on its
- * clean audio; the recording starts at the input's first sample) to the first audible sample
- * of the assistant after it in `assistant.wav`. NaN where nothing was heard before the next turn.
- */
+/** Voice-to-voice measured on the audio (see demo/src/audio-latency.ts), for a demo run's device. */
 export function audioVoiceToVoiceMs(out: string, fixture: string, device = 'dev1'): number[] {
-  const truth = fixtureTruth(fixture);
-  const wav = new wavefile.WaveFile(readFileSync(join(out, device, 'assistant.wav')));
-  const rate = (wav.fmt as { sampleRate: number }).sampleRate;
-  const s = wav.getSamples(false, Int16Array) as unknown as Int16Array;
-  const turns = [...new Set(truth.segments.map((seg) => seg.turn))].sort((a, b) => a - b);
-  return turns.map((turn, i) => {
-    const endMs = Math.max(...truth.segments.filter((seg) => seg.turn === turn).map((seg) => seg.endMs));
-    const nextStartMs = turns[i + 1] === undefined ? Infinity : Math.min(...truth.segments.filter((seg) => seg.turn === turns[i + 1]).map((seg) => seg.startMs));
-    const from = Math.round((endMs / 1000) * rate);
-    const to = Math.min(s.length, Number.isFinite(nextStartMs) ? Math.round((nextStartMs / 1000) * rate) : s.length);
-    for (let k = from; k < to; k++) if (s[k] !== 0) return ((k - from) / rate) * 1000;
-    return NaN;
-  });
+  return measureAudioVoiceToVoice(join(out, device), fixtureTruth(fixture));
 }
 
 /** The simulator's log lines (answers finished with their audible samples, faults fired). */
