@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusHopResult } from './bus-hop.ts';
+import { quantile, type LatencyResult } from './latency.ts';
 import { fmtSpread } from './stats.ts';
 
 interface ResultFile {
@@ -39,26 +40,9 @@ const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => stri
   latency: { title: 'Voice-to-voice against the audio, per endpointing mode', render: (r) => latencySection(r) },
 };
 
-interface LatencyRun {
-  endpointing: string;
-  fixture: string;
-  runs: number;
-  turnsExpected: number;
-  turnsFound: number;
-  answered: number;
-  interrupted: number;
-  withdrawn: number;
-  turns: { reportedMs: number; measuredMs: number; modelMs: number }[];
-}
-
-const q = (values: number[], p: number) => {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-};
-
 export function latencySection(r: ResultFile): string {
-  const runs = r.data as LatencyRun[];
+  const runs = r.data as LatencyResult[];
+  const q = quantile;
   const rows = runs.map((x) => {
     const measured = x.turns.map((t) => t.measuredMs);
     const stack = x.turns.map((t) => t.measuredMs - t.modelMs);

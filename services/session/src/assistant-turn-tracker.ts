@@ -135,12 +135,17 @@ export class AssistantTurnTracker {
     const a = this.answer;
     if (!a) return false;
     this.markInterrupted('local', undefined);
+    this.retireAnswer(a);
+    return true;
+  }
+
+  /** `a` stops being current; what the model still sends for it is swallowed until its turnComplete. */
+  private retireAnswer(a: AssistantTurn): void {
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
     this.answer = undefined;
     this.retiredAnswer = a;
     this.owedTurnCompletes++;
     this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
-    return true;
   }
 
   /**
@@ -155,11 +160,7 @@ export class AssistantTurnTracker {
     a.withdrawn = true;
     a.interrupted = true;
     a.span.addEvent('speculation withdrawn: the user went on');
-    if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
-    this.answer = undefined;
-    this.retiredAnswer = a;
-    this.owedTurnCompletes++;
-    this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
+    this.retireAnswer(a);
     return true;
   }
 
