@@ -1,3 +1,4 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -60,6 +61,8 @@ export class DeviceOwnership implements LeaseFencing {
   private readonly pending = new Map<string, Promise<boolean>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private lastRenewedAt = Date.now();
+  /** The renewal in flight, which a second one joins. */
+  private renewing: Promise<void> | undefined;
   private stopped = false;
   changes = 0;
   /** Called when a held lease is lost (expired, taken over): stop processing that device now. */
@@ -173,7 +176,17 @@ export class DeviceOwnership implements LeaseFencing {
     }
   }
 
-  private async renew(): Promise<void> {
+  /**
+   * Renews every lease, once at a time: a renewal asked for while one is in flight joins it.
+   * Two at once would send the same expected revision, and the loser would give up a device
+   * that is still ours.
+   */
+  private renew(): Promise<void> {
+    this.renewing ??= this.renewAll().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private async renewAll(): Promise<void> {
     if (this.stopped) return;
     const started = Date.now();
     let ok = true;
@@ -182,7 +195,11 @@ export class DeviceOwnership implements LeaseFencing {
         h.revision = await this.kv.update(this.key(deviceId), encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: h.token })), h.revision);
       } catch (err) {
         ok = false;
-        this.lose(deviceId, (err as Error).message);
+        // Only another revision proves another holder. A timeout or a lost connection says
+        // nothing about the lease: keep it; it expires on its own if we truly cannot renew.
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) this.lose(deviceId, err.message);
+        else if (Date.now() - this.lastRenewedAt >= this.options.ttlMs) this.lose(deviceId, `not renewed for ${this.options.ttlMs} ms: ${(err as Error).message}`);
+        else this.log.warn({ deviceId, err: (err as Error).message }, 'lease renewal failed; trying again at the next heartbeat');
       }
     }));
     if (ok) this.lastRenewedAt = started;
