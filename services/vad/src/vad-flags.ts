@@ -1,4 +1,5 @@
 import { choiceFlag, numberFlag, type FlagSpecs } from '@voicebus/runtime';
+import { SILERO_BATCH_DEFAULTS } from './engines/silero-batcher.ts';
 import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
 import { SPEECH_DETECTOR_DEFAULTS, type SpeechDetectorOptions } from './speech-detector.ts';
 import { SPEECH_FACTS_DEFAULTS, type SpeechFactsOptions } from './speech-facts.ts';
@@ -7,6 +8,7 @@ import { TURN_DETECTOR_DEFAULTS, type TurnDetectorOptions } from './turn-detecto
 export interface VadFlags extends SpeechDetectorOptions, TurnDetectorOptions, SpeechFactsOptions {
   engine: VadEngineName;
   mailboxCapacity: number;
+  batch: number;
 }
 
 const d = SPEECH_DETECTOR_DEFAULTS;
@@ -22,6 +24,7 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   minVolume: numberFlag('frames under this RMS count as silence', { env: 'VAD_MIN_VOLUME', default: d.minVolume, min: 0, max: 1 }),
   endOfTurnSilenceMs: numberFlag('silence that ends the user\'s turn', { env: 'VAD_END_OF_TURN_MS', default: TURN_DETECTOR_DEFAULTS.endOfTurnSilenceMs, min: 100, max: 10_000 }),
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
+  batch: numberFlag('most devices\' Silero v5/v6 frames in one inference call (1 = a call per frame)', { env: 'VAD_BATCH', default: SILERO_BATCH_DEFAULTS.maxBatch, min: 1, max: 1024, integer: true }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 

@@ -1,5 +1,6 @@
 import { runService, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { STREAMS } from '@voicebus/protocol';
+import { BatchedSileroEngine, createBatchedSileroEngine, isBatchableEngine } from './engines/batched-silero-engine.ts';
 import { createVadEngine } from './engines/create-engine.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
 import { ENERGY_ENGINE_DEFAULTS, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
@@ -15,7 +16,10 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
     if (flags.engine === 'energy') {
       for (const [k, v] of Object.entries(ENERGY_ENGINE_DEFAULTS)) if (sourceOf(k as keyof VadFlags) === 'default') (flags as unknown as Record<string, number>)[k] = v;
     }
-    const engine = await createVadEngine(flags.engine, { minVolume: flags.minVolume });
+    // Silero v5/v6 batch the frames due together across devices (same decisions, fewer calls).
+    const engine = isBatchableEngine(flags.engine) && flags.batch > 1
+      ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch })
+      : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     return {
       actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: flags, turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
@@ -28,7 +32,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
         // Our own turn events come back on the turn stream; only the latency report matters here.
         on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
       ],
-      stats: () => ({ engine: flags.engine, rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
+      stats: () => ({ engine: flags.engine, ...(engine instanceof BatchedSileroEngine ? { batch: engine.batcher.stats } : {}), rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
       summary: { engine: flags.engine, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
     };
   },
