@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadFixture, trueTurns } from '@voicebus/vad/internal';
 
+// No import of @voicebus/vad here: the peers' processes load this file and must not load
+// voicebus's onnxruntime-node build before their own.
+const CLEAN_DIR = resolve(import.meta.dirname, '../../test/fixtures/speech');
 const NOISY_DIR = resolve(import.meta.dirname, '../fixtures/noisy');
 
 /** The level of the pink noise floor under every noisy fixture (bench/fixtures/generate.sh). */
@@ -43,10 +45,24 @@ export function noisyWavPath(name: string): string {
  * A speech fixture with the noise floor under it, and the clean fixture's truth (measured on
  * the clean audio: the noise does not move where the words are).
  */
-export function loadNoisyFixture(name: string): { pcm: Int16Array; truth: { startMs: number; endMs: number }[]; durationMs: number } {
-  const pcm = readWavPcm(ensureGenerated(name));
-  const clean = loadFixture(name);
-  return { pcm, truth: trueTurns(clean.truth), durationMs: clean.truth.durationMs };
+export function loadNoisyFixture(name: string): { pcm: Int16Array; truth: { startMs: number; endMs: number }[] } {
+  return { pcm: readWavPcm(ensureGenerated(name)), truth: cleanTruth(name) };
+}
+
+/** A clean speech fixture's audio. */
+export function loadCleanPcm(name: string): Int16Array {
+  return readWavPcm(join(CLEAN_DIR, `${name}.wav`));
+}
+
+/** The true turns of a fixture: first start and last end of the segments of each turn (as fixture-runner's trueTurns). */
+export function cleanTruth(name: string): { startMs: number; endMs: number }[] {
+  const truth = JSON.parse(readFileSync(join(CLEAN_DIR, `${name}.json`), 'utf8')) as { segments: { startMs: number; endMs: number; turn: number }[] };
+  const byTurn = new Map<number, { startMs: number; endMs: number }>();
+  for (const s of truth.segments) {
+    const t = byTurn.get(s.turn);
+    byTurn.set(s.turn, t ? { startMs: Math.min(t.startMs, s.startMs), endMs: Math.max(t.endMs, s.endMs) } : { startMs: s.startMs, endMs: s.endMs });
+  }
+  return [...byTurn.values()].sort((a, b) => a.startMs - b.startMs);
 }
 
 /** Share of 512-sample frames loud enough to reach the model: near 1 for a real noise floor. */
