@@ -5,13 +5,14 @@
  */
 import { ActorHost, Bus, createLogger, nowUs, type Actor } from '@voicebus/runtime/internal';
 import type { AudioChunk } from '@voicebus/protocol';
-import { latencyHistogram } from './stats.ts';
+import { latencyHistogram, percentileWithLosses } from './stats.ts';
 
 const url = process.argv[2]!;
 const log = createLogger({ service: 'bench-receiver', instanceId: 'r', level: 'warn' });
 const bus = await Bus.connect({ servers: url, name: 'bench-receiver', log });
 let hist = latencyHistogram();
 let received = 0;
+let droppedBefore = 0;
 const host = new ActorHost<AudioChunk>((): Actor<AudioChunk> => ({
   handle(chunk) {
     hist.recordValue(Math.max(1, nowUs() - chunk.sentAtUs!));
@@ -20,19 +21,22 @@ const host = new ActorHost<AudioChunk>((): Actor<AudioChunk> => ({
 }), log, { idleMs: 0 });
 bus.subscribeAudio('audio.in', (chunk, meta) => host.deliver(meta.deviceId, { message: chunk, droppable: true }));
 await bus.flush();
-process.on('message', (msg: { cmd: string }) => {
+process.on('message', (msg: { cmd: string; sent?: number }) => {
   if (msg.cmd === 'reset') {
     hist = latencyHistogram();
     received = 0;
+    droppedBefore = host.totalDropped;
     process.send!({ ok: true });
   } else if (msg.cmd === 'report') {
+    // Percentiles over every chunk sent: a chunk that never arrived counts as infinitely late.
+    const sent = Math.max(msg.sent ?? received, received);
     process.send!({
       received,
-      p50: hist.getValueAtPercentile(50),
-      p99: hist.getValueAtPercentile(99),
-      p999: hist.getValueAtPercentile(99.9),
+      p50: percentileWithLosses(hist, 50, received, sent),
+      p99: percentileWithLosses(hist, 99, received, sent),
+      p999: percentileWithLosses(hist, 99.9, received, sent),
       max: hist.maxValue,
-      dropped: host.totalDropped,
+      dropped: host.totalDropped - droppedBefore,
     });
   } else if (msg.cmd === 'exit') {
     void bus.drain().then(() => process.exit(0));

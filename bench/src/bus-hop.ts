@@ -16,6 +16,10 @@ export interface BusHopResult {
   /** NATS p99 / in-process p99, measured in the same run. */
   p99Ratio: Spread;
   chunksPerRun: number;
+  /** Chunks sent that never reached the actor (counted as infinitely late in the NATS percentiles), per run. */
+  lost: number[];
+  /** Chunks dropped by the receiver's mailboxes (part of `lost`), per run. */
+  dropped: number[];
 }
 
 const CHUNK_MS = 20;
@@ -46,9 +50,9 @@ function chunk(seq: number): AudioChunk {
   return { seq, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm };
 }
 
-async function ask<T>(child: ChildProcess, cmd: string): Promise<T> {
+async function ask<T>(child: ChildProcess, cmd: string, extra: Record<string, unknown> = {}): Promise<T> {
   const reply = once(child, 'message') as Promise<[T]>;
-  child.send({ cmd });
+  child.send({ cmd, ...extra });
   return (await reply)[0];
 }
 
@@ -65,16 +69,22 @@ export async function benchBusHop(levels: number[], seconds: number, repeats: nu
       const local = { p50: [] as number[], p99: [] as number[] };
       const ratio: number[] = [];
       let chunksPerRun = 0;
+      const lost: number[] = [];
+      const dropped: number[] = [];
       for (let r = 0; r < repeats; r++) {
         await ask(child, 'reset');
         chunksPerRun = await paced(devices, seconds, (id, seq) => producer.publishAudio(id, 'audio.in', chunk(seq)));
         await producer.flush();
         // The last chunks may still be in flight; ask again until all arrived.
-        let report = await ask<{ received: number; p50: number; p99: number; p999: number }>(child, 'report');
+        const sent = { sent: chunksPerRun };
+        let report = await ask<{ received: number; p50: number; p99: number; p999: number; dropped: number }>(child, 'report', sent);
         for (let i = 0; i < 50 && report.received < chunksPerRun; i++) {
           await new Promise((res) => setTimeout(res, 20));
-          report = await ask(child, 'report');
+          report = await ask(child, 'report', sent);
         }
+        // After a second more, whatever has not arrived is lost, and counts.
+        lost.push(chunksPerRun - report.received);
+        dropped.push(report.dropped);
         nats.p50.push(report.p50);
         nats.p99.push(report.p99);
         nats.p999.push(report.p999);
@@ -97,6 +107,8 @@ export async function benchBusHop(levels: number[], seconds: number, repeats: nu
         inProcessP99Us: spread(local.p99),
         p99Ratio: spread(ratio),
         chunksPerRun,
+        lost,
+        dropped,
       });
     }
   } finally {

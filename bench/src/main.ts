@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { benchBusHop, type BusHopResult } from './bus-hop.ts';
 import { machineInfo } from './machine.ts';
-import { fmtSpread } from './stats.ts';
+import { fmtSpread, fmtValue } from './stats.ts';
 import { renderBenchmarksMd } from './report.ts';
-import { benchBatching, benchEngineSpeed, benchVadCapacity } from './vad-capacity.ts';
-import { benchVadAccuracy } from './vad-accuracy.ts';
+import { benchBatching, benchVadCapacity } from './vad-capacity.ts';
+import { benchVadCompare } from './vad-compare.ts';
+import { noisyWavPath } from './noisy-fixtures.ts';
 import { benchFailover } from './failover.ts';
 import { benchLatency, quantile } from './latency.ts';
 import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
@@ -16,11 +17,13 @@ const RESULTS = join(BENCH_ROOT, 'results');
 
 const program = new Command('voicebus bench')
   .description('Runs the benchmarks, prints a table, writes bench/results/<date>-<suite>.json and regenerates BENCHMARKS.md')
-  .option('--quick', 'short runs (under 2 minutes in all)')
-  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover, latency');
+  .option('--quick', 'short runs (about 2 minutes in all on 2 cores; latency only when named)')
+  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover, latency')
+  .argument('[names...]', 'the same subset as --only, as arguments');
 
-const opts = program.parse().opts<{ quick?: boolean; only?: string }>();
-const only = new Set((opts.only ?? '').split(',').filter(Boolean));
+program.parse();
+const opts = program.opts<{ quick?: boolean; only?: string }>();
+const only = new Set([...(opts.only ?? '').split(','), ...program.args].filter(Boolean));
 const wanted = (name: string) => only.size === 0 || only.has(name);
 const quick = Boolean(opts.quick);
 mkdirSync(RESULTS, { recursive: true });
@@ -38,84 +41,108 @@ async function suite(name: string, fn: () => Promise<void>): Promise<void> {
 function save(suite: string, data: unknown): void {
   const machine = machineInfo();
   const file = join(RESULTS, `${machine.date.replace(/[:.]/g, '-')}-${suite}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ suite, quick, machine, data }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ suite, quick, machine, data }, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
   console.log(`wrote ${file}`);
 }
 
+const t0 = performance.now();
+
 if (wanted('bus-hop')) await suite('bus-hop', async () => {
-  // The full run goes past 100 devices to find where one NATS server and one receiver bend.
-  const levels = quick ? [1, 10, 50, 100] : [1, 10, 50, 100, 200, 400];
-  const results: BusHopResult[] = await benchBusHop(levels, quick ? 2 : 8, quick ? 3 : 5);
-  console.log('\nbus hop: capture publish -> VAD actor receipt, 20 ms chunks in real time (µs, median of runs, min-max)');
-  console.log('devices  nats p50            nats p99            nats p99.9          in-process p99      p99 ratio');
+  // The full run goes past 200 devices to find where one NATS server and one receiver bend.
+  // Runs are long enough that every p99 rests on >= 500 chunks (p99.9 is shown only past 5000),
+  // so the full run starts at 10 devices (1 device for 4 s would be 200 chunks).
+  const levels = quick ? [10, 200] : [10, 50, 100, 200, 400];
+  const seconds = quick ? 1.5 : 4;
+  const results: BusHopResult[] = await benchBusHop(levels, seconds, quick ? 2 : 4);
+  console.log('\nbus hop: capture publish -> VAD actor receipt, 20 ms chunks in real time (µs, median of runs, min-max; lost chunks count as infinitely late)');
+  console.log('devices  chunks/run  lost  nats p50            nats p99            nats p99.9          in-process p99      p99 ratio');
   for (const r of results) {
-    console.log(`${String(r.devices).padStart(7)}  ${fmtSpread(r.natsP50Us, 0).padEnd(18)}  ${fmtSpread(r.natsP99Us, 0).padEnd(18)}  ${fmtSpread(r.natsP999Us, 0).padEnd(18)}  ${fmtSpread(r.inProcessP99Us, 0).padEnd(18)}  ${fmtSpread(r.p99Ratio, 1)}`);
+    console.log(`${String(r.devices).padStart(7)}  ${String(r.chunksPerRun).padStart(10)}  ${String(r.lost.reduce((a, b) => a + b, 0)).padStart(4)}  ${fmtSpread(r.natsP50Us, 0).padEnd(18)}  ${fmtSpread(r.natsP99Us, 0).padEnd(18)}  ${fmtSpread(r.natsP999Us, 0).padEnd(18)}  ${fmtSpread(r.inProcessP99Us, 0).padEnd(18)}  ${fmtSpread(r.p99Ratio, 1)}`);
   }
   save('bus-hop', results);
 });
 
 if (wanted('vad')) await suite('vad', async () => {
-  const engines = ['silero-v5', 'silero-v6', 'silero-legacy', 'energy'] as const;
-  const speed = await benchEngineSpeed([...engines], quick ? 1 : 3, quick ? 3 : 5);
-  const accuracy = await benchVadAccuracy([...engines]);
-  const batching = await benchBatching(quick ? [1, 8, 32] : [1, 4, 8, 16, 32, 64], quick ? 1 : 2, 3);
-  const capacity = await benchVadCapacity('silero-v6', quick ? [25, 50, 100, 150] : [25, 50, 100, 150, 200, 250, 300, 400], quick ? 3 : 8);
-  console.log('\nVAD engines (one core)');
-  console.log('engine          frames/s             x real time    turns ok  start err  end err  max err  confirm  onset');
-  for (const a of accuracy) {
-    const sp = speed.find((x) => x.engine === a.engine)!;
-    console.log(`${a.engine.padEnd(14)}  ${fmtSpread(sp.framesPerSecond, 0).padEnd(20)} ${sp.realtimeFactor.median.toFixed(0).padStart(8)}   ${`${a.turnCountCorrect}/${a.fixtures}`.padStart(8)}  ${a.startErrorMs.toFixed(0).padStart(9)}  ${a.endErrorMs.toFixed(0).padStart(7)}  ${a.maxBoundaryErrorMs.toFixed(0).padStart(7)}  ${a.startDecisionMs.toFixed(0).padStart(7)}  ${a.onsetDelayMs.toFixed(0).padStart(5)}`);
+  // Each engine and peer in its own process, on the same audio; the batched engine with 64
+  // devices at once (batching is for many devices), everything else one stream.
+  const keys = [
+    { key: 'silero-v6+batch', streams: 64 },
+    { key: 'silero-v6', streams: 1 },
+    { key: 'silero-v5', streams: 1 },
+    ...(quick ? [] : [{ key: 'silero-legacy', streams: 1 }, { key: 'energy', streams: 1 }]),
+    { key: 'livekit', streams: 1 },
+    { key: 'vad-node', streams: 1 },
+  ];
+  const compare = await benchVadCompare(keys, quick ? 1 : 3, quick ? 1 : 3);
+  const batching = await benchBatching(quick ? [1, 16, 64] : [1, 4, 8, 16, 32, 64], quick ? 0.5 : 2, quick ? 1 : 3);
+  const capacity = [
+    await benchVadCapacity('silero-v6', true, quick ? [300, 500] : [200, 300, 400, 500, 600, 800], quick ? 2 : 5, quick ? 1 : 2),
+    await benchVadCapacity('silero-v6', false, quick ? [100, 200] : [100, 150, 200, 250, 300, 400], quick ? 2 : 5, quick ? 1 : 2),
+  ];
+  console.log('\nVAD engines and peers (each alone in a process; frames per CPU second on the noisy conversation; errors vs truth on the clean / noisy fixtures)');
+  console.log('engine                           streams  frames/CPU-s          turns ok (clean/noisy)  start err  end err  max err (clean / noisy)');
+  for (const e of compare) {
+    console.log(`${e.name.padEnd(32)} ${String(e.streams).padStart(7)}  ${fmtSpread(e.framesPerCpuSecond, 0).padEnd(20)}  ${`${e.clean.countsRight}/${e.clean.fixtures} / ${e.noisy.countsRight}/${e.noisy.fixtures}`.padEnd(22)}  ${fmtValue(e.clean.startErrorMs, 0)} / ${fmtValue(e.noisy.startErrorMs, 0)}  ${fmtValue(e.clean.endErrorMs, 0)} / ${fmtValue(e.noisy.endErrorMs, 0)}  ${fmtValue(e.clean.maxErrorMs, 0)} / ${fmtValue(e.noisy.maxErrorMs, 0)}`);
   }
-  console.log('batching (silero-v5): ' + batching.map((b) => `batch ${b.batch}: ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', '));
-  console.log(`capacity (silero-v6, one process): ${capacity.capacity} real-time devices with p99 < 10 ms; ` + capacity.points.map((p) => `${p.devices}: p99 ${p.p99Ms.toFixed(2)} ms`).join(', '));
-  save('vad', { speed, accuracy, batching, capacity });
+  console.log('batching (silero-v6, raw calls): ' + batching.map((b) => `batch ${b.batch}: ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', '));
+  for (const c of capacity) {
+    console.log(`capacity (${c.engine}${c.batched ? ' batched' : ''}, one process, noisy input, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred): ${c.capacity} real-time devices with p99 < 10 ms (${c.streamsPerCore.toFixed(0)} per core used); ` +
+      c.points.map((p) => `${p.devices}: p99 ${fmtSpread(p.p99Ms, 2)} ms n=${p.n} cpu ${p.cpuShare.median.toFixed(2)} batch ${p.meanBatch.toFixed(1)}`).join('; '));
+  }
+  save('vad', { compare, batching, capacity });
 });
 
 if (wanted('pipeline')) await suite('pipeline', async () => {
-  const levels = quick ? [1, 5] : [1, 20];
-  const input = quick ? 'three-turns-2s' : 'conversation';
+  // The noisy conversation (four turns per device), repeated runs pooled: n is printed beside
+  // every percentile, and a percentile with too few turns under it is left out.
+  const plan = quick ? [{ devices: 10, runs: 1 }] : [{ devices: 1, runs: 2 }, { devices: 20, runs: 2 }];
+  const input = noisyWavPath(quick ? 'three-turns-2s' : 'conversation');
   const results = [];
-  for (const devices of levels) {
-    const run = await runStack(devices, input);
-    const o = pipelineOverhead(run);
+  for (const { devices, runs } of plan) {
+    const stackRuns = [];
+    for (let i = 0; i < runs; i++) stackRuns.push(await runStack(devices, input));
+    const o = pipelineOverhead(stackRuns);
     results.push(o);
-    console.log(`\npipeline overhead, ${devices} device(s), model delay 0 (ms, p50 / p95 / p99, n=${o.stackOverhead.n})`);
-    for (const [k, v] of Object.entries(o)) if (typeof v === 'object') console.log(`  ${k.padEnd(26)} ${v.p50.toFixed(1).padStart(7)} ${v.p95.toFixed(1).padStart(7)} ${v.p99.toFixed(1).padStart(7)}`);
+    console.log(`\npipeline overhead, ${devices} device(s) × ${runs} run(s), model delay 0, speech cache off (ms, p50 / p95 / p99 / max, n=${o.stackOverhead.n} answered of ${o.turns})`);
+    for (const [k, v] of Object.entries(o)) if (typeof v === 'object') console.log(`  ${k.padEnd(26)} ${fmtValue(v.p50).padStart(7)} ${fmtValue(v.p95).padStart(7)} ${fmtValue(v.p99).padStart(7)} ${fmtValue(v.max).padStart(7)}`);
   }
   save('pipeline', results);
 });
 
 if (wanted('scaling')) await suite('scaling', async () => {
-  const levels = quick ? [1, 10] : [1, 10, 50, 100];
+  const levels = quick ? [50] : [10, 50, 100];
+  const input = noisyWavPath(quick ? 'three-turns-2s' : 'conversation');
   const points: ScalingPoint[] = [];
   for (const devices of levels) {
-    const run = await runStack(devices, 'single-fast', ['--timeout-s', '60']);
+    const run = await runStack(devices, input, ['--timeout-s', '120']);
     points.push(scalingPoint(run));
-    console.log(`\nscaling, ${devices} device(s): ` + points.at(-1)!.services.map((s) => `${s.name} ${s.cpuPercentPerDevice.toFixed(2)} %CPU/device, ${s.rssMb.toFixed(0)} MB`).join('; '));
+    const p = points.at(-1)!;
+    console.log(`\nscaling, ${devices} device(s), steady state ${p.window.map((x) => x.toFixed(1)).join('–')} s: ` + p.services.map((s) => `${s.name} ${s.cpuPercentPerDevice.toFixed(3)} %CPU/device, ${s.rssMb.toFixed(0)} MB`).join('; ') + `; stack ${p.stackCpuPercentPerDevice.toFixed(3)} %CPU/device = ${p.devicesPerCore.toFixed(0)} devices per core; ${p.answered}/${p.turns} turns answered`);
   }
-  const perDevice = memoryPerDevice(points);
-  console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
-  save('scaling', { points, memoryPerDeviceMb: perDevice });
+  const perDevice = points.length > 1 ? memoryPerDevice(points) : {};
+  if (points.length > 1) console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
+  save('scaling', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', points, memoryPerDeviceMb: perDevice });
 });
 
 if (wanted('failover')) await suite('failover', async () => {
   const runs = [];
-  for (let i = 0; i < (quick ? 1 : 3); i++) runs.push(await benchFailover(10));
+  for (let i = 0; i < (quick ? 1 : 3); i++) runs.push(await benchFailover(10, quick ? 'two-turns' : undefined));
   for (const r of runs) console.log(`\nfailover (10 devices, 2 vad + 2 session, kill -9 vad-1): ${r.moved} devices moved, ${r.failoverMs.median.toFixed(0)} ms median (${r.failoverMs.min.toFixed(0)}–${r.failoverMs.max.toFixed(0)}); split vad ${r.split.vad!.join('/')}, session ${r.split.session!.join('/')}`);
   save('failover', runs);
 });
 
-if (wanted('latency')) await suite('latency', async () => {
-  // Each run is one 44 s conversation: the quick run does one per mode.
+// Each run is one 44 s conversation, so the quick run leaves it out unless it is named.
+if (only.has('latency') || (!quick && wanted('latency'))) await suite('latency', async () => {
   const results = await benchLatency(['fixed', 'adaptive', 'speculative'], quick ? 1 : 3);
-  console.log('\nvoice-to-voice on the audio (noisy conversation, model 600 ms): ms, p50 / p95 / worst, n turns');
+  console.log('\nvoice-to-voice on the audio (noisy conversation, model 600 ms): ms, n turns');
   for (const r of results) {
     const measured = r.turns.map((t) => t.measuredMs);
     const diff = r.turns.map((t) => t.reportedMs - t.measuredMs);
     const stack = r.turns.map((t) => t.measuredMs - t.modelMs);
-    console.log(`  ${r.endpointing.padEnd(12)} measured ${quantile(measured, 0.5).toFixed(0)} / ${quantile(measured, 0.95).toFixed(0)}, minus model p50 ${quantile(stack, 0.5).toFixed(0)}, reported - measured p50 ${quantile(diff, 0.5).toFixed(1)} worst ${Math.max(...diff.map(Math.abs)).toFixed(1)}, turns ${r.turnsFound}/${r.turnsExpected}, withdrawn ${r.withdrawn}, n=${r.turns.length}`);
+    console.log(`  ${r.endpointing.padEnd(12)} measured p50 ${quantile(measured, 0.5).toFixed(0)}, max ${Math.max(...measured).toFixed(0)}, minus model p50 ${quantile(stack, 0.5).toFixed(0)}, reported - measured p50 ${quantile(diff, 0.5).toFixed(1)} worst ${Math.max(...diff.map(Math.abs)).toFixed(1)}, turns ${r.turnsFound}/${r.turnsExpected}, withdrawn ${r.withdrawn}, n=${r.turns.length}`);
   }
   save('latency', results);
 });
 
+console.log(`\nbench ${quick ? '--quick ' : ''}took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 renderBenchmarksMd(RESULTS, join(BENCH_ROOT, '..', 'BENCHMARKS.md'));

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusHopResult } from './bus-hop.ts';
 import { quantile, type LatencyResult } from './latency.ts';
-import { fmtSpread } from './stats.ts';
+import { fmtSpread, fmtValue, minSamplesFor } from './stats.ts';
 
 interface ResultFile {
   suite: string;
@@ -18,15 +18,25 @@ function machineLine(r: ResultFile): string {
   return `${r.machine.date.slice(0, 16).replace('T', ' ')} UTC, Node ${r.machine.node}, ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memoryGiB} GiB${r.quick ? ', quick run' : ''}`;
 }
 
+const num = (v: unknown) => (typeof v === 'string' ? Number(v) : (v as number));
+/** A spread as "median (min–max)", with '∞' where lost chunks decide a percentile. */
+function fmtS(sp: { median: unknown; min: unknown; max: unknown }, digits = 0): string {
+  return `${fmtValue(num(sp.median), digits)} (${fmtValue(num(sp.min), digits)}–${fmtValue(num(sp.max), digits)})`;
+}
+
 function busHopSection(r: ResultFile): string {
-  const rows = (r.data as BusHopResult[]).map(
-    (x) => `| ${x.devices} | ${fmtSpread(x.natsP50Us, 0)} | ${fmtSpread(x.natsP99Us, 0)} | ${fmtSpread(x.natsP999Us, 0)} | ${fmtSpread(x.inProcessP99Us, 0)} | ${fmtSpread(x.p99Ratio, 1)} |`,
-  );
+  const data = r.data as (BusHopResult & { lost?: number[]; dropped?: number[] })[];
+  const rows = data.map((x) => {
+    const n = x.chunksPerRun;
+    const lost = x.lost ? `${x.lost.reduce((a, b) => a + b, 0)} of ${n * x.lost.length}` : 'not counted';
+    const p999 = n >= minSamplesFor(99.9) ? fmtS(x.natsP999Us) : `– (n < ${minSamplesFor(99.9)})`;
+    return `| ${x.devices} | ${n} | ${lost} | ${fmtS(x.natsP50Us)} | ${fmtS(x.natsP99Us)} | ${p999} | ${fmtS(x.inProcessP99Us)} | ${fmtS(x.p99Ratio, 1)} |`;
+  });
   return [
-    `Measured ${machineLine(r)}. Microseconds; median of repeated runs (min–max).`,
+    `Measured ${machineLine(r)}. Microseconds; median of ${data[0]?.natsP50Us.runs.length ?? '?'} runs (min–max); n = chunks per run; a chunk that never arrived counts as infinitely late (∞).`,
     '',
-    '| devices | NATS p50 | NATS p99 | NATS p99.9 | in-process p99 | p99 ratio NATS / in-process |',
-    '|---:|---:|---:|---:|---:|---:|',
+    '| devices | n per run | lost (all runs) | NATS p50 | NATS p99 | NATS p99.9 | in-process p99 | p99 ratio NATS / in-process |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }
@@ -48,13 +58,15 @@ export function latencySection(r: ResultFile): string {
     const stack = x.turns.map((t) => t.measuredMs - t.modelMs);
     const diff = x.turns.map((t) => t.reportedMs - t.measuredMs);
     const worst = diff.length ? Math.max(...diff.map(Math.abs)) : NaN;
-    return `| ${x.endpointing} | ${q(measured, 0.5).toFixed(0)} | ${q(measured, 0.95).toFixed(0)} | ${q(stack, 0.5).toFixed(0)} | ${q(diff, 0.5).toFixed(1)} | ${worst.toFixed(1)} | ${x.turnsFound}/${x.turnsExpected} | ${x.withdrawn} | ${x.turns.length} |`;
+    // p95 only where n allows it (5 samples above it); the largest value otherwise.
+    const p95 = measured.length >= minSamplesFor(95) ? q(measured, 0.95) : undefined;
+    return `| ${x.endpointing} | ${q(measured, 0.5).toFixed(0)} | ${fmtValue(p95, 0)} | ${measured.length ? Math.max(...measured).toFixed(0) : '–'} | ${q(stack, 0.5).toFixed(0)} | ${q(diff, 0.5).toFixed(1)} | ${worst.toFixed(1)} | ${x.turnsFound}/${x.turnsExpected} | ${x.withdrawn} | ${x.turns.length} |`;
   });
   return [
-    `Measured ${machineLine(r)}. \`${runs[0]?.fixture}\` (four turns, three with an in-turn pause of 250-350 ms, pink noise at -50 dBFS), ${runs[0]?.runs} run(s) per mode, the simulator's model delay at its 600 ms default. *Measured* is voice-to-voice on the audio: from the input's own stop time (measured on its clean speech) to the first audible assistant sample in \`assistant.wav\`; *reported* is the stack's \`voiceToVoiceMs\`. With n turns, p95 is the second-largest value at best.`,
+    `Measured ${machineLine(r)}. \`${runs[0]?.fixture}\` (four turns, three with an in-turn pause of 250-350 ms, pink noise at -50 dBFS), ${runs[0]?.runs} run(s) per mode, the simulator's model delay at its 600 ms default. *Measured* is voice-to-voice on the audio: from the input's own stop time (measured on its clean speech) to the first audible assistant sample in \`assistant.wav\`; *reported* is the stack's \`voiceToVoiceMs\`. p95 is printed only from n ≥ 100 (five samples above it).`,
     '',
-    '| endpointing | measured p50 | measured p95 | measured − model p50 | reported − measured p50 | worst \\|reported − measured\\| | turns found | withdrawn | n |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| endpointing | measured p50 | measured p95 | measured max | measured − model p50 | reported − measured p50 | worst \\|reported − measured\\| | turns found | withdrawn | n |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }
@@ -90,64 +102,72 @@ export function renderBenchmarksMd(resultsDir: string, mdFile: string): void {
   writeFileSync(mdFile, next);
 }
 
+interface Sp { median: number; min: number; max: number; runs: number[] }
+interface Acc { fixtures: number; countsRight: number; truthTurns: number; missed: number; extra: number; startErrorMs: number; endErrorMs: number; maxErrorMs: number }
 interface VadResult {
-  speed: { engine: string; frameMs: number; framesPerSecond: { median: number; min: number; max: number }; realtimeFactor: { median: number } }[];
-  accuracy: { engine: string; fixtures: number; turnCountCorrect: number; startErrorMs: number; endErrorMs: number; maxBoundaryErrorMs: number; startDecisionMs: number; onsetDelayMs: number }[];
-  batching: { batch: number; framesPerSecond: { median: number; min: number; max: number } }[];
-  capacity: { capacity: number; points: { devices: number; p50Ms: number; p99Ms: number }[] };
+  compare: { key: string; name: string; describe: string; frameMs: number; streams: number; framesPerCpuSecond: Sp; framesPerWallSecond: Sp; cpuShare: Sp; clean: Acc; noisy: Acc }[];
+  batching: { batch: number; framesPerSecond: Sp }[];
+  capacity: { engine: string; batched: boolean; noiseFloorDbfs: number; inferredShare: number; capacity: number; streamsPerCore: number; points: { devices: number; p50Ms: Sp; p99Ms: Sp; n: number; cpuShare: Sp; meanBatch: number }[] }[];
 }
 
 export function vadSection(r: ResultFile): string {
   const d = r.data as VadResult;
-  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+  if (!d.compare) return `Measured ${machineLine(r)} (an older result format; see the JSON file).`;
+  const f = (n: number) => fmtValue(n, 0);
+  const acc = (a: Acc) => `${a.countsRight}/${a.fixtures} | ${f(a.startErrorMs)} / ${f(a.endErrorMs)} / ${f(a.maxErrorMs)} ms`;
+  const base = d.compare.find((e) => e.key === 'silero-v6')?.framesPerCpuSecond.median;
   return [
-    `Measured ${machineLine(r)}. One core, one stream per engine; accuracy on the ${d.accuracy[0]?.fixtures} speech fixtures (espeak-ng, boundaries measured from the audio).`,
+    `Measured ${machineLine(r)}. Each engine and peer alone in its own process, on the same audio. Speed: frames per CPU second (user + system time of the process, so one core's worth of work; peers at their defaults) over passes of the noisy conversation (pink floor at ${d.capacity[0]?.noiseFloorDbfs ?? -45} dBFS: every frame reaches the model), median of ${d.compare[0]?.framesPerCpuSecond.runs.length} runs (min–max). Accuracy: against the truth measured on the clean audio, on the ${d.compare[0]?.clean.fixtures} clean fixtures and the ${d.compare[0]?.noisy.fixtures} noisy ones (${d.compare[0]?.clean.truthTurns} and ${d.compare[0]?.noisy.truthTurns} true turns); each true turn is matched with the segment that overlaps it most.`,
     '',
-    '| engine | frame | frames/s (min–max) | × real time | turn counts right | start error | end error | max error | speech confirmed after | first voiced frame after |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...d.accuracy.map((a) => {
-      const s = d.speed.find((x) => x.engine === a.engine)!;
-      return `| ${a.engine} | ${s.frameMs} ms | ${fmtSpread(s.framesPerSecond as never, 0)} | ${s.realtimeFactor.median.toFixed(0)} | ${a.turnCountCorrect}/${a.fixtures} | ${f(a.startErrorMs)} ms | ${f(a.endErrorMs)} ms | ${f(a.maxBoundaryErrorMs)} ms | ${f(a.startDecisionMs)} ms | ${f(a.onsetDelayMs)} ms |`;
-    }),
+    '| engine | frame | streams at once | frames / CPU s | × silero-v6 | × real time per core | clean: counts right | clean: start / end / max error | noisy: counts right | noisy: start / end / max error | what its segments are |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...d.compare.map((e) => `| ${e.name} | ${e.frameMs} ms | ${e.streams} | ${fmtS(e.framesPerCpuSecond)} | ${base ? (e.framesPerCpuSecond.median / base).toFixed(2) : '–'} | ${((e.framesPerCpuSecond.median * e.frameMs) / 1000).toFixed(0)} | ${acc(e.clean)} | ${acc(e.noisy)} | ${e.describe} |`),
     '',
-    `Batching several devices' frames into one Silero v5 call: ${d.batching.map((b) => `batch ${b.batch} → ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', ')}.`,
+    `Raw Silero v6 calls with several devices' frames in the batch dimension (one thread): ${d.batching.map((b) => `batch ${b.batch} → ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', ')}.`,
     '',
-    `Capacity of one VAD process (silero-v6, real-time 20 ms chunks, decision delay = chunk due → processed): **${d.capacity.capacity} devices** with p99 under 10 ms. ` +
-      d.capacity.points.map((p) => `${p.devices} devices: p50 ${p.p50Ms.toFixed(2)} / p99 ${p.p99Ms.toFixed(2)} ms`).join('; ') + '.',
+    ...d.capacity.flatMap((c) => [
+      `Capacity of one VAD process, ${c.engine} ${c.batched ? '**batched**' : 'unbatched'} (noisy conversation, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred, 20 ms chunks in real time; decision delay = chunk due → processed; median of runs (min–max)): **${c.capacity} devices** with p99 under 10 ms${c.capacity ? ` (CPU share ${c.points.find((p) => p.devices === c.capacity)?.cpuShare.median.toFixed(2)}: ${c.streamsPerCore.toFixed(0)} streams per fully busy core if CPU were the only limit)` : ''}.`,
+      '',
+      '| devices | n per run | p50 ms | p99 ms | CPU share | frames per call |',
+      '|---:|---:|---:|---:|---:|---:|',
+      ...c.points.map((p) => `| ${p.devices} | ${p.n} | ${fmtS(p.p50Ms, 2)} | ${fmtS(p.p99Ms, 2)} | ${fmtS(p.cpuShare, 2)} | ${p.meanBatch.toFixed(1)} |`),
+      '',
+    ]),
   ].join('\n');
 }
 
-interface Stage { p50: number; p95: number; p99: number; n: number }
+interface Stage { p50: number; p95?: number; p99?: number; max?: number; n: number }
 export function pipelineSection(r: ResultFile): string {
-  const runs = r.data as ({ devices: number } & Record<string, Stage | number>)[];
+  const runs = r.data as ({ devices: number; runs?: number; turns?: number; answered?: number } & Record<string, Stage | number>)[];
   const names: [string, string][] = [
     ['stackOverhead', 'stack overhead (endpointing + bus)'],
     ['endpointingOverhead', 'endpointing beyond the 700 ms silence'],
     ['bus', 'bus (both hops)'],
     ['playbackBuffer', 'playback buffer (target 60 ms)'],
-    ['model', 'model stand-in (simulator, delay 0)'],
+    ['model', 'model stand-in (simulator, delay 0, speech cache off)'],
     ['voiceToVoiceMinusSilence', 'voice-to-voice − end-of-turn silence'],
   ];
+  const cell = (s: Stage) => `${fmtValue(s.p50)} / ${fmtValue(s.p95)} / ${fmtValue(s.p99)} / ${fmtValue(s.max)}`;
   return [
-    `Measured ${machineLine(r)}. The whole demo stack with the simulator's model delay at 0; ms, p50 / p95 / p99.`,
+    `Measured ${machineLine(r)}. The whole demo stack on the noisy input, the simulator's model delay at 0 and its speech cache off (every answer synthesised anew); turns of repeated runs pooled. ms, p50 / p95 / p99 / max; a percentile needs n ≥ ${minSamplesFor(95)} (p95) or ${minSamplesFor(99)} (p99) turns, else '–'.`,
     '',
-    `| stage | ${runs.map((x) => `${x.devices} device(s)`).join(' | ')} |`,
+    `| stage | ${runs.map((x) => `${x.devices} device(s) × ${x.runs ?? 1} run(s), n=${(x.stackOverhead as Stage).n}${x.turns ? ` of ${x.turns} turns` : ''}`).join(' | ')} |`,
     `|---|${runs.map(() => '---:').join('|')}|`,
-    ...names.map(([k, label]) => `| ${label} | ${runs.map((x) => { const s = x[k] as Stage; return `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)} / ${s.p99.toFixed(1)}`; }).join(' | ')} |`),
+    ...names.map(([k, label]) => `| ${label} | ${runs.map((x) => cell(x[k] as Stage)).join(' | ')} |`),
   ].join('\n');
 }
 
 export function scalingSection(r: ResultFile): string {
-  const d = r.data as { points: { devices: number; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[] }[]; memoryPerDeviceMb: Record<string, number> };
-  const services = ['capture', 'vad', 'session', 'playback'];
+  const d = r.data as { input?: string; points: { devices: number; window?: number[]; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[]; stackCpuPercentPerDevice?: number; devicesPerCore?: number; turns?: number; answered?: number }[]; memoryPerDeviceMb: Record<string, number> };
+  const services = ['capture', 'vad', 'session', 'playback', 'nats'];
   return [
-    `Measured ${machineLine(r)}. Real-time devices (one shared capture process), each saying one sentence; CPU per device and peak RSS per process.`,
+    `Measured ${machineLine(r)}. Real-time devices (one shared capture process) playing ${d.input ?? 'one sentence'}; CPU per device at steady state (from 2 s after the audio starts to 0.5 s before it ends: model loading and connections left out) and peak RSS per process. The stack is capture + vad + session + playback + nats-server (the simulator stands in for Google and is not counted).`,
     '',
-    `| devices | ${services.map((s) => `${s} %CPU/device · RSS`).join(' | ')} |`,
-    `|---:|${services.map(() => '---:').join('|')}|`,
-    ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(2)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} |`),
+    `| devices | ${services.map((s) => `${s} %CPU/device · RSS`).join(' | ')} | stack %CPU/device | devices per core | turns answered |`,
+    `|---:|${services.map(() => '---:').join('|')}|---:|---:|---:|`,
+    ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(3)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} | ${fmtValue(p.stackCpuPercentPerDevice, 3)} | ${fmtValue(p.devicesPerCore, 0)} | ${p.answered ?? '–'}/${p.turns ?? '–'} |`),
     '',
-    `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.`,
+    Object.keys(d.memoryPerDeviceMb).length ? `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.` : '',
   ].join('\n');
 }
 

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import hdr from 'hdr-histogram-js';
+import { percentileIfMeaningful } from './stats.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(REPO, 'test/fixtures/speech');
@@ -21,6 +22,8 @@ export interface ProcessUsage {
   name: string;
   cpuSeconds: number;
   peakRssMb: number;
+  /** CPU seconds so far, sampled every 250 ms (t: seconds since the demo started). */
+  samples: { t: number; cpu: number }[];
 }
 
 export interface StackRun {
@@ -28,6 +31,30 @@ export interface StackRun {
   rows: Row[];
   wallSeconds: number;
   usage: ProcessUsage[];
+  /** When the capture process appeared (s since the demo started): audio starts flowing then. */
+  captureStartS: number;
+  inputSeconds: number;
+}
+
+/** The demo's private nats-server: a child of the demo process named nats-server. */
+function natsServerPid(demoPid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'nats-server' && ppid === demoPid) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** Seconds of audio in a 16 kHz mono s16 WAV (size of the data after a 44-byte header, near enough). */
+function wavSeconds(file: string): number {
+  return (statSync(file).size - 44) / 32000;
 }
 
 function readProc(pid: number): { cpu: number; rssKb: number } | undefined {
@@ -42,30 +69,45 @@ function readProc(pid: number): { cpu: number; rssKb: number } | undefined {
   }
 }
 
-/** Runs the demo with N devices and the simulator's model delay at zero, sampling each service's CPU and memory. */
+/**
+ * Runs the demo with N devices and the simulator's model delay at zero, sampling each service's
+ * CPU and memory. `input` is a fixture name (test/fixtures/speech) or a WAV path. The
+ * simulator synthesises every answer anew (its speech cache off), as a model would.
+ */
 export async function runStack(devices: number, input: string, extra: string[] = []): Promise<StackRun> {
   const out = mkdtempSync(join(tmpdir(), 'voicebus-bench-'));
+  const wav = input.endsWith('.wav') ? input : join(FIXTURES, `${input}.wav`);
   const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture',
-    '--model-delay-ms', '0', '--devices', String(devices), '--input', join(FIXTURES, `${input}.wav`), ...extra], {
-    env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn' },
+    '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra], {
+    env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn', SIM_SPEECH_CACHE: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let captureStartS = NaN;
   const pids = new Map<string, number>();
   const usage = new Map<string, ProcessUsage>();
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
-    for (const m of buf.matchAll(/\[demo\] started ([\w-]+) \(pid (\d+)\)/g)) pids.set(m[1]!, Number(m[2]));
+    for (const m of buf.matchAll(/\[demo\] started ([\w-]+) \(pid (\d+)\)/g)) {
+      pids.set(m[1]!, Number(m[2]));
+      if (m[1]!.startsWith('capture') && Number.isNaN(captureStartS)) captureStartS = (performance.now() - t0) / 1000;
+    }
   });
   child.stderr.on('data', () => {});
   const t0 = performance.now();
   const sampler = setInterval(() => {
+    if (!pids.has('nats')) {
+      const nats = natsServerPid(child.pid!);
+      if (nats) pids.set('nats', nats);
+    }
+    const t = (performance.now() - t0) / 1000;
     for (const [name, pid] of pids) {
       const p = readProc(pid);
       if (!p) continue;
-      const u = usage.get(name) ?? { name, cpuSeconds: 0, peakRssMb: 0 };
+      const u = usage.get(name) ?? { name, cpuSeconds: 0, peakRssMb: 0, samples: [] };
       u.cpuSeconds = Math.max(u.cpuSeconds, p.cpu);
       u.peakRssMb = Math.max(u.peakRssMb, p.rssKb / 1024);
+      u.samples.push({ t, cpu: p.cpu });
       usage.set(name, u);
     }
   }, 250);
@@ -77,20 +119,23 @@ export async function runStack(devices: number, input: string, extra: string[] =
     const f = join(out, dir, 'turns.jsonl');
     if (existsSync(f)) rows.push(...readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row));
   }
-  return { devices, rows, wallSeconds: (performance.now() - t0) / 1000, usage: [...usage.values()] };
+  return { devices, rows, wallSeconds: (performance.now() - t0) / 1000, usage: [...usage.values()], captureStartS, inputSeconds: wavSeconds(wav) };
 }
 
 export interface StageStats {
   p50: number;
-  p95: number;
-  p99: number;
+  /** Absent when n is too small for the percentile to be more than the largest values (stats.ts minSamplesFor). */
+  p95?: number | undefined;
+  p99?: number | undefined;
+  max: number;
   n: number;
 }
 
 export function stageStats(values: number[]): StageStats {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   for (const v of values) h.recordValue(Math.max(1, Math.round(v * 1000)));
-  return { p50: h.getValueAtPercentile(50) / 1000, p95: h.getValueAtPercentile(95) / 1000, p99: h.getValueAtPercentile(99) / 1000, n: values.length };
+  const pct = (p: number) => { const v = percentileIfMeaningful(h, p, values.length); return v === undefined ? undefined : v / 1000; };
+  return { p50: h.getValueAtPercentile(50) / 1000, p95: pct(95), p99: pct(99), max: h.maxValue / 1000, n: values.length };
 }
 
 export interface PipelineOverhead {
@@ -108,10 +153,15 @@ export interface PipelineOverhead {
   voiceToVoiceMinusSilence: StageStats;
 }
 
-export function pipelineOverhead(run: StackRun, endOfTurnSilenceMs = 700): PipelineOverhead {
-  const rows = run.rows.filter((r) => r.answered);
+/** The stages over the answered turns of several runs with the same device count, pooled. */
+export function pipelineOverhead(runs: StackRun[], endOfTurnSilenceMs = 700): PipelineOverhead & { runs: number; turns: number; answered: number } {
+  const all = runs.flatMap((r) => r.rows);
+  const rows = all.filter((r) => r.answered);
   return {
-    devices: run.devices,
+    devices: runs[0]!.devices,
+    runs: runs.length,
+    turns: all.length,
+    answered: rows.length,
     endOfTurnSilenceMs,
     endpointingOverhead: stageStats(rows.map((r) => r.endOfTurnDelayMs - endOfTurnSilenceMs)),
     bus: stageStats(rows.map((r) => r.busMs)),
@@ -124,16 +174,44 @@ export function pipelineOverhead(run: StackRun, endOfTurnSilenceMs = 700): Pipel
 
 export interface ScalingPoint {
   devices: number;
+  /** The steady-state window: from 2 s after audio starts to 0.5 s before it ends (s since the demo started). */
+  window: [number, number];
   services: { name: string; cpuPercentPerDevice: number; rssMb: number }[];
+  /** Sum over the stack's processes (capture, vad, session, playback, nats; not the simulator, which stands in for Google). */
+  stackCpuPercentPerDevice: number;
+  /** 100 / stackCpuPercentPerDevice: real-time devices one core carries at this load. */
+  devicesPerCore: number;
+  turns: number;
+  answered: number;
 }
 
+export const STACK_PROCESSES = ['capture', 'vad', 'session', 'playback', 'nats'];
+
+/** CPU seconds of a process at time t (linear between the two samples around it). */
+function cpuAt(samples: { t: number; cpu: number }[], t: number): number {
+  const i = samples.findIndex((s) => s.t >= t);
+  if (i <= 0) return samples[Math.max(0, i)]?.cpu ?? 0;
+  const a = samples[i - 1]!;
+  const b = samples[i]!;
+  return a.cpu + ((b.cpu - a.cpu) * (t - a.t)) / Math.max(1e-9, b.t - a.t);
+}
+
+/**
+ * CPU per device at steady state: the CPU each process spent while every device streamed,
+ * over that window's length, so that start-up (model loading, connections) is left out.
+ */
 export function scalingPoint(run: StackRun): ScalingPoint {
-  return {
-    devices: run.devices,
-    services: run.usage
-      .filter((u) => ['vad', 'session', 'playback', 'capture'].includes(u.name))
-      .map((u) => ({ name: u.name, cpuPercentPerDevice: ((u.cpuSeconds / run.wallSeconds) * 100) / run.devices, rssMb: u.peakRssMb })),
-  };
+  const window: [number, number] = [run.captureStartS + 2, run.captureStartS + run.inputSeconds - 0.5];
+  if (!(window[1] > window[0] + 1)) throw new Error(`run too short for a steady-state window (${JSON.stringify(window)})`);
+  const services = run.usage
+    .filter((u) => STACK_PROCESSES.some((p) => u.name === p || u.name.startsWith(`${p}-`)))
+    .map((u) => ({
+      name: u.name.replace(/-\d+$/, ''),
+      cpuPercentPerDevice: (((cpuAt(u.samples, window[1]) - cpuAt(u.samples, window[0])) / (window[1] - window[0])) * 100) / run.devices,
+      rssMb: u.peakRssMb,
+    }));
+  const stack = services.reduce((a, s) => a + s.cpuPercentPerDevice, 0);
+  return { devices: run.devices, window, services, stackCpuPercentPerDevice: stack, devicesPerCore: 100 / stack, turns: run.rows.length, answered: run.rows.filter((r) => r.answered).length };
 }
 
 /** Memory per device per service: the RSS slope between the smallest and the largest run. */

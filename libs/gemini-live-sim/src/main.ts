@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FaultSpecError, parseFaults, type SimFault } from './fault-script.ts';
 import { DEFAULT_SIM_PRESET, SIM_PRESET_NAMES, SIM_PRESETS, type SimPreset } from './options.ts';
 import { startGeminiLiveSim } from './server.ts';
+import { setSpeechCache } from './speech-synth.ts';
 
 const num = (raw: string) => {
   const v = Number(raw);
@@ -34,9 +35,11 @@ const program = new Command('gemini-live-sim')
   .addOption(new Option('--audio-session-limit-ms <ms>', 'end audio sessions without context window compression after this long (0 = never)').env('SIM_AUDIO_SESSION_LIMIT_MS').argParser(num).default(undefined, 'the preset\'s'))
   .addOption(new Option('--handle-ttl-ms <ms>', 'resumption handles expire after this long').env('SIM_HANDLE_TTL_MS').argParser(num).default(undefined, 'the preset\'s'))
   .addOption(new Option('--fault <script>', 'faults at scripted moments, ";"-separated, e.g. "drop@speech1+1000;goaway@speech2+500:timeLeftMs=200" (see README)').env('SIM_FAULTS').argParser(faultScript).default([], 'none'))
-  .addOption(new Option('--seed <n>', 'seed of the random choices').env('SIM_SEED').argParser(num).default(undefined, 'the preset\'s'));
+  .addOption(new Option('--seed <n>', 'seed of the random choices').env('SIM_SEED').argParser(num).default(undefined, 'the preset\'s'))
+  .addOption(new Option('--speech-cache <on|off>', 'reuse the synthesised audio of an answer text already spoken (off: every answer synthesised anew)').env('SIM_SPEECH_CACHE').choices(['on', 'off']).default('on'));
 
-const { fault: faults, ...opts } = program.parse().opts<{ host: string; port: number; apiKey?: string; preset: SimPreset; fault: SimFault[] } & Record<string, number | string | undefined>>();
+const { fault: faults, speechCache, ...opts } = program.parse().opts<{ host: string; port: number; apiKey?: string; preset: SimPreset; fault: SimFault[] } & Record<string, number | string | undefined>>();
+setSpeechCache(speechCache !== 'off');
 const sim = await startGeminiLiveSim({ ...opts, faults });
 sim.on('session', (s) => {
   log({ event: 'session', id: s.id });

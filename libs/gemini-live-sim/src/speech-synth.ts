@@ -6,6 +6,17 @@ export const SIM_OUTPUT_RATE = 24000;
 
 const cache = new Map<string, Promise<Int16Array>>();
 let espeakMissing = false;
+let cacheEnabled = true;
+
+/**
+ * Off, every answer is synthesised anew, as a real model produces each answer's audio itself:
+ * with many devices asking the same questions the cache would otherwise make the model stage
+ * look nearly free (the pipeline benchmark turns it off).
+ */
+export function setSpeechCache(enabled: boolean): void {
+  cacheEnabled = enabled;
+  if (!enabled) cache.clear();
+}
 
 /**
  * Speech for the simulator's answers: espeak-ng reads the text and sox turns it into 24 kHz
@@ -14,13 +25,13 @@ let espeakMissing = false;
  */
 export function synthesize(text: string, voice = 'en-us'): Promise<Int16Array> {
   const key = `${voice}\u0000${text}`;
-  let pcm = cache.get(key);
+  let pcm = cacheEnabled ? cache.get(key) : undefined;
   if (!pcm) {
     pcm = speak(text, voice).catch(() => {
       espeakMissing = true;
       return tone(text);
     });
-    cache.set(key, pcm);
+    if (cacheEnabled) cache.set(key, pcm);
     if (cache.size > 256) cache.delete(cache.keys().next().value!);
   }
   return pcm;

@@ -1,5 +1,6 @@
 import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { STREAMS } from '@voicebus/protocol';
+import { BatchedSileroEngine, createBatchedSileroEngine, isBatchableEngine } from './engines/batched-silero-engine.ts';
 import { createVadEngine } from './engines/create-engine.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
 import { ENERGY_ENGINE_DEFAULTS, speechOptions, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
@@ -19,7 +20,10 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       throw new UsageError(`--speculative-silence-ms (${flags.speculativeSilenceMs}) must be shorter than --end-of-turn-silence-ms (${flags.endOfTurnSilenceMs}): the speculation is what comes before the end`);
     }
     if (flags.adaptiveMinMs > flags.adaptiveMaxMs) throw new UsageError(`--adaptive-min-ms (${flags.adaptiveMinMs}) is over --adaptive-max-ms (${flags.adaptiveMaxMs})`);
-    const engine = await createVadEngine(flags.engine, { minVolume: flags.minVolume });
+    // Silero v5/v6 batch the frames due together across devices (same decisions, fewer calls).
+    const engine = isBatchableEngine(flags.engine) && flags.batch > 1
+      ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch })
+      : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     return {
       actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
@@ -32,7 +36,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
         // Our own turn events come back on the turn stream; only the latency report matters here.
         on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
       ],
-      stats: () => ({ engine: flags.engine, rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
+      stats: () => ({ engine: flags.engine, ...(engine instanceof BatchedSileroEngine ? { batch: engine.batcher.stats } : {}), rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
       summary: { engine: flags.engine, endpointing: flags.endpointing, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
     };
   },
