@@ -27,7 +27,7 @@ export interface PlayoutRecord {
   playedSamples: number;
   /** Of those, the non-zero ones. */
   audibleSamples: number;
-  turns: Record<string, { receivedAt: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; flushed?: boolean }>;
+  turns: Record<string, { receivedAt: number; receivedSamples: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; flushed?: boolean }>;
 }
 
 /**
@@ -76,7 +76,8 @@ export class Speaker {
   }
 
   play(chunk: AudioChunk, turnId: string): void {
-    this.record.turns[turnId] ??= { receivedAt: nowMs() };
+    const turn = (this.record.turns[turnId] ??= { receivedAt: nowMs(), receivedSamples: 0 });
+    turn.receivedSamples += chunk.pcm.length;
     const f = new Float32Array(chunk.pcm.length);
     for (let i = 0; i < f.length; i++) f[i] = chunk.pcm[i]! / 32768;
     const pcm = this.upsampler ? this.upsampler.push(f) : f;
@@ -127,7 +128,7 @@ export class Speaker {
     switch (r.type) {
       case 'started': {
         const at = this.frameToEpochMs(r.frame);
-        const turn = (this.record.turns[r.turnId] ??= { receivedAt: at });
+        const turn = (this.record.turns[r.turnId] ??= { receivedAt: at, receivedSamples: 0 });
         turn.startedAt = at;
         this.listener.started(r.turnId, at, Math.max(0, at - turn.receivedAt));
         return;
