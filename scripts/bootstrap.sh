@@ -44,6 +44,8 @@ ensure_system_tools() {
   command -v nats-server >/dev/null 2>&1 || { missing+=(nats-server); pkgs+=(nats-server); }
   command -v sox >/dev/null 2>&1 || { missing+=(sox); pkgs+=(sox); }
   command -v espeak-ng >/dev/null 2>&1 || { missing+=(espeak-ng); pkgs+=(espeak-ng); }
+  # The browser device's tests drive Debian's Chromium through playwright-core (which downloads nothing).
+  command -v "${VOICEBUS_CHROMIUM:-chromium}" >/dev/null 2>&1 || { missing+=(chromium); pkgs+=(chromium); }
   [ "${#missing[@]}" -eq 0 ] && return
   local sudo=""
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && sudo="sudo -n"
@@ -53,7 +55,7 @@ ensure_system_tools() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
       || die "apt-get could not install ${pkgs[*]}; install them by hand"
   else
-    die "missing system tools: ${missing[*]}. Install them (Debian/Ubuntu: apt-get install ${pkgs[*]}; macOS: brew install nats-server sox espeak-ng) and run again"
+    die "missing system tools: ${missing[*]}. Install them (Debian/Ubuntu: apt-get install ${pkgs[*]}; macOS: brew install nats-server sox espeak-ng chromium) and run again"
   fi
 }
 

@@ -75,12 +75,15 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   private readonly dropped = new Map<string, 'false-interruption' | 'no-session' | 'continued'>();
   private readonly speculations = new Map<string, Speculations>();
   private readonly keepUserAudio: boolean;
+  /** Devices that announce themselves are watched too (browsers come and go). */
+  private readonly acceptNewDevices: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
 
-  constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean }) {
+  constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean; acceptNewDevices?: boolean }) {
     super();
     this.keepUserAudio = options.keepUserAudio;
+    this.acceptNewDevices = options.acceptNewDevices ?? false;
     for (const id of deviceIds) this.devices.set(id, this.emptyView(id));
     const onEvent = (event: VoiceEvent) => {
       this.lastEventAt = Date.now();
@@ -125,7 +128,11 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   }
 
   private onEvent(event: VoiceEvent): void {
-    const d = this.devices.get(event.deviceId);
+    let d = this.devices.get(event.deviceId);
+    if (!d && this.acceptNewDevices && event.type === 'device.announced') {
+      d = this.emptyView(event.deviceId);
+      this.devices.set(event.deviceId, d);
+    }
     if (!d) return;
     switch (event.type) {
       case 'device.announced':

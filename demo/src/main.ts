@@ -4,12 +4,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { FaultSpecError, parseFaults } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
-import { ConversationMonitor, type TurnRow } from './conversation-monitor.ts';
+import { ConversationMonitor, type DeviceView, type TurnRow } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
-import { nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForServices, type ServiceName } from './stack.ts';
+import { nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
 import { historyText, summaryTable } from './summary.ts';
+import { prepareWebAuth, type WebAuth } from './web-auth.ts';
 
 const DEFAULT_INPUT = join(REPO_ROOT, 'test/fixtures/speech/conversation.wav');
 
@@ -52,20 +53,23 @@ const program = new Command('voicebus demo')
   .addOption(new Option('--sim-fault <script>', 'simulator: faults at moments of the conversation, e.g. "drop@speech2+1000" or "goaway@speech1+800:timeLeftMs=200" (see libs/gemini-live-sim/README.md)').argParser(faultScript))
   .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
   .option('--quiet-history', 'do not print the conversation history at the end')
-  .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)');
+  .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)')
+  .option('--web', 'browsers are the devices: start the web service (prints "web: <url>"); runs until Ctrl-C or --timeout-s')
+  .addOption(new Option('--web-port <port>', 'HTTP port of the web page (0: any free port)').default(8080).argParser(numberIn(0, 65_535, true)));
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
-    quietHistory?: boolean; sharedCapture?: boolean;
+    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const inputs = opts.input.split(',').filter(Boolean).map((f) => resolve(f));
   for (const f of inputs) if (!opts.mic && !existsSync(f)) throw new Error(`--input ${f} does not exist`);
-  const deviceIds = Array.from({ length: opts.mic ? 1 : opts.devices }, (_, i) => `dev${i + 1}`);
+  // With --web the devices are the browsers that connect; none is started here.
+  const deviceIds = opts.web ? [] : Array.from({ length: opts.mic ? 1 : opts.devices }, (_, i) => `dev${i + 1}`);
   const inputOf = (i: number) => inputs[i % inputs.length]!;
 
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
@@ -83,7 +87,11 @@ async function main(): Promise<void> {
   };
 
   const model = usesRealGemini(env) ? 'Gemini Live (Google)' : 'the Gemini Live simulator';
-  console.log(`voicebus demo: ${deviceIds.length} device(s), ${opts.mic ? 'microphone' : inputs.join(', ')}, model: ${model}, interruption: ${opts.interruption}`);
+  const devicesText = opts.web ? 'browser devices' : `${deviceIds.length} device(s), ${opts.mic ? 'microphone' : inputs.join(', ')}`;
+  console.log(`voicebus demo: ${devicesText}, model: ${model}, interruption: ${opts.interruption}`);
+  // Browsers connect straight to NATS, so the bus runs in operator mode: every process and
+  // every page has a credential of its own, and a page's allows only its own device's subjects.
+  const auth: WebAuth | undefined = opts.web ? await prepareWebAuth() : undefined;
   console.log(`outputs in ${outDir}, service logs in ${logDir}`);
 
   const stack = await startStack({
@@ -95,6 +103,8 @@ async function main(): Promise<void> {
       ...(opts.simFault ? ['--fault', opts.simFault] : []),
     ],
     onEvent: onProcessEvent,
+    natsConfigText: auth?.natsConfigText,
+    serviceEnv: auth?.serviceEnv,
     serviceArgs: {
       vad: ['--endpointing', opts.endpointing],
       session: [
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
   });
 
   const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
-  const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor' });
+  const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor', creds: auth?.observerCredsFile });
   // Watch the services' device leases like they do, so events of a stale owner are not counted.
   const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
   const bus = new Bus(nc, { log, fencing: leases });
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
       await Promise.all(captures.map((c) => c.stop()));
       await bus.drain();
       await stack.stop();
+      auth?.cleanup();
       const monitor = monitorRef.current!;
       monitor.flushUnanswered();
       for (const d of monitor.devices.values()) {
@@ -140,20 +151,27 @@ async function main(): Promise<void> {
 
   try {
     await waitForServices(bus, SERVICES);
-    const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: true });
+    const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: true, acceptNewDevices: Boolean(opts.web) });
     monitorRef.current = monitor;
+    const keepWriting = opts.web ? new OutputWriter(outDir) : undefined;
     const done = new Promise<string>((resolveDone) => {
       monitor.on('change', (d) => {
         view.changed(d);
-        if (monitor.finished) resolveDone(FINISHED);
+        keepWriting?.changed(d);
+        if (!opts.web && monitor.finished) resolveDone(FINISHED);
       });
       monitor.on('row', (d, row) => view.turn(d, row));
-      setTimeout(() => resolveDone(`time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
+      setTimeout(() => resolveDone(opts.web ? WEB_TIME_LIMIT : `time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
       // A turn nobody answers (a lost session, a restarted service) must not keep the demo up forever.
       setInterval(() => {
-        if (monitor.allInputsEnded && Date.now() - monitor.lastEventAt > 15_000) resolveDone('inputs ended and nothing happened for 15 s');
+        if (!opts.web && monitor.allInputsEnded && Date.now() - monitor.lastEventAt > 15_000) resolveDone('inputs ended and nothing happened for 15 s');
       }, 1000).unref();
     });
+    if (opts.web) {
+      const web = startWebService(stack.natsUrl, stack.natsWsUrl, auth!, opts.webPort, env, logDir, onProcessEvent);
+      captures.push(web.process);
+      console.log(`web: ${await web.url}`);
+    }
     await bus.flush();
     view.start();
     const groups = opts.sharedCapture ? [deviceIds] : deviceIds.map((id) => [id]);
@@ -181,6 +199,59 @@ async function main(): Promise<void> {
 }
 
 const FINISHED = 'every input ended and every answer was played';
+/** `--web` runs until it is stopped: its time limit is its normal end. */
+const WEB_TIME_LIMIT = 'the --timeout-s of the web demo passed';
+
+/** The web service, supervised like the others; resolves its page's URL once it listens. */
+function startWebService(natsUrl: string, natsWsUrl: string | undefined, auth: WebAuth, port: number, env: NodeJS.ProcessEnv, logDir: string, onEvent: (e: ManagedProcessEvent) => void) {
+  if (!natsWsUrl) throw new Error('the NATS server has no WebSocket listener');
+  const p = new ManagedProcess({
+    name: 'web',
+    ...nodeCommand('services/web/src/main.ts', ['--port', String(port)]),
+    env: { ...env, ...auth.serviceEnv.web, NATS_URL: natsUrl, NATS_WS_URL: natsWsUrl, WEB_DEVICE_SIGNING_KEY_FILE: auth.deviceSigningKeyFile, INSTANCE_ID: 'web', OTEL_SERVICE_NAME: undefined },
+    logFile: join(logDir, 'web.log'),
+  });
+  p.on('event', onEvent);
+  const url = waitForLine(p, (line) => {
+    try {
+      const msg = JSON.parse(line) as { event?: string; url?: string };
+      return msg.event === 'listening' ? msg.url : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  url.catch(() => {});
+  p.start();
+  return { process: p, url };
+}
+
+/** `--web`: browser devices come and go, so their files are kept up to date as they change. */
+class OutputWriter {
+  private readonly outDir: string;
+  private readonly dirty = new Map<string, DeviceView>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(outDir: string) {
+    this.outDir = outDir;
+  }
+
+  changed(d: DeviceView): void {
+    this.dirty.set(d.deviceId, d);
+    this.timer ??= setTimeout(() => void this.write(), 500);
+  }
+
+  private async write(): Promise<void> {
+    this.timer = undefined;
+    const views = [...this.dirty.values()];
+    this.dirty.clear();
+    for (const d of views) {
+      const dir = join(this.outDir, d.deviceId);
+      mkdirSync(dir, { recursive: true });
+      await writeTurns(dir, d);
+      await writeHistory(dir, d);
+    }
+  }
+}
 
 /**
  * The exit code tells the truth: 0 when the run finished and every spoken turn was answered
@@ -194,7 +265,7 @@ function exitCode(why: string, rows: TurnRow[]): number {
   if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
   if (why.startsWith('time limit')) return 4;
   if (unanswered.length > 0) return 3;
-  return why === FINISHED ? 0 : 4;
+  return why === FINISHED || why === WEB_TIME_LIMIT ? 0 : 4;
 }
 
 main().catch((err) => {

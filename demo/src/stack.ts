@@ -17,10 +17,16 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   simArgs: string[];
   onEvent: (event: ManagedProcessEvent) => void;
+  /** nats-server config of a private server (operator mode for `--web`); none: no auth. */
+  natsConfigText?: string | undefined;
+  /** More environment per service (its NATS credentials). */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>> | undefined;
 }
 
 export interface RunningStack {
   natsUrl: string;
+  /** The WebSocket listener for browsers, when the config has one. */
+  natsWsUrl: string | undefined;
   geminiUrl: string | undefined;
   processes: ManagedProcess[];
   services: Map<string, ManagedProcess>;
@@ -50,7 +56,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await nats?.stop();
   };
   try {
-    nats = await startNatsServer({ logFile: join(options.logDir, 'nats-server.log') });
+    nats = await startNatsServer({ logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
     let geminiUrl = options.env.GEMINI_LIVE_URL;
     if (!geminiUrl && !usesRealGemini(options.env)) {
       const sim = new ManagedProcess({
@@ -86,7 +92,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         const p = new ManagedProcess({
           name: id,
           ...nodeCommand(`services/${name}/src/main.ts`, options.serviceArgs[name]),
-          env: { ...env, INSTANCE_ID: id },
+          env: { ...env, ...options.serviceEnv?.[name], INSTANCE_ID: id },
           logFile: join(options.logDir, `${id}.log`),
         });
         p.on('event', options.onEvent);
@@ -95,7 +101,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         p.start();
       }
     }
-    return { natsUrl: nats.url, geminiUrl, processes, services, stop: stopAll };
+    return { natsUrl: nats.url, natsWsUrl: nats.websocketUrl, geminiUrl, processes, services, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, watch } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServerNotFoundError, NatsServerStartError } from './errors.ts';
@@ -12,6 +12,11 @@ export interface LocalNatsServerOptions {
   jetstream: boolean;
   /** Extra config file (auth, permissions); ports still come from `-p -1`. */
   configFile: string | undefined;
+  /**
+   * Config text instead of a file (e.g. generated operator mode); written into the server's
+   * private directory, which `stop()` removes. Ignored when `configFile` is set.
+   */
+  configText: string | undefined;
   /** Extra command-line arguments. */
   args: string[];
   /** Give up waiting for the ports file after this long. */
@@ -24,6 +29,7 @@ export const LOCAL_NATS_SERVER_DEFAULTS: LocalNatsServerOptions = {
   binary: process.env.NATS_SERVER_BIN ?? 'nats-server',
   jetstream: true,
   configFile: undefined,
+  configText: undefined,
   args: [],
   startTimeoutMs: 15_000,
   logFile: undefined,
@@ -32,6 +38,7 @@ export const LOCAL_NATS_SERVER_DEFAULTS: LocalNatsServerOptions = {
 interface PortsFile {
   nats?: string[];
   monitoring?: string[];
+  websocket?: string[];
 }
 
 /**
@@ -45,6 +52,11 @@ export async function startLocalNatsServer(options: Partial<LocalNatsServerOptio
   const args = ['-a', '127.0.0.1', '-p', '-1', '-m', '-1', '--ports_file_dir', dir, '-l', opts.logFile ?? join(dir, 'server.log')];
   if (opts.jetstream) args.push('-js', '-sd', join(dir, 'jetstream'));
   if (opts.configFile) args.push('-c', opts.configFile);
+  else if (opts.configText !== undefined) {
+    const file = join(dir, 'nats.conf');
+    await writeFile(file, opts.configText, { mode: 0o600 });
+    args.push('-c', file);
+  }
   args.push(...opts.args);
 
   // Watch before spawning so the ports file cannot appear unseen.
@@ -71,6 +83,7 @@ export async function startLocalNatsServer(options: Partial<LocalNatsServerOptio
       port,
       pid: child.pid,
       monitorUrl: ports.monitoring?.[0],
+      websocketUrl: ports.websocket?.[0],
       dataDir: dir,
       stop: () => {
         stopped ??= stopChild(child).then(cleanup);

@@ -8,6 +8,8 @@ export interface NatsServer {
   port: number;
   pid?: number | undefined;
   monitorUrl?: string | undefined;
+  /** The WebSocket listener (`ws://host:port`), when the config has one. */
+  websocketUrl?: string | undefined;
   dataDir?: string | undefined;
   stop(): Promise<void>;
 }
@@ -41,7 +43,7 @@ function hasDocker(): boolean {
 export async function startNatsServer(options: Partial<NatsServerOptions> = {}): Promise<NatsServer> {
   const opts = { ...NATS_SERVER_DEFAULTS, ...options };
   const envUrl = process.env.NATS_URL;
-  if (opts.useEnvUrl && envUrl && opts.mode === 'auto' && !opts.configFile) {
+  if (opts.useEnvUrl && envUrl && opts.mode === 'auto' && !opts.configFile && opts.configText === undefined) {
     const port = Number(new URL(envUrl.includes('://') ? envUrl : `nats://${envUrl}`).port || 4222);
     return { url: envUrl, port, stop: async () => {} };
   }

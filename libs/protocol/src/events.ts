@@ -55,6 +55,11 @@ export const DeviceAnnounced = event('device.announced', {
   startedAt: epochMs,
   /** Capture timestamp of the first chunk of this run: the conversation timeline's origin. */
   firstCaptureTsUs: epochUs,
+  /**
+   * Who plays the assistant's audio: the playback service (`service`, the default) or the
+   * device itself (`device`: a browser), which then publishes the playback events.
+   */
+  playout: z.enum(['service', 'device']).optional(),
 });
 export const DeviceEnded = event('device.ended', {
   reason: z.enum(['end-of-stream', 'stopped', 'error']),

@@ -1,4 +1,5 @@
-import { connect } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
 import {
@@ -35,6 +36,8 @@ export interface NatsConnectOptions {
   user?: string | undefined;
   pass?: string | undefined;
   token?: string | undefined;
+  /** Path of a `.creds` file (operator mode); read at connect and again at every reconnect. */
+  creds?: string | undefined;
 }
 
 /**
@@ -64,6 +67,22 @@ export interface BusHooks {
 
 export type BusOptions = NatsConnectOptions & BusHooks;
 
+export class NatsCredentialsError extends Error {
+  override name = 'NatsCredentialsError' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A credentials file that cannot be read is a clear error, not an anonymous connection. */
+function readCredsFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new NatsCredentialsError(`cannot read NATS credentials file ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** Connects to NATS the way every voicebus process does: a voice stack must outlive a NATS restart. */
 export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
   return connect({
@@ -72,6 +91,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     user: options.user,
     pass: options.pass,
     token: options.token,
+    ...(options.creds ? { authenticator: credsAuthenticator(() => readCredsFile(options.creds!)) } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

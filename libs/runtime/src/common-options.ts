@@ -7,6 +7,8 @@ export interface CommonOptions {
   natsUrl: string;
   natsUser: string | undefined;
   natsPass: string | undefined;
+  /** A `.creds` file (user JWT and seed): operator mode, see libs/bus-auth. */
+  natsCreds: string | undefined;
   instanceId: string;
   logLevel: string;
   /** Containers: a file kept fresh while connected to NATS (see infra/healthcheck.ts). */
@@ -25,6 +27,7 @@ export const COMMON_FLAGS: FlagSpecs<CommonOptions> = {
   natsUrl: stringFlag('NATS server URL(s), comma-separated', { env: 'NATS_URL', default: 'nats://127.0.0.1:4222' }),
   natsUser: stringFlag('NATS user', { env: 'NATS_USER' }),
   natsPass: stringFlag('NATS password', { env: 'NATS_PASS' }),
+  natsCreds: stringFlag('NATS credentials file (user JWT + seed, operator mode)', { env: 'NATS_CREDS', defaultText: 'none: user and password, or no auth' }),
   instanceId: stringFlag('this instance\'s id (unique per process)', { env: 'INSTANCE_ID', default: defaultInstanceId() }),
   logLevel: choiceFlag('log level', LOG_LEVELS, { env: 'LOG_LEVEL', default: 'info' }),
   healthFile: stringFlag('keep this file fresh while connected (container health checks)', { env: 'HEALTH_FILE' }),

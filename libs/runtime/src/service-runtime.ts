@@ -49,7 +49,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   const log = createLogger({ service: options.name, instanceId: options.instanceId, level: options.logLevel, destination: options.logDestination });
   const shutdown = new Shutdown(log);
   shutdown.add('telemetry', () => telemetry.shutdown());
-  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass });
+  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass, creds: options.natsCreds });
   const ownership = options.ownership?.ownership === 'kv' ? await startOwnership(nc, options, options.ownership, log, telemetry) : undefined;
   const bus = new Bus(nc, {
     log,

@@ -62,6 +62,12 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
+  /**
+   * The device plays the assistant itself (a browser: `device.announced` with `playout:
+   * 'device'`): its audio is not played here and the device publishes the playback events;
+   * this actor only adds each turn's latency up from the device's `playback.started`.
+   */
+  private playsItself = false;
   /** A flush waiting for the next pause the user hears in this answer (`control.flush` at 'pause'). */
   private flushAtPause: { command: ControlEvent; turnId: string | undefined; silentMs: number } | undefined;
   private readonly ctx: ActorContext<PlaybackMessage>;
@@ -148,6 +154,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   private onAudio(chunk: AudioChunk, receivedAtUs: number, parent: Context): void {
+    if (this.playsItself) return;
     if (chunk.sampleRate !== ASSISTANT_SAMPLE_RATE || chunk.channels !== 1) {
       this.deps.counters.rejected++;
       this.log.warn({ sampleRate: chunk.sampleRate, channels: chunk.channels }, 'rejected assistant audio: expected 24 kHz mono');
@@ -166,8 +173,15 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   private onEvent(event: VoiceEvent): void {
+    if (this.playsItself && this.onDeviceEvent(event)) return;
     switch (event.type) {
       case 'device.announced':
+        if (event.playout === 'device' && !this.playsItself) {
+          this.playsItself = true;
+          this.buffer.flush();
+          this.log.info('the device plays for itself: its playback events give the latency');
+          return;
+        }
         if ('setOrigin' in this.deps.sink) (this.deps.sink as { setOrigin(us: number): void }).setOrigin(event.firstCaptureTsUs);
         break;
       case 'turn.pause':
@@ -229,6 +243,37 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
    */
   private reopenFlushed(turnId: string): void {
     if (this.flushed.delete(turnId)) this.timings.delete(turnId);
+  }
+
+  /** A device that plays for itself: returns true for what it handled (its own playback events, commands it obeys itself). */
+  private onDeviceEvent(event: VoiceEvent): boolean {
+    switch (event.type) {
+      case 'playback.started': {
+        const t = this.timing(event.turnId);
+        t.playedAtUs = event.playedAt * 1000;
+        t.firstReceivedAtUs = (event.playedAt - event.bufferMs) * 1000;
+        return true;
+      }
+      case 'playback.finished':
+        this.reportLatency(event.turnId);
+        return true;
+      case 'playback.flushed':
+        if (event.turnId) {
+          this.timing(event.turnId).interrupted = true;
+          this.reportLatency(event.turnId);
+        }
+        return true;
+      case 'control.interrupt':
+      case 'control.flush':
+      case 'control.pause':
+      case 'control.resume':
+        return true;
+      case 'assistant.turn.complete':
+        if (event.interrupted) this.timing(event.turnId).interrupted = true;
+        return true;
+      default:
+        return false;
+    }
   }
 
   private flush(event: ControlEvent, why: string): void {

@@ -120,6 +120,33 @@ describe('playback service (real process, real nats-server)', () => {
     expect(heard.subarray(speech1.length).some((v) => v !== 0)).toBe(false);
   });
 
+  it('a device that plays for itself (a browser): its audio is left alone, its own playback.started gives the turn\'s latency', async () => {
+    const deviceId = 'selfplay';
+    const latencies: { turnId: string; playbackBufferMs: number; voiceToVoiceMs: number; busMs: number }[] = [];
+    const gotLatency = new Promise<void>((resolve) => bus.subscribeEvents(STREAMS.turn, (e) => {
+      if (e.type === 'turn.latency' && e.deviceId === deviceId) {
+        latencies.push(e);
+        resolve();
+      }
+    }, { deviceId }));
+    await bus.flush();
+    const t0 = Date.now();
+    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
+    bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'self-1', speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
+    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'self-1', requestedAt: t0 - 90, modelFirstAudioMs: 400 }));
+    sendTurn(deviceId, 'self-1', signal(4800, 0), true);
+    // What the browser reports: its first sample reached the speaker at t0 + 350, 40 ms after it arrived.
+    bus.publishEvent(makeEvent('playback.started', { deviceId, turnId: 'self-1', playedAt: t0 + 350, bufferMs: 40 }));
+    bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId: 'self-1', playedMs: 200 }));
+    await gotLatency;
+    expect(latencies).toHaveLength(1);
+    expect(latencies[0]!.playbackBufferMs).toBeCloseTo(40, 6);
+    expect(latencies[0]!.voiceToVoiceMs).toBeCloseTo(1050, 6);
+    // The service never played it: the only playback.started is the device's own.
+    expect(events.filter((e) => e.deviceId === deviceId && e.type === 'playback.started')).toHaveLength(1);
+    expect(events.filter((e) => e.deviceId === deviceId && e.type === 'assistant.audible')).toHaveLength(0);
+  });
+
   it('rejects and counts audio in the wrong format without losing the turn', async () => {
     bus.publishEvent(makeEvent('device.announced', { deviceId: 'p3', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
     bus.publishAudio('p3', 'audio.out', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(5), turnId: 'b1' });

@@ -35,6 +35,8 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
         on.events(STREAMS.turn, (event) => (event.type === 'turn.end' || event.type === 'turn.pause' ? { kind: 'event', event } : undefined), { priority: true }),
         on.events(STREAMS.session, (event) => (event.type === 'assistant.audio.first' || event.type === 'assistant.turn.complete' ? { kind: 'event', event } : undefined)),
         on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
+        // A device that plays for itself (a browser) says here when its audio started and stopped.
+        on.events(STREAMS.playback, (event) => (event.type === 'playback.started' || event.type === 'playback.finished' || event.type === 'playback.flushed' ? { kind: 'event', event } : undefined)),
       ],
       stats: () => ({ sink: flags.sink, rejected: counters.rejected }),
     };

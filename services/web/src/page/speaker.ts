@@ -1,0 +1,165 @@
+/// <reference lib="dom" />
+import { ASSISTANT_SAMPLE_RATE, type AudioChunk } from '@voicebus/protocol';
+import { nowMs } from './page-clock.ts';
+import type { PlayoutCommand, PlayoutReport } from './playout-messages.ts';
+import { Resampler } from './resampler.ts';
+
+/** What the speaker reports, with wall-clock times (epoch ms) at which samples reach the speaker. */
+export interface SpeakerListener {
+  started(turnId: string, playedAt: number, bufferMs: number): void;
+  finished(turnId: string, playedMs: number, at: number): void;
+  flushed(turnId: string | undefined, droppedMs: number, at: number): void;
+  underrun(turnId: string, silenceMs: number): void;
+  paused(turnId: string | undefined, at: number): void;
+  resumed(turnId: string | undefined, at: number): void;
+}
+
+export interface SpeakerOptions {
+  /** Jitter buffer target, as the playback service's (60 ms). */
+  targetMs: number;
+}
+
+export const SPEAKER_DEFAULTS: SpeakerOptions = { targetMs: 60 };
+
+/** The page's own record of what it played, for people and tests (window.voicebus). */
+export interface PlayoutRecord {
+  /** Assistant samples the worklet handed to the speaker, at the assistant's rate. */
+  playedSamples: number;
+  /** Of those, the non-zero ones. */
+  audibleSamples: number;
+  turns: Record<string, { receivedAt: number; receivedSamples: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; flushed?: boolean }>;
+}
+
+/**
+ * The speaker: the assistant's 24 kHz audio through the playout worklet (the jitter buffer, in
+ * the audio thread) to WebAudio's destination. Times come from the audio clock:
+ * `getOutputTimestamp()` maps a context frame to the moment it is presented to the output
+ * device, which is the time the audio really left for the speaker.
+ */
+export class Speaker {
+  readonly options: SpeakerOptions;
+  readonly record: PlayoutRecord = { playedSamples: 0, audibleSamples: 0, turns: {} };
+  private readonly context: AudioContext;
+  private readonly node: AudioWorkletNode;
+  private readonly listener: SpeakerListener;
+  private readonly upsampler: Resampler | undefined;
+  private readonly ratio: number;
+
+  private constructor(context: AudioContext, node: AudioWorkletNode, listener: SpeakerListener, options: SpeakerOptions) {
+    this.context = context;
+    this.node = node;
+    this.listener = listener;
+    this.options = options;
+    // Chromium honours a 24 kHz context; anywhere else the page converts the rate itself.
+    this.upsampler = context.sampleRate === ASSISTANT_SAMPLE_RATE ? undefined : new Resampler(ASSISTANT_SAMPLE_RATE, context.sampleRate);
+    this.ratio = ASSISTANT_SAMPLE_RATE / context.sampleRate;
+    node.port.onmessage = (e: MessageEvent<PlayoutReport>) => this.onReport(e.data);
+  }
+
+  static async open(listener: SpeakerListener, options: Partial<SpeakerOptions> = {}): Promise<Speaker> {
+    const opts = { ...SPEAKER_DEFAULTS, ...options };
+    let context: AudioContext;
+    try {
+      context = new AudioContext({ sampleRate: ASSISTANT_SAMPLE_RATE, latencyHint: 'interactive' });
+    } catch {
+      context = new AudioContext({ latencyHint: 'interactive' });
+    }
+    await context.audioWorklet.addModule('playout-worklet.js');
+    const node = new AudioWorkletNode(context, 'voicebus-playout', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1], processorOptions: { targetMs: opts.targetMs } });
+    node.connect(context.destination);
+    await context.resume();
+    return new Speaker(context, node, listener, opts);
+  }
+
+  get running(): boolean {
+    return this.context.state === 'running';
+  }
+
+  play(chunk: AudioChunk, turnId: string): void {
+    const turn = (this.record.turns[turnId] ??= { receivedAt: nowMs(), receivedSamples: 0 });
+    turn.receivedSamples += chunk.pcm.length;
+    const f = new Float32Array(chunk.pcm.length);
+    for (let i = 0; i < f.length; i++) f[i] = chunk.pcm[i]! / 32768;
+    const pcm = this.upsampler ? this.upsampler.push(f) : f;
+    this.send({ type: 'audio', turnId, pcm }, [pcm.buffer]);
+  }
+
+  complete(turnId: string): void {
+    this.send({ type: 'complete', turnId });
+  }
+
+  flush(at: 'now' | 'pause' = 'now'): void {
+    this.send({ type: 'flush', at });
+  }
+
+  pause(): void {
+    this.send({ type: 'pause' });
+  }
+
+  resume(): void {
+    this.send({ type: 'resume' });
+  }
+
+  async close(): Promise<void> {
+    this.node.port.onmessage = null;
+    await this.context.close().catch(() => {});
+  }
+
+  private send(command: PlayoutCommand, transfer: Transferable[] = []): void {
+    this.node.port.postMessage(command, transfer);
+  }
+
+  /** Wall-clock epoch ms at which context frame `frame` is presented to the output device. */
+  frameToEpochMs(frame: number): number {
+    const ts = this.context.getOutputTimestamp();
+    const frameS = frame / this.context.sampleRate;
+    if (ts.contextTime !== undefined && ts.performanceTime !== undefined && ts.performanceTime > 0) {
+      return performance.timeOrigin + ts.performanceTime + (frameS - ts.contextTime) * 1000;
+    }
+    // Not yet rendering to a device: the render clock plus the output latency.
+    return nowMs() + (frameS - this.context.currentTime + (this.context.outputLatency || this.context.baseLatency || 0)) * 1000;
+  }
+
+  private toMs(samples: number): number {
+    return ((samples * this.ratio) / ASSISTANT_SAMPLE_RATE) * 1000;
+  }
+
+  private onReport(r: PlayoutReport): void {
+    switch (r.type) {
+      case 'started': {
+        const at = this.frameToEpochMs(r.frame);
+        const turn = (this.record.turns[r.turnId] ??= { receivedAt: at, receivedSamples: 0 });
+        turn.startedAt = at;
+        this.listener.started(r.turnId, at, Math.max(0, at - turn.receivedAt));
+        return;
+      }
+      case 'finished': {
+        const at = this.frameToEpochMs(r.frame);
+        const turn = this.record.turns[r.turnId];
+        if (turn) Object.assign(turn, { stoppedAt: at, playedSamples: Math.round(r.playedSamples * this.ratio) });
+        this.listener.finished(r.turnId, this.toMs(r.playedSamples), at);
+        return;
+      }
+      case 'flushed': {
+        const at = this.frameToEpochMs(r.frame);
+        const turn = r.turnId ? this.record.turns[r.turnId] : undefined;
+        if (turn) Object.assign(turn, { stoppedAt: at, playedSamples: Math.round(r.playedSamples * this.ratio), flushed: true });
+        this.listener.flushed(r.turnId, this.toMs(r.droppedSamples), at);
+        return;
+      }
+      case 'underrun':
+        this.listener.underrun(r.turnId, this.toMs(r.silenceSamples));
+        return;
+      case 'paused':
+        this.listener.paused(r.turnId, this.frameToEpochMs(r.frame));
+        return;
+      case 'resumed':
+        this.listener.resumed(r.turnId, this.frameToEpochMs(r.frame));
+        return;
+      case 'progress':
+        this.record.playedSamples = Math.round(r.playedSamples * this.ratio);
+        this.record.audibleSamples = Math.round(r.audibleSamples * this.ratio);
+        return;
+    }
+  }
+}

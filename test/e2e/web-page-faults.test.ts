@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
+import { BusAuthority } from '@voicebus/bus-auth';
+import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { encodeEvent, makeEvent } from '@voicebus/protocol';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleOf, launchBrowser, pageRecord } from '../support/browser.ts';
+import { FIXTURES, REPO } from '../support/run-demo.ts';
+
+/**
+ * Bad input at the page: a refused microphone, a NATS that is not there (yet), and messages
+ * on its subjects that are not what the contract says. The web service runs as its own
+ * process against a real nats-server in operator mode; the page's NATS (the WebSocket
+ * listener) is a second server started only once the page has been retrying for a while.
+ */
+let authority: BusAuthority;
+let control: NatsServer;
+let pageNats: NatsServer | undefined;
+let web: ChildProcess;
+let url: string;
+let wsPort: number;
+const browsers: Browser[] = [];
+const conns: NatsConnection[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  authority = await BusAuthority.create();
+  control = await startLocalNatsServer({ configText: authority.serverConfig() });
+  wsPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'voicebus-web-faults-'));
+  writeFileSync(join(dir, 'web.creds'), (await authority.serviceCredential('web')).creds, { mode: 0o600 });
+  writeFileSync(join(dir, 'key.json'), JSON.stringify(authority.deviceSigningKey('web-device')), { mode: 0o600 });
+  web = spawn(process.execPath, [join(REPO, 'services/web/src/main.ts'), '--port', '0'], {
+    env: { ...process.env, NATS_URL: control.url, NATS_CREDS: join(dir, 'web.creds'), NATS_WS_URL: `ws://127.0.0.1:${wsPort}`, WEB_DEVICE_SIGNING_KEY_FILE: join(dir, 'key.json'), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    web.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) {
+        try {
+          const msg = JSON.parse(line) as { event?: string; url?: string };
+          if (msg.event === 'listening' && msg.url) resolve(msg.url);
+        } catch { /* a log line */ }
+      }
+    });
+    web.once('exit', (code) => reject(new Error(`web service exited (${code})`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(browsers.map((b) => b.close()));
+  await Promise.all(conns.map((c) => c.close()));
+  web?.kill('SIGTERM');
+  await pageNats?.stop();
+  await control?.stop();
+});
+
+describe('the browser device with bad input', () => {
+  it('a refused microphone is a clear message on the page', async () => {
+    const browser = await launchBrowser({ denyMicrophone: true });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    await page.goto(`${url}?device=webD&autostart=1`);
+    await page.locator('#problem').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.locator('#problem').innerText()).toMatch(/Microphone permission denied/);
+    // Start stays available to try again.
+    expect(await page.locator('#start').isEnabled()).toBe(true);
+  });
+
+  it('NATS unreachable: the page says so, retries with growing waits, and connects once it is there; malformed messages are counted and dropped', async () => {
+    const browser = await launchBrowser({ wav: join(FIXTURES, 'silence.wav') });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    const lines = consoleOf(page);
+    await page.addInitScript(() => {
+      // Every text the connection line shows, in order (a MutationObserver sees each one).
+      const seen: string[] = ((window as unknown as { connectionTexts: string[] }).connectionTexts = []);
+      new MutationObserver(() => {
+        const t = document.querySelector('#connection')?.textContent;
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
+    await page.goto(`${url}?device=webE&autostart=1`);
+    await page.waitForFunction(() => (window as unknown as { connectionTexts: string[] }).connectionTexts.filter((t) => t.startsWith('NATS unreachable')).length >= 3, undefined, { timeout: 20_000 });
+    const texts = await page.evaluate(() => (window as unknown as { connectionTexts: string[] }).connectionTexts);
+    const waits = texts.filter((t) => t.startsWith('NATS unreachable')).map((t) => Number(/retrying in ([\d.]+) s/.exec(t)![1]));
+    expect(waits[1]!).toBeGreaterThan(waits[0]!);
+    expect(waits[2]!).toBeGreaterThan(waits[1]!);
+
+    // NATS arrives: the page connects by itself and says so.
+    pageNats = await startLocalNatsServer({ configText: authority.serverConfig({ websocketPort: wsPort }) });
+    await page.waitForFunction(() => document.querySelector('#connection')?.getAttribute('data-kind') === 'connected', undefined, { timeout: 20_000 });
+    expect(await page.locator('#connection').innerText()).toMatch(/connected/);
+
+    // Garbage on the device's own subjects, then one good event.
+    const session = await connect({ servers: pageNats.url, authenticator: credsAuthenticator(new TextEncoder().encode((await authority.serviceCredential('session')).creds)) });
+    conns.push(session);
+    session.publish('voice.v1.webE.session', new Uint8Array([0xff, 0xfe, 0x00]));
+    session.publish('voice.v1.webE.session', encodeEvent(makeEvent('session.opened', { deviceId: 'webF', model: 'm', resumed: false, turnDetection: 'local', interruption: 'ignore' })));
+    const h = headers();
+    h.set('Voice-Sample-Rate', '12345');
+    session.publish('voice.v1.webE.audio.out', new Uint8Array(480), { headers: h });
+    session.publish('voice.v1.webE.control', JSON.stringify({ v: 1, type: 'control.flush', deviceId: 'webE' }));
+    session.publish('voice.v1.webE.session', encodeEvent(makeEvent('session.opened', { deviceId: 'webE', model: 'm', resumed: false, turnDetection: 'local', interruption: 'pause' })));
+    await session.flush();
+    await page.locator('#strategy', { hasText: 'pause' }).waitFor({ timeout: 10_000 });
+    const r = await pageRecord(page);
+    expect(r.malformed).toBe(4);
+    expect(lines.filter((l) => /malformed message on/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    // Shown nowhere else: the page has no problem to report and keeps capturing.
+    expect(await page.locator('#problem').isHidden()).toBe(true);
+    const before = r.capture.chunks.length;
+    await page.waitForFunction((n) => (window as unknown as { voicebus: { capture: { chunks: unknown[] } } }).voicebus.capture.chunks.length > n + 10, before);
+  }, 60_000);
+});
