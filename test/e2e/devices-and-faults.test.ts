@@ -33,10 +33,10 @@ describe('pnpm demo: several devices and crashing services', () => {
     });
   }, 120_000);
 
-  it.each(['vad', 'session'])('killing %s mid-conversation: the demo restarts it and the next turns are answered', async (service) => {
+  it.each(['vad', 'session'])('killing %s mid-conversation: the demo restarts it, the next turns are answered, the greeting is not heard again', async (service) => {
     let killed = false;
     const run0: string[] = [];
-    const run = await runDemo(['--no-greeting'], {
+    const run = await runDemo([], {
       onLine: (line) => {
         // After the first answered turn, kill the service with SIGKILL (no goodbye).
         if (!killed && /^dev1: turn .* voice-to-voice/.test(line)) {
@@ -58,5 +58,7 @@ describe('pnpm demo: several devices and crashing services', () => {
     // The turns after the crash are answered.
     expect(rows.at(-1)!.answered).toBe(true);
     expect(rows.at(-2)!.answered).toBe(true);
+    // Once per conversation: a restarted session resumes it and does not greet again.
+    expect(readHistory(run.out).filter((h) => h.role === 'assistant' && h.text.startsWith('Hello! I am'))).toHaveLength(1);
   }, 120_000);
 });
