@@ -94,6 +94,20 @@ describe('events', () => {
     }
   });
 
+  it('keys a rejection by a bounded set of kinds: any type the protocol does not know is `unknown-type`', () => {
+    // Old code: the attacker's own text was the kind, so 20k distinct types made 20k log lines, counters and metric labels.
+    const kinds = new Set<string | undefined>();
+    for (let i = 0; i < 100; i++) {
+      try {
+        decodeEvent(STREAMS.turn, bytes({ v: 1, type: `forged.${i}`, deviceId: 'd1', ts: 1 }));
+      } catch (err) {
+        kinds.add((err as EventDecodeError).eventType);
+        expect((err as Error).message).toContain(`forged.${i}`);
+      }
+    }
+    expect([...kinds]).toEqual(['unknown-type']);
+  });
+
   it('refuses to encode an invalid event', () => {
     const bad = makeEvent('speech.start', { deviceId: 'bad id', speechStartUs: 1, decidedAt: 1, inferenceMs: 0 });
     expect(() => encodeEvent(bad)).toThrow(EventDecodeError);

@@ -362,7 +362,10 @@ export function makeEvent<T extends VoiceEventType>(type: T, fields: EventFields
 
 export class EventDecodeError extends Error {
   override name = 'EventDecodeError' as const;
-  /** The event's `type` when one could be read, for once-per-kind logging. */
+  /**
+   * The event's `type` when it is one of the protocol's, `unknown-type` for any other text
+   * (a bounded set: it keys logs, counters and metric labels), undefined when none could be read.
+   */
   readonly eventType: string | undefined;
   constructor(message: string, eventType: string | undefined, options?: { cause?: unknown }) {
     super(message, options);
@@ -397,7 +400,8 @@ export function decodeEvent<S extends EventStream>(stream: S, body: Uint8Array):
     : undefined;
   const parsed = EVENT_SCHEMAS_BY_STREAM[stream].safeParse(json);
   if (!parsed.success) {
-    throw new EventDecodeError(`invalid ${type ?? 'event'} on ${stream}: ${z.prettifyError(parsed.error)}`, type, { cause: parsed.error });
+    const kind = type === undefined ? undefined : STREAM_OF_TYPE.has(type) ? type : 'unknown-type';
+    throw new EventDecodeError(`invalid ${type === undefined ? 'event' : JSON.stringify(type)} on ${stream}: ${z.prettifyError(parsed.error)}`, kind, { cause: parsed.error });
   }
   return parsed.data as EventOnStream<S>;
 }

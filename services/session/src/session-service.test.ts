@@ -38,8 +38,10 @@ describe('session service (immediate) against the simulator (real @google/genai,
       expect(chunks.every((c) => c.chunk.sampleRate === 24000)).toBe(true);
       expect(chunks.map((c) => c.chunk.seq)).toEqual(chunks.map((_, i) => i));
       const order = of(d).filter((e) => 'turnId' in e && e.turnId === t && e.type !== 'usage').map((e) => e.type);
-      expect(order.indexOf('assistant.turn.start')).toBeLessThan(order.indexOf('assistant.audio.first') + 1);
-      expect(order.indexOf('assistant.audio.first')).toBeLessThan(order.indexOf('assistant.generation.complete'));
+      // Each present (an index of -1 would pass a bare comparison), in this order.
+      const at = (['assistant.turn.start', 'assistant.audio.first', 'assistant.generation.complete'] as const).map((type) => order.indexOf(type));
+      expect(at.every((i) => i >= 0), order.join(', ')).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
       expect(order.at(-1)).toBe('assistant.turn.complete');
       expect(completed(d, t)).toMatchObject({ interrupted: false });
     }

@@ -89,4 +89,17 @@ describe('UserTurnRelay', () => {
     relay.push(chunk(20));
     expect(relay.send(relay.startTurn('t2', T0 + 20_000)).continued).toBeUndefined();
   });
+
+  it('a chunk stamped in the future neither stops the ring from trimming nor stays to be sent with every turn', () => {
+    // Old code trimmed only from the front: the forged chunk sat there and the ring grew without end.
+    const relay = new UserTurnRelay({ preRollMs: 100, ringMs: 200 });
+    for (let ms = 0; ms < 100; ms += 20) relay.push(chunk(ms));
+    relay.push(chunk(3_600_000, 9999)); // an hour ahead
+    for (let ms = 100; ms < 5000; ms += 20) relay.push(chunk(ms));
+    const turn = relay.startTurn('t1', T0 + 4_900_000);
+    expect(seqs(turn.pending)).not.toContain(9999);
+    expect(seqs(turn.pending)).toEqual([240, 241, 242, 243, 244, 245, 246, 247, 248, 249]);
+    // Bounded: only the last ringMs of audio is kept.
+    expect(relay.startTurn('t2', T0).pending.length).toBeLessThanOrEqual(11);
+  });
 });

@@ -75,8 +75,14 @@ export class UserTurnRelay {
   /** Records a chunk and says where it goes: to the model now, into the held turn, or nowhere. */
   push(chunk: AudioChunk): AudioRoute {
     this.ring.push(chunk);
+    // Keep the window around the newest chunk, whatever the order: one chunk stamped in the
+    // future must neither stop the trimming (it would sit at the front) nor stay to be sent
+    // with every turn.
     const cutoff = chunk.captureTsUs - this.options.ringMs * 1000;
-    while (this.ring.length > 0 && this.ring[0]!.captureTsUs < cutoff) this.ring.shift();
+    const ahead = chunk.captureTsUs + this.options.ringMs * 1000;
+    if (this.ring[0]!.captureTsUs < cutoff || this.ring.some((c) => c.captureTsUs > ahead)) {
+      this.ring = this.ring.filter((c) => c.captureTsUs >= cutoff && c.captureTsUs <= ahead);
+    }
     if (this.currentTurn && !this.currentTurn.ended) {
       this.keepSent(this.currentTurn, [chunk]);
       return 'send';

@@ -31,6 +31,9 @@ const SPAN_TIMER = 'end turn span:';
  * nothing about the assistant: the session owns barge-in. It also owns the root span of each
  * user turn (from speech start to the end of the answer's playback).
  */
+/** A sequence jump beyond this many chunks (5 s of 20 ms chunks) needs the next chunk to confirm it. */
+const MAX_SEQ_JUMP = 250;
+
 export class VadActor implements Actor<VadMessage> {
   private readonly deviceId: string;
   private readonly deps: VadActorDeps;
@@ -40,6 +43,9 @@ export class VadActor implements Actor<VadMessage> {
   private readonly facts: SpeechFacts;
   private readonly ctx: ActorContext<VadMessage>;
   private expectedSeq: number | undefined;
+  /** A far jump of the sequence waits for this next number before it is believed. */
+  private jumpConfirmsAt: number | undefined;
+  private loggedLate = false;
   private readonly turnSpans = new Map<string, Span>();
   /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
   private sessionLabels: Record<string, string> = {};
@@ -84,7 +90,16 @@ export class VadActor implements Actor<VadMessage> {
         this.endOfStream(chunk.captureTsUs);
         this.speech.reset();
       } else if (chunk.seq < this.expectedSeq) {
-        this.log.warn({ seq: chunk.seq, expected: this.expectedSeq }, 'dropped a late or duplicate chunk');
+        this.deps.counters.rejected++;
+        if (!this.loggedLate) this.log.warn({ seq: chunk.seq, expected: this.expectedSeq }, 'dropped a late or duplicate chunk (logged once, counted)');
+        this.loggedLate = true;
+        return;
+      } else if (chunk.seq > this.expectedSeq + MAX_SEQ_JUMP && this.jumpConfirmsAt !== chunk.seq) {
+        // A jump this far ahead is believed once the next chunk follows it: one forged or
+        // corrupt sequence number must not make every later chunk look late (a deaf device).
+        this.jumpConfirmsAt = chunk.seq + 1;
+        this.deps.counters.rejected++;
+        this.log.warn({ seq: chunk.seq, expected: this.expectedSeq }, 'sequence jumped far ahead: waiting for the next chunk to confirm it');
         return;
       } else if (chunk.seq > this.expectedSeq) {
         this.deps.counters.gaps++;
@@ -92,6 +107,7 @@ export class VadActor implements Actor<VadMessage> {
       }
     }
     this.expectedSeq = chunk.seq + 1;
+    this.jumpConfirmsAt = undefined;
     const signals = await this.speech.push(chunk.pcm, chunk.captureTsUs, chunk.sampleRate);
     this.onSpeechSignals(signals);
   }

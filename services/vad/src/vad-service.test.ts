@@ -71,7 +71,11 @@ describe('vad service (real process, real nats-server)', () => {
     const ids = [...turnsOf('va'), ...turnsOf('vb')].map((t) => t.turnId);
     expect(new Set(ids).size).toBe(ids.length);
     // Every turn.end has its turn.start first, with the same id.
-    for (const t of turnsOf('va')) expect(seen.findIndex((e) => e.type === 'turn.start' && e.turnId === t.turnId)).toBeLessThan(seen.indexOf(t));
+    for (const t of turnsOf('va')) {
+      const start = seen.findIndex((e) => e.type === 'turn.start' && e.turnId === t.turnId);
+      expect(start, `${t.turnId} started`).toBeGreaterThanOrEqual(0);
+      expect(start).toBeLessThan(seen.indexOf(t));
+    }
   });
 
   it('rejects and counts garbage audio without harming the actor or other devices', async () => {
@@ -106,6 +110,17 @@ describe('vad service (real process, real nats-server)', () => {
     expect(stats.captureRestarts).toBeGreaterThanOrEqual(1);
     const after = turnsOf('vr').filter((t) => t.speechStartUs >= restartedAt);
     expect(after).toHaveLength(1);
+  });
+
+  it('one chunk with a huge sequence number does not make the device deaf', async () => {
+    // Old code: every later chunk had a lower number than the forged one and was dropped as late.
+    const { pcm } = loadFixture('single-hello');
+    const origin = nowUs();
+    bus.publishAudio('vs', 'audio.in', { seq: 0, captureTsUs: origin - 20_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) });
+    bus.publishAudio('vs', 'audio.in', { seq: 2 ** 40, captureTsUs: origin - 10_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) });
+    publishFixture('vs', pcm, origin, 1);
+    await until(() => turnsOf('vs').length > 0);
+    expect(turnsOf('vs')).toHaveLength(1);
   });
 
   it('publishes facts, never commands: onset before the turn, sustained speech, and the end; duringAssistant from assistant.audible', async () => {

@@ -38,6 +38,7 @@ describe('tool calls (real @google/genai client)', () => {
     c.session.sendToolResponse({ functionResponses: [{ id: call.id, name: call.name, response: { output: 'sunny' }, scheduling: 'WHEN_IDLE' as never }] });
     await c.until((m) => turnCompletes(m) === 2);
     const text = outputText(c.messages);
+    expect(text.indexOf('Let me check that with get_weather.')).toBeGreaterThanOrEqual(0);
     expect(text.indexOf('Let me check that with get_weather.')).toBeLessThan(text.indexOf('The tool get_weather said sunny.'));
     expect(c.messages.some((m) => m.serverContent?.interrupted)).toBe(false);
 
