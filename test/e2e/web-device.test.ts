@@ -148,7 +148,9 @@ describe('the browser device, end to end', () => {
     const speechAtMs = chunk.captureTsUs / 1000 + (chunk.firstLoudSample / 16_000) * 1000;
     // It is the fixture's interruption (the page's timeline starts with the file).
     const originMs = r.capture.chunks[0]!.captureTsUs / 1000;
-    expect(Math.abs(speechAtMs - originMs - bargeAtMs)).toBeLessThan(80);
+    // (The page's timeline drifts against the file by up to ~100 ms under load, see below; the
+    // next speech in the file is seconds away, so 150 ms still tells the interruption apart.)
+    expect(Math.abs(speechAtMs - originMs - bargeAtMs)).toBeLessThan(150);
     const stopMs = first!.stoppedAt! - speechAtMs;
     console.log(`barge-in: the browser stopped the answer ${stopMs.toFixed(1)} ms after the user's speech`);
     // The page's capture timeline is anchored when its first chunk reaches the page (the
