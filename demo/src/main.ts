@@ -8,7 +8,7 @@ import { ConversationMonitor, type DeviceView, type TurnRow } from './conversati
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
-import { nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
+import { listeningUrl, nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
 import { historyText, summaryTable } from './summary.ts';
 import { prepareWebAuth, type WebAuth } from './web-auth.ts';
 
@@ -212,14 +212,7 @@ function startWebService(natsUrl: string, natsWsUrl: string | undefined, auth: W
     logFile: join(logDir, 'web.log'),
   });
   p.on('event', onEvent);
-  const url = waitForLine(p, (line) => {
-    try {
-      const msg = JSON.parse(line) as { event?: string; url?: string };
-      return msg.event === 'listening' ? msg.url : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  const url = waitForLine(p, listeningUrl);
   url.catch(() => {});
   p.start();
   return { process: p, url };

@@ -69,14 +69,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
       processes.push(sim);
       sim.on('event', options.onEvent);
-      const listening = waitForLine(sim, (line) => {
-        try {
-          const msg = JSON.parse(line) as { event?: string; url?: string };
-          return msg.event === 'listening' ? msg.url : undefined;
-        } catch {
-          return undefined;
-        }
-      });
+      const listening = waitForLine(sim, listeningUrl);
       listening.catch(() => {}); // awaited just below; never an unhandled rejection
       sim.start();
       geminiUrl = await listening;
@@ -105,6 +98,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** The URL in a `{"event":"listening","url":...}` line, the way the simulator and the web service say they are ready. */
+export function listeningUrl(line: string): string | undefined {
+  try {
+    const msg = JSON.parse(line) as { event?: string; url?: string };
+    return msg.event === 'listening' ? msg.url : undefined;
+  } catch {
+    return undefined;
   }
 }
 
