@@ -44,11 +44,18 @@ export class VoicedEnd {
   private recent: Window[] = [];
   private quiet: number[] = [];
   private readonly ratio: number;
+  /** Windows kept: the look-back (and a second to spare), and the floor's memory. */
+  private readonly keepRecent: number;
+  private readonly keepQuiet: number;
+  /** The floor as of the last quiet window: quiet windows come while nobody speaks, the floor is read when someone stops. */
+  private floorRms: number | undefined;
 
   constructor(sampleRate: number, options: Partial<VoicedEndOptions> = {}) {
     this.options = { ...VOICED_END_DEFAULTS, ...options };
     this.windowUs = (this.options.windowSamples / sampleRate) * 1e6;
     this.ratio = 10 ** (this.options.marginDb / 20);
+    this.keepRecent = Math.ceil(((this.options.maxLookbackMs + 1000) * 1000) / this.windowUs);
+    this.keepQuiet = Math.ceil((this.options.floorMemoryMs * 1000) / this.windowUs);
   }
 
   /** One frame of audio that started at `startUs`; `quiet` when the detector heard no speech in it. */
@@ -61,17 +68,18 @@ export class VoicedEnd {
       this.recent.push({ endUs: startUs + ((at + n) / n) * this.windowUs, rms });
       if (quiet) this.quiet.push(rms);
     }
-    const keepRecent = Math.ceil(((this.options.maxLookbackMs + 1000) * 1000) / this.windowUs);
-    if (this.recent.length > keepRecent * 2) this.recent = this.recent.slice(-keepRecent);
-    const keepQuiet = Math.ceil((this.options.floorMemoryMs * 1000) / this.windowUs);
-    if (this.quiet.length > keepQuiet * 2) this.quiet = this.quiet.slice(-keepQuiet);
+    if (quiet) this.floorRms = undefined;
+    if (this.recent.length > this.keepRecent * 2) this.recent = this.recent.slice(-this.keepRecent);
+    if (this.quiet.length > this.keepQuiet * 2) this.quiet = this.quiet.slice(-this.keepQuiet);
   }
 
   /** The device's noise floor (RMS), or 0 before any quiet audio was heard. */
   get floor(): number {
-    const keep = Math.ceil((this.options.floorMemoryMs * 1000) / this.windowUs);
-    const q = this.quiet.slice(-keep).sort((a, b) => a - b);
-    return q.length ? q[Math.min(q.length - 1, Math.floor(q.length * this.options.floorPercentile))]! : 0;
+    if (this.floorRms === undefined) {
+      const q = this.quiet.slice(-this.keepQuiet).sort((a, b) => a - b);
+      this.floorRms = q.length ? q[Math.min(q.length - 1, Math.floor(q.length * this.options.floorPercentile))]! : 0;
+    }
+    return this.floorRms;
   }
 
   /** Below this a window is not voice. */
@@ -99,5 +107,6 @@ export class VoicedEnd {
   reset(): void {
     this.recent = [];
     this.quiet = [];
+    this.floorRms = undefined;
   }
 }
