@@ -75,14 +75,14 @@ export class UserTurnRelay {
   /** Records a chunk and says where it goes: to the model now, into the held turn, or nowhere. */
   push(chunk: AudioChunk): AudioRoute {
     this.ring.push(chunk);
-    // Keep the window around the newest chunk, whatever the order: one chunk stamped in the
-    // future must neither stop the trimming (it would sit at the front) nor stay to be sent
-    // with every turn.
+    // Keep the window around the newest chunk. A chunk stamped far in the future empties the
+    // ring but for itself (everything else is older than its window), so it is the front when
+    // the next chunk comes and goes then: it neither stops the trimming nor stays to be sent
+    // with every turn. The usual case stays a trim from the front.
     const cutoff = chunk.captureTsUs - this.options.ringMs * 1000;
     const ahead = chunk.captureTsUs + this.options.ringMs * 1000;
-    if (this.ring[0]!.captureTsUs < cutoff || this.ring.some((c) => c.captureTsUs > ahead)) {
-      this.ring = this.ring.filter((c) => c.captureTsUs >= cutoff && c.captureTsUs <= ahead);
-    }
+    if (this.ring[0]!.captureTsUs > ahead) this.ring = this.ring.filter((c) => c.captureTsUs <= ahead);
+    while (this.ring.length > 0 && this.ring[0]!.captureTsUs < cutoff) this.ring.shift();
     if (this.currentTurn && !this.currentTurn.ended) {
       this.keepSent(this.currentTurn, [chunk]);
       return 'send';
