@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { audioVoiceToVoiceMs, type FixtureTruth } from '../../demo/src/audio-latency.ts';
+import { stageStats, type StageStats } from './stack-runs.ts';
+import { spread } from './stats.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(REPO, 'test/fixtures/speech');
@@ -77,8 +79,23 @@ export async function benchLatency(modes: string[], runs: number, fixture = 'noi
   return results;
 }
 
-export function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+export interface LatencySummary {
+  /** Voice-to-voice on the audio: p50, p95 where n allows it, max, n. */
+  measured: StageStats;
+  /** The same minus the model's time to first audio: what the stack and the endpointing cost. */
+  withoutModel: StageStats;
+  /** Reported minus measured: the median (it may be negative) and the worst either way. */
+  reportedMinusMeasuredMedian: number;
+  reportedMinusMeasuredWorst: number;
+}
+
+/** One mode's figures, as the console and BENCHMARKS.md both print them. */
+export function summarizeLatency(r: LatencyResult): LatencySummary {
+  const diff = r.turns.map((t) => t.reportedMs - t.measuredMs);
+  return {
+    measured: stageStats(r.turns.map((t) => t.measuredMs)),
+    withoutModel: stageStats(r.turns.map((t) => t.measuredMs - t.modelMs)),
+    reportedMinusMeasuredMedian: diff.length ? spread(diff).median : NaN,
+    reportedMinusMeasuredWorst: diff.length ? Math.max(...diff.map(Math.abs)) : NaN,
+  };
 }

@@ -9,7 +9,7 @@ import { benchBatching, benchVadCapacity } from './vad-capacity.ts';
 import { benchVadCompare } from './vad-compare.ts';
 import { noisyWavPath } from './noisy-fixtures.ts';
 import { benchFailover } from './failover.ts';
-import { benchLatency, quantile } from './latency.ts';
+import { benchLatency, summarizeLatency } from './latency.ts';
 import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
 
 export const BENCH_ROOT = resolve(import.meta.dirname, '..');
@@ -136,10 +136,8 @@ if (only.has('latency') || (!quick && wanted('latency'))) await suite('latency',
   const results = await benchLatency(['fixed', 'adaptive', 'speculative'], quick ? 1 : 3);
   console.log('\nvoice-to-voice on the audio (noisy conversation, model 600 ms): ms, n turns');
   for (const r of results) {
-    const measured = r.turns.map((t) => t.measuredMs);
-    const diff = r.turns.map((t) => t.reportedMs - t.measuredMs);
-    const stack = r.turns.map((t) => t.measuredMs - t.modelMs);
-    console.log(`  ${r.endpointing.padEnd(12)} measured p50 ${quantile(measured, 0.5).toFixed(0)}, max ${Math.max(...measured).toFixed(0)}, minus model p50 ${quantile(stack, 0.5).toFixed(0)}, reported - measured p50 ${quantile(diff, 0.5).toFixed(1)} worst ${Math.max(...diff.map(Math.abs)).toFixed(1)}, turns ${r.turnsFound}/${r.turnsExpected}, withdrawn ${r.withdrawn}, n=${r.turns.length}`);
+    const s = summarizeLatency(r);
+    console.log(`  ${r.endpointing.padEnd(12)} measured p50 ${s.measured.p50.toFixed(0)}, max ${s.measured.max.toFixed(0)}, minus model p50 ${s.withoutModel.p50.toFixed(0)}, reported - measured p50 ${s.reportedMinusMeasuredMedian.toFixed(1)} worst ${s.reportedMinusMeasuredWorst.toFixed(1)}, turns ${r.turnsFound}/${r.turnsExpected}, withdrawn ${r.withdrawn}, n=${s.measured.n}`);
   }
   save('latency', results);
 });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusHopResult } from './bus-hop.ts';
-import { quantile, type LatencyResult } from './latency.ts';
+import { summarizeLatency, type LatencyResult } from './latency.ts';
 import { fmtSpread, fmtValue, minSamplesFor } from './stats.ts';
 
 interface ResultFile {
@@ -52,15 +52,9 @@ const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => stri
 
 export function latencySection(r: ResultFile): string {
   const runs = r.data as LatencyResult[];
-  const q = quantile;
   const rows = runs.map((x) => {
-    const measured = x.turns.map((t) => t.measuredMs);
-    const stack = x.turns.map((t) => t.measuredMs - t.modelMs);
-    const diff = x.turns.map((t) => t.reportedMs - t.measuredMs);
-    const worst = diff.length ? Math.max(...diff.map(Math.abs)) : NaN;
-    // p95 only where n allows it (5 samples above it); the largest value otherwise.
-    const p95 = measured.length >= minSamplesFor(95) ? q(measured, 0.95) : undefined;
-    return `| ${x.endpointing} | ${q(measured, 0.5).toFixed(0)} | ${fmtValue(p95, 0)} | ${measured.length ? Math.max(...measured).toFixed(0) : '–'} | ${q(stack, 0.5).toFixed(0)} | ${q(diff, 0.5).toFixed(1)} | ${worst.toFixed(1)} | ${x.turnsFound}/${x.turnsExpected} | ${x.withdrawn} | ${x.turns.length} |`;
+    const s = summarizeLatency(x);
+    return `| ${x.endpointing} | ${fmtValue(s.measured.p50, 0)} | ${fmtValue(s.measured.p95, 0)} | ${fmtValue(s.measured.max, 0)} | ${fmtValue(s.withoutModel.p50, 0)} | ${fmtValue(s.reportedMinusMeasuredMedian)} | ${fmtValue(s.reportedMinusMeasuredWorst)} | ${x.turnsFound}/${x.turnsExpected} | ${x.withdrawn} | ${s.measured.n} |`;
   });
   return [
     `Measured ${machineLine(r)}. \`${runs[0]?.fixture}\` (four turns, three with an in-turn pause of 250-350 ms, pink noise at -50 dBFS), ${runs[0]?.runs} run(s) per mode, the simulator's model delay at its 600 ms default. *Measured* is voice-to-voice on the audio: from the input's own stop time (measured on its clean speech) to the first audible assistant sample in \`assistant.wav\`; *reported* is the stack's \`voiceToVoiceMs\`. p95 is printed only from n ≥ 100 (five samples above it).`,
