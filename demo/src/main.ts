@@ -1,7 +1,7 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { FaultSpecError, parseFaults } from '@voicebus/gemini-live-sim';
+import { Command, Option } from 'commander';
+import { faultsOption } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
 import { ConversationMonitor, type DeviceView, type TurnRow } from './conversation-monitor.ts';
@@ -24,15 +24,10 @@ function parseInstances(raw: string): Partial<Record<ServiceName, number>> {
   return out;
 }
 
-/** Checked here too, so a typo is a usage error rather than a simulator that fails to start. */
+/** Checked here too, so a typo is a usage error rather than a simulator that fails to start; the text goes to it as given. */
 function faultScript(raw: string): string {
-  try {
-    parseFaults(raw);
-    return raw;
-  } catch (err) {
-    if (err instanceof FaultSpecError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
+  faultsOption(raw);
+  return raw;
 }
 
 const program = new Command('voicebus demo')

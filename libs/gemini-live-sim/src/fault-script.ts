@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import type { SimSession } from './sim-session.ts';
 
 /** What a scripted fault does to the connection it hits (the same actions as the HTTP API). */
@@ -49,6 +50,16 @@ export function parseFaults(spec: string): SimFault[] {
     }
     return fault;
   });
+}
+
+/** `parseFaults` for a command-line option: a bad script is commander's usage error (exit 1 with the message). */
+export function faultsOption(raw: string): SimFault[] {
+  try {
+    return parseFaults(raw);
+  } catch (err) {
+    if (err instanceof FaultSpecError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 export interface FiredFault {

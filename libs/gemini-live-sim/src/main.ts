@@ -1,5 +1,5 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { FaultSpecError, parseFaults, type SimFault } from './fault-script.ts';
+import { Command, Option } from 'commander';
+import { faultsOption, type SimFault } from './fault-script.ts';
 import { DEFAULT_SIM_PRESET, SIM_PRESET_NAMES, SIM_PRESETS, type SimPreset } from './options.ts';
 import { startGeminiLiveSim } from './server.ts';
 import { setSpeechCache } from './speech-synth.ts';
@@ -8,14 +8,6 @@ const num = (raw: string) => {
   const v = Number(raw);
   if (!Number.isFinite(v) || v < 0) throw new Error(`expected a non-negative number, got ${JSON.stringify(raw)}`);
   return v;
-};
-const faultScript = (raw: string) => {
-  try {
-    return parseFaults(raw);
-  } catch (err) {
-    if (err instanceof FaultSpecError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
 };
 // Behaviour flags have no default of their own: unset, the preset decides.
 const d = SIM_PRESETS[DEFAULT_SIM_PRESET];
@@ -34,7 +26,7 @@ const program = new Command('gemini-live-sim')
   .addOption(new Option('--go-away-time-left-ms <ms>', 'goAway this long before the connection limit').env('SIM_GO_AWAY_TIME_LEFT_MS').argParser(num).default(undefined, 'the preset\'s'))
   .addOption(new Option('--audio-session-limit-ms <ms>', 'end audio sessions without context window compression after this long (0 = never)').env('SIM_AUDIO_SESSION_LIMIT_MS').argParser(num).default(undefined, 'the preset\'s'))
   .addOption(new Option('--handle-ttl-ms <ms>', 'resumption handles expire after this long').env('SIM_HANDLE_TTL_MS').argParser(num).default(undefined, 'the preset\'s'))
-  .addOption(new Option('--fault <script>', 'faults at scripted moments, ";"-separated, e.g. "drop@speech1+1000;goaway@speech2+500:timeLeftMs=200" (see README)').env('SIM_FAULTS').argParser(faultScript).default([], 'none'))
+  .addOption(new Option('--fault <script>', 'faults at scripted moments, ";"-separated, e.g. "drop@speech1+1000;goaway@speech2+500:timeLeftMs=200" (see README)').env('SIM_FAULTS').argParser(faultsOption).default([], 'none'))
   .addOption(new Option('--seed <n>', 'seed of the random choices').env('SIM_SEED').argParser(num).default(undefined, 'the preset\'s'))
   .addOption(new Option('--speech-cache <on|off>', 'reuse the synthesised audio of an answer text already spoken (off: every answer synthesised anew)').env('SIM_SPEECH_CACHE').choices(['on', 'off']).default('on'));
 
