@@ -67,17 +67,21 @@ grep -q '1 passed' "$RUN_DIR/testcontainers.log" || { cat "$RUN_DIR/testcontaine
 ct_log "testcontainers: libs/nats-launcher started $NATS_IMAGE through testcontainers (Ryuk off), connected, stopped it ($((SECONDS - T_TC)) s)"
 
 # --- the stack ---------------------------------------------------------------------------
-# Fresh passwords and free loopback ports per run; host port 4222 is often taken already.
-read -r P_NATS P_MON P_UI P_GRPC P_HTTP < <(node -e '
+# Fresh credentials and free loopback ports per run; host port 4222 is often taken already.
+read -r P_NATS P_MON P_UI P_GRPC P_HTTP P_WS P_WEB < <(node -e '
   const net = require("node:net"); const ports = [];
-  (async () => { for (let i = 0; i < 5; i++) ports.push(await new Promise((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); })); console.log(ports.join(" ")); })();')
-# nats-server parses a $VAR in its config as a config value: a password starting with a digit
-# fails to parse, so each starts with letters.
+  (async () => { for (let i = 0; i < 7; i++) ports.push(await new Promise((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); })); console.log(ports.join(" ")); })();')
+# A new operator for this run, as a user makes one (README: bus-auth init), outside the repo.
+SECRETS="$RUN_DIR/secrets"
+node "$ROOT/libs/bus-auth/src/main.ts" init --out "$SECRETS" --devices dev1,dev2,dev3 >/dev/null \
+  || ct_die "bus-auth init failed"
+ct_log "credentials: bus-auth init --out $SECRETS --devices dev1,dev2,dev3 (operator mode; no passwords)"
 {
-  for u in VAD SESSION PLAYBACK OBSERVER DEV1 DEV2 DEV3; do echo "${u}_NATS_PASSWORD=pw$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; done
-  echo "PUBLISH_ADDR=127.0.0.1"
+  echo "VOICEBUS_SECRETS=$SECRETS"
+  echo "PUBLISH_ADDR=127.0.0.1"; echo "PUBLIC_HOST=127.0.0.1"
   echo "NATS_HOST_PORT=$P_NATS"; echo "NATS_MONITOR_HOST_PORT=$P_MON"; echo "JAEGER_UI_HOST_PORT=$P_UI"
   echo "OTLP_GRPC_HOST_PORT=$P_GRPC"; echo "OTLP_HTTP_HOST_PORT=$P_HTTP"
+  echo "NATS_WS_HOST_PORT=$P_WS"; echo "WEB_HOST_PORT=$P_WEB"
   echo "COMPOSE_TEST_NATS_IMAGE=$NATS_IMAGE"; echo "COMPOSE_TEST_NODE_IMAGE=$NODE_IMAGE"
 } >"$RUN_DIR/env"
 # The session service reads infra/.env (env_file); an existing one is used as it is.
@@ -98,7 +102,9 @@ CHECKS_RC=0
 COMPOSE_TEST_COMPOSE="$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${COMPOSE_BIN[@]}" "${COMPOSE_ARGS[@]}")" \
 COMPOSE_TEST_PROJECT="$PROJECT" \
 NATS_URL="nats://127.0.0.1:$P_NATS" \
-OBSERVER_NATS_PASSWORD="$(sed -n 's/^OBSERVER_NATS_PASSWORD=//p' "$RUN_DIR/env")" \
+OBSERVER_CREDS="$SECRETS/services/observer.creds" \
+WEB_URL="http://127.0.0.1:$P_WEB" \
+COMPOSE_TEST_RUN_DIR="$RUN_DIR" \
 OTLP_URL="http://127.0.0.1:$P_HTTP" \
 COMPOSE_TEST_RESULTS="$RUN_DIR/results.json" \
   node "$ROOT/test/infra/compose-run/checks.ts" || CHECKS_RC=$?

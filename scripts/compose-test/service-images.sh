@@ -9,6 +9,7 @@ SERVICE_IMAGES=(
   "vad|@voicebus/vad|services/vad/src/main.ts|"
   "session|@voicebus/session|services/session/src/main.ts|"
   "playback|@voicebus/playback|services/playback/src/main.ts|"
+  "web|@voicebus/web|services/web/src/main.ts|"
   "dev1 dev2 dev3|@voicebus/capture|services/capture/src/main.ts|"
 )
 

@@ -1,14 +1,17 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { initSecrets, SECRETS_LAYOUT } from '@voicebus/bus-auth';
 import { COMMON_FLAGS, SCALE_OUT_FLAGS, type FlagSpecs } from '@voicebus/runtime';
 import { CAPTURE_FLAGS } from '../../services/capture/src/capture-flags.ts';
 import { PLAYBACK_FLAGS } from '../../services/playback/src/playback-flags.ts';
 import { SESSION_FLAGS } from '../../services/session/src/session-flags.ts';
 import { VAD_FLAGS } from '../../services/vad/src/vad-flags.ts';
+import { WEB_FLAGS } from '../../services/web/src/web-flags.ts';
 
 /**
  * No Docker engine runs here, so the deployment is validated statically: the compose file
@@ -29,6 +32,7 @@ interface Service {
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
+  volumes?: string[];
 }
 const compose = parse(composeText, { merge: true }) as { services: Record<string, Service>; version?: string; volumes?: object };
 
@@ -41,6 +45,7 @@ const PACKAGES: Record<string, string> = {
   dev2: 'services/capture',
   dev3: 'services/capture',
   'gemini-sim': 'libs/gemini-live-sim',
+  web: 'services/web',
 };
 
 function tsFiles(dir: string): string[] {
@@ -57,6 +62,7 @@ const DECLARED: Record<string, FlagSpecs<Record<string, unknown>>> = {
   'services/session': { ...COMMON_FLAGS, ...SCALE_OUT_FLAGS, ...SESSION_FLAGS },
   'services/playback': { ...COMMON_FLAGS, ...SCALE_OUT_FLAGS, ...PLAYBACK_FLAGS },
   'services/capture': { ...COMMON_FLAGS, ...CAPTURE_FLAGS },
+  'services/web': { ...COMMON_FLAGS, ...WEB_FLAGS },
 } as never;
 
 /**
@@ -140,19 +146,20 @@ describe('infra/docker-compose.yml', () => {
       }
     }
     // The scan must actually find what the services read.
-    expect(found.vad).toEqual(expect.arrayContaining(['NATS_URL', 'NATS_USER', 'NATS_PASS', 'INSTANCE_ID', 'LOG_LEVEL', 'VAD_ENGINE', 'VAD_END_OF_TURN_MS', 'HEALTH_FILE']));
+    expect(found.vad).toEqual(expect.arrayContaining(['NATS_URL', 'NATS_CREDS', 'INSTANCE_ID', 'LOG_LEVEL', 'VAD_ENGINE', 'VAD_END_OF_TURN_MS', 'HEALTH_FILE']));
     expect(found.session).toEqual(expect.arrayContaining(['GEMINI_LIVE_URL', 'GEMINI_API_KEY', 'INTERRUPTION_STRATEGY', 'PROMPT_PACK']));
     expect(found.playback).toEqual(expect.arrayContaining(['PLAYBACK_SINK', 'JITTER_TARGET_MS']));
     expect(found.dev1).toEqual(expect.arrayContaining(['CHUNK_MS', 'DEVICE_ID']));
+    expect(found.web).toEqual(expect.arrayContaining(['WEB_DEVICE_SIGNING_KEY_FILE', 'NATS_WS_URL']));
   });
 
   it('gives every service a health check, a restart policy and health-gated dependencies', () => {
-    for (const name of ['vad', 'session', 'playback', 'gemini-sim', 'nats']) {
+    for (const name of ['vad', 'session', 'playback', 'web', 'gemini-sim', 'nats']) {
       const svc = compose.services[name]!;
       expect(svc.healthcheck?.test.length, name).toBeGreaterThan(0);
       expect(svc.restart, name).toBe('unless-stopped');
     }
-    for (const name of ['vad', 'session', 'playback', 'dev1']) {
+    for (const name of ['vad', 'session', 'playback', 'web', 'dev1']) {
       expect(compose.services[name]!.depends_on?.nats?.condition, name).toBe('service_healthy');
     }
     expect(compose.services.session!.depends_on?.['gemini-sim']?.condition).toBe('service_healthy');
@@ -162,7 +169,44 @@ describe('infra/docker-compose.yml', () => {
     expect(compose.services.dev1!.profiles).toEqual(['devices']);
   });
 
-  it('keeps secrets out of git: the env file is ignored and its example is complete', () => {
+  it('mounts each service and device exactly its own credential from what bus-auth init writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voicebus-compose-secrets-'));
+    try {
+      await initSecrets(dir, { devices: ['dev1', 'dev2', 'dev3'] });
+      const SECRETS = '${VOICEBUS_SECRETS:-./secrets}/';
+      const roles: Record<string, string> = { vad: SECRETS_LAYOUT.service('vad'), session: SECRETS_LAYOUT.service('session'), playback: SECRETS_LAYOUT.service('playback'), web: SECRETS_LAYOUT.service('web') };
+      for (const d of ['dev1', 'dev2', 'dev3']) roles[d] = SECRETS_LAYOUT.device(d);
+      for (const [name, svc] of Object.entries(compose.services)) {
+        const mounts = (svc.volumes ?? []).filter((v) => v.startsWith(SECRETS)).map((v) => {
+          const [source, target] = v.slice(SECRETS.length).split(':');
+          return { source: source!, target: target! };
+        });
+        for (const m of mounts) {
+          expect(existsSync(join(dir, m.source)), `${name} mounts ${m.source}, which bus-auth init does not write`).toBe(true);
+          expect(m.source, `${name} must not see the authority's keys`).not.toBe(SECRETS_LAYOUT.authority);
+        }
+        if (name === 'nats') {
+          expect(mounts).toEqual([{ source: SECRETS_LAYOUT.natsAuthConf, target: '/etc/nats/nats-auth.conf' }]);
+          expect(readFileSync(join(INFRA, 'nats/nats.conf'), 'utf8')).toMatch(/^include "nats-auth.conf"$/m);
+          continue;
+        }
+        if (!(name in roles)) {
+          expect(mounts, name).toEqual([]);
+          continue;
+        }
+        expect(svc.environment?.NATS_CREDS, name).toBe('/run/secrets/nats.creds');
+        expect(mounts.filter((m) => m.target === '/run/secrets/nats.creds'), name).toEqual([{ source: roles[name], target: '/run/secrets/nats.creds' }]);
+        expect(svc.environment?.NATS_USER ?? svc.environment?.NATS_PASS, `${name}: no passwords any more`).toBeUndefined();
+      }
+      expect(compose.services.web!.environment?.WEB_DEVICE_SIGNING_KEY_FILE).toBe('/run/secrets/web-device.key.json');
+      expect(compose.services.web!.volumes).toContain(`${SECRETS}${SECRETS_LAYOUT.deviceSigningKey('web-device')}:/run/secrets/web-device.key.json:ro`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps secrets out of git: the env file and the credentials are ignored and the example is complete', () => {
+    expect(readFileSync(join(REPO, '.gitignore'), 'utf8')).toMatch(/^infra\/secrets\/$/m);
     expect(readFileSync(join(REPO, '.gitignore'), 'utf8')).toMatch(/^infra\/\.env$/m);
     const example = readFileSync(join(INFRA, '.env.example'), 'utf8');
     for (const m of composeText.matchAll(/\$\{([A-Z0-9_]+):\?/g)) expect(example, m[1]).toContain(`${m[1]}=`);

@@ -1,120 +1,195 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jwtAuthenticator, wsconnect } from '@nats-io/nats-core';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { SECRETS_LAYOUT, runBusAuth, type ServiceRole } from '@voicebus/bus-auth';
 import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The bus nobody else can use: a real nats-server started with infra/nats/nats.conf. A
- * device may publish only its own audio and hear only its own playback and control.
+ * The deployment's bus as compose runs it: a real nats-server on infra/nats/nats.conf with the
+ * operator-mode lines `bus-auth init` writes, every service and device connecting with a
+ * `.creds` file from the same run. A device reaches only its own subjects, and a device added
+ * after the server started (`bus-auth device`) needs no restart.
  */
 const CONF = join(resolve(import.meta.dirname, '../..'), 'infra/nats/nats.conf');
-const PASSWORDS: Record<string, string> = {
-  VAD_NATS_PASSWORD: 'vad-secret',
-  SESSION_NATS_PASSWORD: 'session-secret',
-  PLAYBACK_NATS_PASSWORD: 'playback-secret',
-  OBSERVER_NATS_PASSWORD: 'observer-secret',
-  DEV1_NATS_PASSWORD: 'dev1-secret',
-  DEV2_NATS_PASSWORD: 'dev2-secret',
-  DEV3_NATS_PASSWORD: 'dev3-secret',
-};
 
+let dir: string;
+let secrets: string;
 let server: NatsServer;
 const conns: NatsConnection[] = [];
 
 beforeAll(async () => {
-  // nats-server reads the passwords from its environment ($VAR in the config).
-  Object.assign(process.env, PASSWORDS);
-  server = await startLocalNatsServer({ configFile: CONF });
+  dir = mkdtempSync(join(tmpdir(), 'voicebus-nats-auth-'));
+  secrets = join(dir, 'secrets');
+  await runBusAuth(['init', '--out', secrets, '--devices', 'dev1,dev2,dev3']);
+  // The server's directory as compose mounts it: nats.conf beside the generated include. The
+  // WebSocket listener moves to a free port (8443 may be taken here); nothing else changes.
+  const conf = readFileSync(CONF, 'utf8');
+  expect(conf).toMatch(/port: 8443/);
+  writeFileSync(join(dir, 'nats.conf'), conf.replace('port: 8443', 'port: -1'));
+  copyFileSync(join(secrets, SECRETS_LAYOUT.natsAuthConf), join(dir, 'nats-auth.conf'));
+  server = await startLocalNatsServer({ configFile: join(dir, 'nats.conf') });
 });
 afterAll(async () => {
-  await Promise.all(conns.map((c) => c.close()));
+  await Promise.all(conns.map((c) => c.close().catch(() => {})));
   await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-async function as(user: string): Promise<{ nc: NatsConnection; errors: string[] }> {
-  const nc = await connect({ servers: server.url, user, pass: PASSWORDS[`${user.toUpperCase()}_NATS_PASSWORD`] });
+interface Client {
+  nc: NatsConnection;
+  /** Server-reported permission violations, as "publish SUBJECT" / "subscription SUBJECT". */
+  denied: string[];
+}
+
+function watch(nc: NatsConnection): Client {
   conns.push(nc);
-  const errors: string[] = [];
+  const denied: string[] = [];
   void (async () => {
-    for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: unknown }).error));
+    for await (const s of nc.status()) {
+      const err = s.type === 'error' ? (s.error as { name?: string; operation?: string; subject?: string }) : undefined;
+      if (err?.name === 'PermissionViolationError') denied.push(`${err.operation} ${err.subject}`);
+    }
   })();
-  return { nc, errors };
+  return { nc, denied };
 }
 
-/** Resolves with what `subject` received within a round trip that proves delivery is over. */
-async function collect(nc: NatsConnection, subject: string) {
+const credsOf = (rel: string) => credsAuthenticator(new Uint8Array(readFileSync(join(secrets, rel))));
+const asService = async (role: ServiceRole) => watch(await connect({ servers: server.url, authenticator: credsOf(SECRETS_LAYOUT.service(role)) }));
+const asDevice = async (id: string) => watch(await connect({ servers: server.url, authenticator: credsOf(SECRETS_LAYOUT.device(id)) }));
+
+/** What `subject` receives; a denied subscription calls back once with the error and no message. */
+function collect(c: Client, subject: string): string[] {
   const got: string[] = [];
-  const sub = nc.subscribe(subject, { callback: (_e, m) => void got.push(m.string()) });
-  await nc.flush();
-  return { got, sub };
+  c.nc.subscribe(subject, { callback: (err, m) => void (err ? undefined : got.push(m.string())) });
+  return got;
 }
 
-describe('NATS permissions from infra/nats/nats.conf', () => {
-  it('refuses a wrong password', async () => {
-    await expect(connect({ servers: server.url, user: 'dev1', pass: 'wrong', reconnect: false })).rejects.toThrow(/Authorization/i);
+/** Two round trips through every connection: whatever was going to be delivered or refused has been. */
+async function settle(...cs: Client[]): Promise<void> {
+  for (const c of cs) await c.nc.flush();
+  for (const c of cs) await c.nc.flush();
+}
+
+describe('NATS permissions: infra/nats/nats.conf in operator mode with bus-auth credentials', () => {
+  it('refuses a client without credentials and one with another operator\'s', async () => {
+    await expect(connect({ servers: server.url, reconnect: false })).rejects.toThrow(/authoriz/i);
+    const other = join(dir, 'other');
+    await runBusAuth(['init', '--out', other, '--devices', 'dev1']);
+    const stranger = credsAuthenticator(new Uint8Array(readFileSync(join(other, SECRETS_LAYOUT.device('dev1')))));
+    await expect(connect({ servers: server.url, authenticator: stranger, reconnect: false })).rejects.toThrow(/authoriz/i);
   });
 
-  it('an authorised device reaches the VAD with its own audio', async () => {
-    const vad = await as('vad');
-    const dev1 = await as('dev1');
-    const { got } = await collect(vad.nc, 'voice.v1.*.audio.in');
+  it('a provisioned capture device reaches the VAD with its own audio', async () => {
+    const vad = await asService('vad');
+    const heard = collect(vad, 'voice.v1.*.audio.in');
+    await settle(vad);
+    const dev1 = await asDevice('dev1');
     dev1.nc.publish('voice.v1.dev1.audio.in', 'hello from dev1');
-    await dev1.nc.flush();
-    await vad.nc.flush();
-    expect(got).toEqual(['hello from dev1']);
-    expect(dev1.errors).toEqual([]);
+    await settle(dev1, vad);
+    expect(heard).toEqual(['hello from dev1']);
+    expect(dev1.denied).toEqual([]);
   });
 
-  it('a device cannot inject audio or events into another device\'s conversation', async () => {
-    const vad = await as('vad');
-    const session = await as('session');
-    const dev1 = await as('dev1');
-    const audio = await collect(vad.nc, 'voice.v1.dev2.audio.in');
-    const turns = await collect(session.nc, 'voice.v1.*.turn');
+  it('a device cannot inject into or listen to another device\'s conversation', async () => {
+    const vad = await asService('vad');
+    const session = await asService('session');
+    const playback = await asService('playback');
+    const dev2Audio = collect(vad, 'voice.v1.dev2.audio.in');
+    const turns = collect(session, 'voice.v1.*.turn');
+    const controls = collect(playback, 'voice.v1.*.control');
+    await settle(vad, session, playback);
+    const dev1 = await asDevice('dev1');
+    const overheard = [...['voice.v1.dev2.audio.in', 'voice.v1.dev2.playback'].map((s) => collect(dev1, s))];
+    await settle(dev1);
     dev1.nc.publish('voice.v1.dev2.audio.in', 'spoofed audio');
     dev1.nc.publish('voice.v1.dev1.turn', 'spoofed turn event');
     dev1.nc.publish('voice.v1.dev2.control', 'spoofed flush');
-    await dev1.nc.flush();
-    await vad.nc.flush();
-    await session.nc.flush();
-    expect(audio.got).toEqual([]);
-    expect(turns.got).toEqual([]);
-    expect(dev1.errors.filter((e) => /Permissions Violation for Publish/i.test(e)).length).toBe(3);
-  });
-
-  it('a device cannot listen to another device', async () => {
-    const dev1 = await as('dev1');
-    const dev2 = await as('dev2');
-    const playback = await as('playback');
-    const denied: string[] = [];
-    dev1.nc.subscribe('voice.v1.dev2.audio.in', { callback: (e, m) => void (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
-    dev1.nc.subscribe('voice.v1.dev2.playback', { callback: (e, m) => void (e ? denied.push(String(e)) : denied.push(`GOT ${m.string()}`)) });
-    await dev1.nc.flush();
+    const dev2 = await asDevice('dev2');
     dev2.nc.publish('voice.v1.dev2.audio.in', 'private audio');
     playback.nc.publish('voice.v1.dev2.playback', 'private event');
-    await dev2.nc.flush();
-    await playback.nc.flush();
-    await dev1.nc.flush();
-    expect(denied.some((d) => d.startsWith('GOT'))).toBe(false);
-    expect([...dev1.errors, ...denied].filter((e) => /Permissions Violation for Subscription/i.test(e)).length).toBeGreaterThanOrEqual(2);
+    await settle(dev1, dev2, vad, session, playback);
+    expect(dev2Audio).toEqual(['private audio']);
+    expect(turns).toEqual([]);
+    expect(controls).toEqual([]);
+    expect(overheard.flat()).toEqual([]);
+    expect(dev1.denied.sort()).toEqual([
+      'publish voice.v1.dev1.turn',
+      'publish voice.v1.dev2.audio.in',
+      'publish voice.v1.dev2.control',
+      'subscription voice.v1.dev2.audio.in',
+      'subscription voice.v1.dev2.playback',
+    ]);
   });
 
-  it('each device hears its own playback and control, and services do their documented jobs', async () => {
-    const dev3 = await as('dev3');
-    const playback = await as('playback');
-    const session = await as('session');
-    const own = await collect(dev3.nc, 'voice.v1.dev3.playback');
-    const control = await collect(dev3.nc, 'voice.v1.dev3.control');
-    const audioOut = await collect(playback.nc, 'voice.v1.*.audio.out');
+  it('a device added while the server runs connects at once, confined like the others', async () => {
+    const [file] = await runBusAuth(['device', 'dev4', '--secrets', secrets]);
+    expect(file).toBe(join(secrets, SECRETS_LAYOUT.device('dev4')));
+    const vad = await asService('vad');
+    const heard = collect(vad, 'voice.v1.*.audio.in');
+    await settle(vad);
+    const dev4 = await asDevice('dev4');
+    dev4.nc.publish('voice.v1.dev4.audio.in', 'dev4 audio');
+    dev4.nc.publish('voice.v1.dev1.audio.in', 'spoofed');
+    await settle(dev4, vad);
+    expect(heard).toEqual(['dev4 audio']);
+    expect(dev4.denied).toEqual(['publish voice.v1.dev1.audio.in']);
+  });
+
+  it('a browser reaches the WebSocket listener with a credential the web service\'s key signed', async () => {
+    const key = JSON.parse(readFileSync(join(secrets, SECRETS_LAYOUT.deviceSigningKey('web-device')), 'utf8'));
+    const { DeviceCredentialIssuer } = await import('@voicebus/bus-auth');
+    const cred = await new DeviceCredentialIssuer(key).issue('web1');
+    const session = await asService('session');
+    const web1 = watch(await wsconnect({ servers: server.websocketUrl!, authenticator: jwtAuthenticator(cred.jwt, new TextEncoder().encode(cred.seed)), reconnect: false }));
+    const answers = collect(web1, 'voice.v1.web1.audio.out');
+    const foreign = collect(web1, 'voice.v1.dev1.audio.out');
+    await settle(web1);
+    session.nc.publish('voice.v1.web1.audio.out', 'for web1');
+    session.nc.publish('voice.v1.dev1.audio.out', 'for dev1');
+    await settle(session, web1);
+    expect(answers).toEqual(['for web1']);
+    expect(foreign).toEqual([]);
+    expect(web1.denied).toEqual(['subscription voice.v1.dev1.audio.out']);
+  });
+
+  it('each service publishes what it owns and nothing it does not', async () => {
+    const dev3 = await asDevice('dev3');
+    const playback = await asService('playback');
+    const session = await asService('session');
+    const vad = await asService('vad');
+    const observer = await asService('observer');
+    const own = collect(dev3, 'voice.v1.dev3.playback');
+    const control = collect(dev3, 'voice.v1.dev3.control');
+    const audioOut = collect(playback, 'voice.v1.*.audio.out');
+    const everything = collect(observer, 'voice.v1.>');
+    await settle(dev3, playback, observer);
     playback.nc.publish('voice.v1.dev3.playback', 'started');
     session.nc.publish('voice.v1.dev3.control', 'flush');
     session.nc.publish('voice.v1.dev3.audio.out', 'answer audio');
-    await Promise.all([playback.nc.flush(), session.nc.flush()]);
-    await dev3.nc.flush();
-    await playback.nc.flush();
-    expect(own.got).toEqual(['started']);
-    expect(control.got).toEqual(['flush']);
-    expect(audioOut.got).toEqual(['answer audio']);
-    expect([...dev3.errors, ...playback.errors, ...session.errors]).toEqual([]);
+    vad.nc.publish('voice.v1.dev3.audio.out', 'the vad may not answer');
+    observer.nc.publish('voice.v1.dev3.control', 'observers only read');
+    await settle(playback, session, vad, observer, dev3);
+    expect(own).toEqual(['started']);
+    expect(control).toEqual(['flush']);
+    expect(audioOut).toEqual(['answer audio']);
+    expect(everything.sort()).toEqual(['answer audio', 'flush', 'started']);
+    expect([...dev3.denied, ...playback.denied, ...session.denied]).toEqual([]);
+    expect(vad.denied).toEqual(['publish voice.v1.dev3.audio.out']);
+    expect(observer.denied).toEqual(['publish voice.v1.dev3.control']);
+  });
+
+  it('bus-auth refuses to replace an operator by accident and rejects bad input with a clear error', async () => {
+    await expect(runBusAuth(['init', '--out', secrets])).rejects.toThrow(/exists: a new operator would invalidate/);
+    await expect(runBusAuth(['device', 'dev.*', '--secrets', secrets])).rejects.toThrow(/invalid device id/);
+    await expect(runBusAuth(['device', 'dev5', '--secrets', join(dir, 'nowhere')])).rejects.toThrow(/run `bus-auth init/);
+    await expect(runBusAuth(['service', 'root', '--secrets', secrets])).rejects.toThrow(/unknown role root/);
+    const broken = join(dir, 'broken-secrets');
+    await runBusAuth(['init', '--out', broken]);
+    const file = join(broken, SECRETS_LAYOUT.authority);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), operator: 'nope' }));
+    await expect(runBusAuth(['device', 'dev5', '--secrets', broken])).rejects.toThrow(/"operator" must be a SO\.\.\. seed/);
   });
 });

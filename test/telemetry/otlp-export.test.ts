@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,19 @@ import { OtlpReceiver } from '../support/otlp-receiver.ts';
 
 const run = promisify(execFile);
 const script = join(import.meta.dirname, '../support/emit-telemetry.ts');
+const recorder = join(import.meta.dirname, '../support/record-connections.ts');
+
+/** Runs the emitting child with every TCP connection it tries recorded. */
+async function emit(extra: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'voicebus-otlp-'));
+  try {
+    const file = join(dir, 'connections.json');
+    const { stdout, stderr } = await run(process.execPath, ['--import', recorder, script], { env: cleanEnv({ ...extra, RECORD_CONNECTIONS_FILE: file }) });
+    return { stdout, stderr, connections: JSON.parse(readFileSync(file, 'utf8')) as { address: string; port: number }[] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 const receivers: OtlpReceiver[] = [];
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.stop()));
@@ -26,10 +39,10 @@ describe('OTLP export from a service process', () => {
     const receiver = new OtlpReceiver();
     receivers.push(receiver);
     const url = await receiver.start();
-    const { stdout, stderr } = await run(process.execPath, [script], {
-      env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol }),
-    });
+    const { stdout, stderr, connections } = await emit({ OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
     expect(JSON.parse(stdout.trim())).toEqual({ exporting: true });
+    // The recorder sees the exporter's connections (the control for the test below).
+    expect(connections.map((c) => c.port)).toContain(Number(new URL(url).port));
     expect(stderr).toBe('');
     const traces = receiver.requests.filter((r) => r.path === '/v1/traces');
     const metricsRequests = receiver.requests.filter((r) => r.path === '/v1/metrics');
@@ -44,24 +57,11 @@ describe('OTLP export from a service process', () => {
   });
 
   it('with no endpoint configured it sends nothing and logs nothing', async () => {
-    // Listen where an unconfigured exporter would send by default, to catch any attempt.
-    const hits: string[] = [];
-    const trap = createServer((req, res) => {
-      hits.push(req.url ?? '');
-      res.end();
-    });
-    trap.listen(4318, '127.0.0.1');
-    const listening = await Promise.race([
-      once(trap, 'listening').then(() => true),
-      once(trap, 'error').then(() => false),
-    ]);
-    try {
-      const { stdout, stderr } = await run(process.execPath, [script], { env: cleanEnv({}) });
-      expect(JSON.parse(stdout.trim())).toEqual({ exporting: false });
-      expect(stderr).toBe('');
-      if (listening) expect(hits).toEqual([]);
-    } finally {
-      trap.close();
-    }
+    // Every TCP connection the process tries is recorded, wherever it would go (the default
+    // http://localhost:4318 or anything else), so no port has to be free for this to hold.
+    const { stdout, stderr, connections } = await emit({});
+    expect(JSON.parse(stdout.trim())).toEqual({ exporting: false });
+    expect(stderr).toBe('');
+    expect(connections).toEqual([]);
   });
 });

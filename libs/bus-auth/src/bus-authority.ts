@@ -1,6 +1,7 @@
-import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, newScopedSigner, type KeyPair } from '@nats-io/jwt';
-import { DEVICE_ROLES, SERVICE_PERMISSIONS, type BusPermissions, type DeviceRole, type ServiceRole } from './permissions.ts';
-import { DeviceCredentialIssuer, type DeviceSigningKey } from './device-credential-issuer.ts';
+import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds, fromSeed, newScopedSigner, type KeyPair } from '@nats-io/jwt';
+import { CredentialError } from './errors.ts';
+import { DEVICE_ROLES, SERVICE_PERMISSIONS, isDeviceRole, type BusPermissions, type DeviceRole, type ServiceRole } from './permissions.ts';
+import { DeviceCredentialIssuer, type DeviceCredentialOptions, type DeviceSigningKey } from './device-credential-issuer.ts';
 import { userClaims, type UserCredential } from './user-credential.ts';
 
 export const VOICEBUS_ACCOUNT = 'VOICEBUS';
@@ -10,6 +11,22 @@ export interface ServerConfigOptions {
   websocketPort: number | undefined;
   /** Where the WebSocket listener binds. */
   websocketHost: string;
+}
+
+/**
+ * A BusAuthority as a file (`authority.json` of `bus-auth init`): every seed and the signed
+ * account JWTs, so credentials can be issued later (a new device, a rotated service) for the
+ * same server config. Whoever holds it can mint any credential: keep it off the containers.
+ */
+export interface AuthoritySecrets {
+  version: 1;
+  name: string;
+  operator: string;
+  system: string;
+  account: string;
+  serviceKey: string;
+  deviceKeys: Record<DeviceRole, string>;
+  jwts: { operator: string; system: string; account: string };
 }
 
 export const SERVER_CONFIG_DEFAULTS: ServerConfigOptions = { websocketPort: undefined, websocketHost: '127.0.0.1' };
@@ -35,7 +52,10 @@ export class BusAuthority {
   private readonly deviceKeys: Record<DeviceRole, KeyPair>;
   private readonly jwts: { operator: string; system: string; account: string };
 
-  private constructor(keys: { operator: KeyPair; system: KeyPair; account: KeyPair; serviceKey: KeyPair; deviceKeys: Record<DeviceRole, KeyPair> }, jwts: { operator: string; system: string; account: string }) {
+  readonly name: string;
+
+  private constructor(name: string, keys: { operator: KeyPair; system: KeyPair; account: KeyPair; serviceKey: KeyPair; deviceKeys: Record<DeviceRole, KeyPair> }, jwts: { operator: string; system: string; account: string }) {
+    this.name = name;
     this.operator = keys.operator;
     this.system = keys.system;
     this.account = keys.account;
@@ -56,7 +76,55 @@ export class BusAuthority {
       system: await encodeAccount('SYS', system, {}, { signer: operator }),
       account: await encodeAccount(VOICEBUS_ACCOUNT, account, { signing_keys: [serviceKey.getPublicKey(), ...scoped], limits: UNLIMITED }, { signer: operator }),
     };
-    return new BusAuthority({ operator, system, account, serviceKey, deviceKeys }, jwts);
+    return new BusAuthority(name, { operator, system, account, serviceKey, deviceKeys }, jwts);
+  }
+
+  /** Reads an authority back from its secrets (see AuthoritySecrets), with a clear error for anything else. */
+  static fromSecrets(text: string): BusAuthority {
+    let json: Partial<AuthoritySecrets>;
+    try {
+      json = JSON.parse(text) as Partial<AuthoritySecrets>;
+    } catch (cause) {
+      throw new CredentialError('authority file is not JSON', { cause });
+    }
+    if (json?.version !== 1) throw new CredentialError(`authority file: unsupported version ${JSON.stringify(json?.version)}`);
+    const key = (what: string, seed: unknown, prefix: string): KeyPair => {
+      if (typeof seed !== 'string' || !seed.startsWith(prefix)) throw new CredentialError(`authority file: "${what}" must be a ${prefix}... seed`);
+      try {
+        return fromSeed(new TextEncoder().encode(seed));
+      } catch (cause) {
+        throw new CredentialError(`authority file: "${what}" is not a valid nkey seed`, { cause });
+      }
+    };
+    const jwts = json.jwts;
+    if (!jwts || [jwts.operator, jwts.system, jwts.account].some((j) => typeof j !== 'string' || j.split('.').length !== 3)) throw new CredentialError('authority file: "jwts" must hold the operator, system and account JWTs');
+    const deviceKeys = {} as Record<DeviceRole, KeyPair>;
+    for (const role of Object.keys(DEVICE_ROLES)) {
+      if (!isDeviceRole(role)) continue;
+      deviceKeys[role] = key(`deviceKeys.${role}`, json.deviceKeys?.[role], 'SA');
+    }
+    return new BusAuthority(typeof json.name === 'string' ? json.name : 'voicebus', {
+      operator: key('operator', json.operator, 'SO'),
+      system: key('system', json.system, 'SA'),
+      account: key('account', json.account, 'SA'),
+      serviceKey: key('serviceKey', json.serviceKey, 'SA'),
+      deviceKeys,
+    }, { operator: jwts.operator, system: jwts.system, account: jwts.account });
+  }
+
+  /** Everything needed to issue credentials for this server config later (the `authority.json` file). */
+  toSecrets(): AuthoritySecrets {
+    const seed = (k: KeyPair) => new TextDecoder().decode(k.getSeed());
+    return {
+      version: 1,
+      name: this.name,
+      operator: seed(this.operator),
+      system: seed(this.system),
+      account: seed(this.account),
+      serviceKey: seed(this.serviceKey),
+      deviceKeys: Object.fromEntries(Object.entries(this.deviceKeys).map(([role, k]) => [role, seed(k)])) as Record<DeviceRole, string>,
+      jwts: { ...this.jwts },
+    };
   }
 
   /** nats-server config lines for operator mode (JetStream, ports and logs come from the launcher). */
@@ -86,8 +154,8 @@ export class BusAuthority {
     return { role, account: this.account.getPublicKey(), seed: new TextDecoder().decode(this.deviceKeys[role].getSeed()) };
   }
 
-  deviceIssuer(role: DeviceRole): DeviceCredentialIssuer {
-    return new DeviceCredentialIssuer(this.deviceSigningKey(role));
+  deviceIssuer(role: DeviceRole, options: Partial<DeviceCredentialOptions> = {}): DeviceCredentialIssuer {
+    return new DeviceCredentialIssuer(this.deviceSigningKey(role), options);
   }
 
   private async issue(name: string, perms: BusPermissions, signer: KeyPair, expiresInS: number | undefined): Promise<UserCredential> {

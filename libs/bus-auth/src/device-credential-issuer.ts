@@ -14,7 +14,10 @@ export interface DeviceSigningKey {
 }
 
 export interface DeviceCredentialOptions {
-  /** Credentials are short-lived: a page fetches a new one before this runs out. */
+  /**
+   * Credentials are short-lived: a page fetches a new one before this runs out. 0: no expiry,
+   * for a device provisioned once (a capture device in compose); revoke by rotating the key.
+   */
   ttlS: number;
 }
 
@@ -64,14 +67,14 @@ export class DeviceCredentialIssuer {
       throw new CredentialError((err as InvalidDeviceIdError).message, { cause: err });
     }
     const user = createUser();
-    const exp = Math.floor(Date.now() / 1000) + this.options.ttlS;
-    const jwt = await encodeUser(deviceId, user, this.account, {}, { signer: this.signer, scopedUser: true, exp });
+    const exp = this.options.ttlS === 0 ? undefined : Math.floor(Date.now() / 1000) + this.options.ttlS;
+    const jwt = await encodeUser(deviceId, user, this.account, {}, { signer: this.signer, scopedUser: true, ...(exp === undefined ? {} : { exp }) });
     return {
       name: deviceId,
       jwt,
       seed: new TextDecoder().decode(user.getSeed()),
       creds: new TextDecoder().decode(fmtCreds(jwt, user)),
-      expiresAt: exp * 1000,
+      expiresAt: exp === undefined ? undefined : exp * 1000,
     };
   }
 }

@@ -25,8 +25,8 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] a
 
 export const COMMON_FLAGS: FlagSpecs<CommonOptions> = {
   natsUrl: stringFlag('NATS server URL(s), comma-separated', { env: 'NATS_URL', default: 'nats://127.0.0.1:4222' }),
-  natsUser: stringFlag('NATS user', { env: 'NATS_USER' }),
-  natsPass: stringFlag('NATS password', { env: 'NATS_PASS' }),
+  natsUser: stringFlag('NATS user (servers with a users list; compose uses NATS_CREDS)', { env: 'NATS_USER', defaultText: 'none' }),
+  natsPass: stringFlag('NATS password', { env: 'NATS_PASS', defaultText: 'none' }),
   natsCreds: stringFlag('NATS credentials file (user JWT + seed, operator mode)', { env: 'NATS_CREDS', defaultText: 'none: user and password, or no auth' }),
   instanceId: stringFlag('this instance\'s id (unique per process)', { env: 'INSTANCE_ID', default: defaultInstanceId() }),
   logLevel: choiceFlag('log level', LOG_LEVELS, { env: 'LOG_LEVEL', default: 'info' }),

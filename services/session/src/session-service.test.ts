@@ -304,5 +304,9 @@ describe('session service lifetime (immediate)', () => {
     await userTurn(d, `${d}-1`);
     await until(() => Boolean(completed(d, `${d}-1`)), 'answer after junk');
     expect(children.every((c) => c.exitCode === null)).toBe(true);
+    // Answering again is not enough: a crashed actor is restarted by supervision and answers
+    // too. The junk must have been skipped where it was read, so the device's actor never crashed.
+    const status = (await bus.nc.request('voicebus.session.status', '', { timeout: 5000 })).json<{ devices: { deviceId: string; restarts: number }[] }>();
+    expect(status.devices.find((a) => a.deviceId === d)).toMatchObject({ deviceId: d, restarts: 0 });
   });
 });

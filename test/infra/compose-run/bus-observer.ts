@@ -1,9 +1,10 @@
 /**
- * Watches the deployment's bus as the `observer` NATS user (read-only: every voice.v1
+ * Watches the deployment's bus with the `observer` credential (read-only: every voice.v1
  * subject, plus service discovery): the devices' turn, session and playback events, and
  * the services' own reports of the devices they own.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 
 export interface BusEvent {
   at: number;
@@ -30,8 +31,10 @@ export class BusObserver {
     this.nc = nc;
   }
 
-  static async connect(url: string, pass: string): Promise<BusObserver> {
-    const nc = await connect({ servers: url, user: 'observer', pass, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  /** `credsFile`: the observer's credential from `bus-auth init` (services/observer.creds). */
+  static async connect(url: string, credsFile: string): Promise<BusObserver> {
+    const authenticator = credsAuthenticator(new Uint8Array(readFileSync(credsFile)));
+    const nc = await connect({ servers: url, authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     const obs = new BusObserver(nc);
     for (const stream of ['turn', 'session', 'playback']) {
       nc.subscribe(`voice.v1.*.${stream}`, {

@@ -3,9 +3,12 @@
  * started with `compose up -d` (devices profile). Each check prints what it saw; the first
  * that fails ends the run (exit 1) and the script tears the stack down.
  *   COMPOSE_TEST_COMPOSE  the compose command as a JSON array (project, files, env file)
- *   COMPOSE_TEST_PROJECT, NATS_URL, OBSERVER_NATS_PASSWORD, OTLP_URL, COMPOSE_TEST_RESULTS
+ *   COMPOSE_TEST_PROJECT, NATS_URL, OBSERVER_CREDS, OTLP_URL, WEB_URL, COMPOSE_TEST_RUN_DIR,
+ *   COMPOSE_TEST_RESULTS
  */
 import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { launchBrowser, pageRecord } from '../../support/browser.ts';
 import { BusObserver } from './bus-observer.ts';
 import { deviceProbeSource } from './device-probe.ts';
 import { Docker } from './docker.ts';
@@ -66,11 +69,11 @@ async function main(): Promise<void> {
   let answeredTurns: string[] = [];
 
   await check('every service healthy by its own health check', async () => {
-    const cs = await docker.waitHealthy(150_000, (cs) => ['nats', 'gemini-sim', 'vad', 'session', 'playback', ...DEVICES].every((s) => cs.some((c) => c.service === s && c.health === 'healthy')));
+    const cs = await docker.waitHealthy(150_000, (cs) => ['nats', 'gemini-sim', 'vad', 'session', 'playback', 'web', ...DEVICES].every((s) => cs.some((c) => c.service === s && c.health === 'healthy')));
     return cs.map((c) => `${c.service}=${c.health ?? 'running (no health check)'}`).join(', ');
   });
 
-  bus = await BusObserver.connect(env.NATS_URL!, env.OBSERVER_NATS_PASSWORD!);
+  bus = await BusObserver.connect(env.NATS_URL!, env.OBSERVER_CREDS!);
   const phaseA = Date.now();
 
   await check('each device\'s conversation answered turn by turn', async () => {
@@ -102,6 +105,30 @@ async function main(): Promise<void> {
     const distinct = new Set(traces.flatMap((t) => t.traceIds)).size;
     if (distinct !== traces.length) throw new Error(`${traces.length} turns share ${distinct} traces`);
     return `${traces.length} turns -> ${distinct} traces, each with ${want.join('+')}; spans per trace ${Math.min(...traces.map((t) => t.spans))}-${Math.max(...traces.map((t) => t.spans))}; OTLP/HTTP requests ${counts.httpRequests}, undecodable ${counts.undecodable}`;
+  });
+
+  await check('a browser tab on the web service\'s page is a device: its turns answered and played by WebAudio (Chromium, fake microphone)', async () => {
+    const wav = resolve(import.meta.dirname, '../../fixtures/speech/conversation.wav');
+    const browser = await launchBrowser({ wav });
+    try {
+      const page = await browser.newPage();
+      const since = Date.now();
+      await page.goto(`${env.WEB_URL}/?device=web1&autostart=1`);
+      // Two answered turns: the page got its credential from the web container, reached NATS
+      // over the WebSocket listener, and the stack in the other containers answered it.
+      await page.waitForFunction(() => document.querySelectorAll('#latency tbody tr').length >= 2, undefined, { timeout: 90_000 });
+      const shot = join(env.COMPOSE_TEST_RUN_DIR ?? '.', 'web1-compose.png');
+      await page.screenshot({ path: shot });
+      const record = await pageRecord(page);
+      const answered = bus.turns('web1', since).answered;
+      const played = Object.values(record.playout?.turns ?? {}).filter((t) => (t.playedSamples ?? 0) > 0).length;
+      if (answered.length < 2) throw new Error(`the bus saw ${answered.length} answered turns of web1`);
+      if (played < 2) throw new Error(`WebAudio played ${played} answers`);
+      if (record.malformed !== 0 || record.denied.length !== 0) throw new Error(`page: ${record.malformed} malformed messages, denied: ${record.denied.join('; ')}`);
+      return `web1: ${answered.length} turns answered on the bus, ${played} played in the page (${record.playout!.playedSamples} samples), state "${record.state}"; screenshot ${shot}`;
+    } finally {
+      await browser.close();
+    }
   });
 
   await check('a device\'s NATS user cannot publish or subscribe on another device\'s subjects (from its container)', async () => {
@@ -148,7 +175,7 @@ async function main(): Promise<void> {
   await check('--scale vad=2 --scale session=2: the devices are split over the containers', async () => {
     const two = (s: string, cs: { service: string; health?: string }[]) => cs.filter((c) => c.service === s && c.health === 'healthy').length === 2;
     const cs = await docker.waitHealthy(150_000, (cs) => two('vad', cs) && two('session', cs) && DEVICES.every((d) => cs.some((c) => c.service === d)));
-    bus = await BusObserver.connect(env.NATS_URL!, env.OBSERVER_NATS_PASSWORD!);
+    bus = await BusObserver.connect(env.NATS_URL!, env.OBSERVER_CREDS!);
     const since = Date.now();
     await bus.waitFor('a turn answered per device', answeredTurnByTurn(bus, since, 1), 90_000);
     const lines: string[] = [];

@@ -1,14 +1,19 @@
 /**
  * Runs inside a device's container (docker exec ... node -), with that container's own NATS
- * user from its environment: tries to publish into and listen to another device's subjects,
- * and listens to its own playback as the positive control. Prints one JSON line.
+ * credential (NATS_CREDS, mounted by compose): tries to publish into and listen to another
+ * device's subjects, and listens to its own playback as the positive control. Prints one JSON
+ * line, with the user name the credential's JWT carries (the device id the server enforces).
  * Kept free of imports from the repository: only the NATS client the image already has.
  */
 export function deviceProbeSource(own: string, other: string, marker: string): string {
   return `
-import { connect } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
+const creds = readFileSync(process.env.NATS_CREDS);
+const jwt = creds.toString().match(/-----BEGIN NATS USER JWT-----\\s+(\\S+)/)[1];
+const user = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).name;
 const errors = [];
-const nc = await connect({ servers: process.env.NATS_URL, user: process.env.NATS_USER, pass: process.env.NATS_PASS });
+const nc = await connect({ servers: process.env.NATS_URL, authenticator: credsAuthenticator(new Uint8Array(creds)) });
 (async () => { for await (const s of nc.status()) if (s.type === 'error') errors.push(String(s.error)); })();
 const got = { other: 0, own: 0 };
 const subErrors = [];
@@ -22,7 +27,7 @@ await nc.flush();
 // Long enough for the device's own conversation to produce playback events.
 await new Promise((r) => setTimeout(r, 12000));
 await nc.flush();
-console.log(JSON.stringify({ user: process.env.NATS_USER, got, errors: [...errors, ...subErrors] }));
+console.log(JSON.stringify({ user, got, errors: [...errors, ...subErrors] }));
 await nc.close();
 `;
 }
