@@ -27,10 +27,16 @@ describe('barge-in through the whole stack', () => {
   }, 90_000);
 
   it('pause: a cough-length blip pauses the answer but does not stop it', async () => {
-    const { bargeAtS, answers, rows, run } = await demo('blip', 'pause');
+    const { bargeAtS, answers, rows, run, truth } = await demo('blip', 'pause');
     // The answer is heard to its end: paused around the blip, then resumed.
     expect(rows[0]!.interrupted).toBe(false);
     expect(answers[0]!.startS).toBeLessThan(bargeAtS);
+    // Paused: the answer's audio stops within 150 ms of the blip's onset (the silence in the
+    // WAV is playback holding it, not the end of a sentence), and comes back after the blip.
+    const blip = truth.segments.find((s) => s.turn === 2)!;
+    const held = answers.findIndex((a) => a.startS < bargeAtS && a.endS > bargeAtS - 0.02 && a.endS < bargeAtS + 0.15);
+    expect(held, JSON.stringify({ bargeAtS, answers })).toBeGreaterThanOrEqual(0);
+    expect(answers[held + 1]?.startS, JSON.stringify({ blipEndS: blip.endMs / 1000, answers })).toBeGreaterThan(blip.endMs / 1000);
     const heard = answers.filter((a) => a.startS < bargeAtS + 2.5).reduce((s, a) => s + (a.endS - a.startS), 0);
     const said = readHistory(run.out).find((h) => h.role === 'assistant')!.text;
     expect(said).toMatch(/^You spoke for [\d.]+ seconds\. This is answer number 1\.$/);

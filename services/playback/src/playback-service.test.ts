@@ -85,15 +85,21 @@ describe('playback service (real process, real nats-server)', () => {
     await waitEvent((e) => e.type === 'assistant.audible' && e.turnId === 't2' && !e.audible && !e.paused);
     // What was buffered is dropped; audio still queued behind the interrupt (it overtakes audio) is dropped on arrival.
     expect(flushed.type === 'playback.flushed' && flushed.droppedMs).toBeGreaterThan(0);
-    // Late audio of the flushed turn is dropped.
+    // Late audio of the flushed turn is dropped. The next turn, sent after it on the same
+    // subject, is the barrier: once it has played, the late audio has been handled too.
     sendTurn('p1', 't2', signal(2400, 9000), true);
-    await bus.flush();
-    await new Promise((r) => setTimeout(r, 200)); // nothing to wait for: absence of output
+    // Negative samples: no signal() ever makes one, so the marker is found only where it was played.
+    const marker = Int16Array.from({ length: 2400 }, (_, i) => -1 - i);
+    sendTurn('p1', 't3', marker, true);
+    await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 't3');
     wav = readWav('p1');
-    let last = wav.length - 1;
+    const markerAt = wav.findIndex((v, i) => v === marker[0] && wav[i + 1] === marker[1]);
+    expect(Array.from(wav.subarray(markerAt, markerAt + marker.length))).toEqual(Array.from(marker));
+    let last = markerAt - 1;
     while (last > 0 && wav[last] === 0) last--;
     const flushPos = ((flushAtUs - originUs) / 1e6) * 24000;
-    // At most one 20 ms chunk (480 samples) after the flush was sent, plus transit.
+    // Before the next turn, at most one 20 ms chunk (480 samples) after the flush was sent,
+    // plus transit: nothing of the late audio.
     expect(last - flushPos).toBeLessThan(480 + 240);
   });
 

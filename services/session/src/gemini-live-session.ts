@@ -59,6 +59,11 @@ export interface GeminiLiveSessionOptions {
   handleStore: HandleStore | undefined;
   metrics: VoiceMetrics | undefined;
   openSocket: OpenLiveSocket;
+  /**
+   * Connection attempts per device (shared by a service's actors, shown in its status): a
+   * retry storm, or its absence, is a number an operator and a test can read.
+   */
+  connects: Map<string, number>;
 }
 
 export const GEMINI_LIVE_SESSION_DEFAULTS: Omit<GeminiLiveSessionOptions, 'endpoint' | 'live'> = {
@@ -73,6 +78,7 @@ export const GEMINI_LIVE_SESSION_DEFAULTS: Omit<GeminiLiveSessionOptions, 'endpo
   handleStore: undefined,
   metrics: undefined,
   openSocket: openGenaiSocket,
+  connects: new Map(),
 };
 
 type ReconnectCause = 'closed' | 'watchdog' | 'go-away';
@@ -197,6 +203,7 @@ export class GeminiLiveSession implements LiveSession {
   private async connect(reconnect: boolean): Promise<void> {
     this.opening = true;
     const { deviceId } = this.port;
+    this.options.connects.set(deviceId, (this.options.connects.get(deviceId) ?? 0) + 1);
     const handle = this.options.handles.get(deviceId) ?? (await this.options.handleStore?.load(deviceId));
     const id = ++this.socketId;
     let closeCode: number | undefined;

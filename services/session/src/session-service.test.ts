@@ -274,10 +274,15 @@ describe('session service lifetime (immediate)', () => {
     sim.sessions.at(-1)!.closeWith(1008, 'policy violation');
     await until(() => typed(d, 'session.error').some((e) => e.kind === 'config'), 'config error');
     expect(typed(d, 'session.error').find((e) => e.kind === 'config')).toMatchObject({ code: 1008, retrying: false });
-    // Audio keeps coming; the service must not hammer the server.
+    // Audio keeps coming; the service must not hammer the server. The session drops the turn
+    // once it has handled all of its audio (each chunk is where it would try to reconnect),
+    // and counts every connection attempt where it makes it.
+    const connects = async () => (await bus.nc.request('voicebus.session.status', '', { timeout: 5000 })).json<{ connects: Record<string, number> }>().connects[d];
+    const attempts = await connects();
+    expect(attempts).toBeGreaterThanOrEqual(2);
     await userTurn(d, `${d}-x`);
-    await bus.flush();
-    await new Promise((r) => setTimeout(r, 1000)); // absence of reconnects: nothing to wait for
+    await until(() => of(d).some((e) => e.type === 'user.turn.dropped' && e.turnId === `${d}-x`), 'turn dropped without a session');
+    expect(await connects()).toBe(attempts);
     expect(sim.sessions.length).toBe(before);
   });
 

@@ -32,6 +32,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
     const prompt = await promptOf(flags, env);
     const model = flags.model ?? prompt.model ?? DEFAULT_MODEL;
     const handles = new Map<string, string>();
+    const connects = new Map<string, number>();
     const tools = defaultToolRegistry();
     let handleStore: ResumptionStore | undefined;
     const live: LiveSettings = {
@@ -72,6 +73,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
           handles,
           handleStore,
           metrics: rt.telemetry.metrics,
+          connects,
         }),
       }, {
         interruption: flags.interruption,
@@ -96,7 +98,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
         on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
         on.events(STREAMS.playback, (event) => ({ kind: 'event', event }), { priority: true }),
       ],
-      stats: () => ({ model, interruption: flags.interruption, turnDetection: flags.turnDetection }),
+      stats: () => ({ model, interruption: flags.interruption, turnDetection: flags.turnDetection, connects: Object.fromEntries(connects) }),
       summary: { model, pack: flags.pack, prompt: flags.prompt, gemini: flags.geminiUrl ?? 'google' },
     };
   },
