@@ -4,7 +4,11 @@ import { join, resolve } from 'node:path';
 import { jwtAuthenticator, wsconnect } from '@nats-io/nats-core';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { SECRETS_LAYOUT, runBusAuth, type ServiceRole } from '@voicebus/bus-auth';
+import { Kvm } from '@nats-io/kv';
 import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { KV_BUCKETS } from '@voicebus/protocol';
+import { DeviceOwnership } from '@voicebus/runtime/internal';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -179,6 +183,49 @@ describe('NATS permissions: infra/nats/nats.conf in operator mode with bus-auth 
     expect([...dev3.denied, ...playback.denied, ...session.denied]).toEqual([]);
     expect(vad.denied).toEqual(['publish voice.v1.dev3.audio.out']);
     expect(observer.denied).toEqual(['publish voice.v1.dev3.control']);
+  });
+
+  it('KV rights are narrowed: each service holds its own leases, and only its own; handles are the session\'s', async () => {
+    const log = memoryLogger().log;
+    const vad = await asService('vad');
+    const session = await asService('session');
+    const playback = await asService('playback');
+    // The real lease code on each service's own credential: create the bucket, watch it, lease.
+    const owners = await Promise.all([
+      DeviceOwnership.start(session.nc, { service: 'session', instanceId: 's1' }, log),
+      DeviceOwnership.start(vad.nc, { service: 'vad', instanceId: 'v1' }, log),
+      DeviceOwnership.start(playback.nc, { service: 'playback', instanceId: 'p1' }, log),
+    ]);
+    try {
+      for (const o of owners) expect(await o.acquire('dev1'), o.service).toBe(true);
+      const sessions = await new Kvm(session.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1 });
+      await sessions.put('dev1', 'resumption-handle');
+      // The vad tries to take the session's lease away and to overwrite its handle.
+      const vadOwners = await new Kvm(vad.nc as never).open(KV_BUCKETS.owners);
+      await expect(vadOwners.delete('session.dev1')).rejects.toThrow(/permission|timeout/i);
+      await expect(vadOwners.put('session.dev1', '{"instance":"v1","token":9}')).rejects.toThrow(/permission|timeout/i);
+      const vadSessions = new Kvm(vad.nc as never);
+      await expect(vadSessions.create(KV_BUCKETS.sessions, { history: 1 })).rejects.toThrow(/permission|timeout/i);
+      await expect(vad.nc.request('$JS.API.STREAM.PURGE.KV_voicebus_owners', '', { timeout: 1000 })).rejects.toThrow(/permission|timeout/i);
+      await settle(vad, session, playback);
+      expect(owners.every((o) => o.isMine('dev1'))).toBe(true);
+      expect(new TextDecoder().decode((await sessions.get('dev1'))!.value)).toBe('resumption-handle');
+      expect(vad.denied).toEqual(expect.arrayContaining([
+        'publish $KV.voicebus_owners.session.dev1',
+        'publish $JS.API.STREAM.PURGE.KV_voicebus_owners',
+      ]));
+      expect([...session.denied, ...playback.denied]).toEqual([]);
+    } finally {
+      for (const o of owners) await o.releaseAll();
+    }
+  });
+
+  it('a device cannot answer service discovery', async () => {
+    const dev2 = await asDevice('dev2');
+    const got = collect(dev2, '$SRV.PING.vad');
+    await settle(dev2);
+    expect(got).toEqual([]);
+    expect(dev2.denied).toEqual(['subscription $SRV.PING.vad']);
   });
 
   it('bus-auth refuses to replace an operator by accident and rejects bad input with a clear error', async () => {

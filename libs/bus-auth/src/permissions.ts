@@ -1,4 +1,4 @@
-import { SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
+import { KV_BUCKETS, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
 
 /**
  * Who may publish and subscribe what, as NATS permissions. Device roles are templates: the
@@ -19,12 +19,16 @@ const all = (stream: Stream) => `${SUBJECT_PREFIX}.*.${stream}`;
 
 /** The kinds of device: a capture process (sox, a WAV file) and a browser, which also plays. */
 export const DEVICE_ROLES = {
-  /** Publishes its audio and announcements; hears its own playback (echo, the turn's trace). */
+  /**
+   * Publishes its audio and announcements; hears its own playback (echo, the turn's trace).
+   * It does not take part in service discovery: a device that could answer `$SRV.PING` could
+   * pose as a vad or session instance to whoever counts them. Its replies (flush acks) come
+   * back on its own inbox.
+   */
   'capture-device': {
     publish: [own(STREAMS.audioIn), own(STREAMS.capture)],
-    // A capture process is a voicebus service too: it registers for discovery and status.
-    subscribe: [own(STREAMS.playback), own(STREAMS.control), '$SRV.>', 'voicebus.capture.>', '_INBOX.>'],
-    allowResponses: true,
+    subscribe: [own(STREAMS.playback), own(STREAMS.control), '_INBOX.>'],
+    allowResponses: false,
   },
   /**
    * A browser is microphone and speaker: it publishes its audio, announcements and playback
@@ -43,24 +47,47 @@ export function isDeviceRole(role: string): role is DeviceRole {
 }
 
 const DISCOVERY = ['$SRV.>'];
-const KV = ['$JS.API.>', '$KV.>'];
+
+/**
+ * What a KV client needs on one bucket and nothing more: create or look up its stream, read
+ * and watch it, and write only the keys under `writable` (a service's own leases). No purge,
+ * no stream delete or update, no other bucket: a vad cannot delete the session's leases or
+ * overwrite its resumption handles.
+ */
+function kv(bucket: string, writable: string | undefined): string[] {
+  const stream = `KV_${bucket}`;
+  const rights = [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.CREATE.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+  return writable === undefined ? rights : [...rights, `$KV.${bucket}.${writable}`];
+}
+const JS_INFO = '$JS.API.INFO';
+const leases = (service: string) => [JS_INFO, ...kv(KV_BUCKETS.owners, `${service}.>`)];
 
 /** The services, as infra/nats/nats.conf grants them (docs/architecture.md, Processes). */
 export const SERVICE_PERMISSIONS = {
   vad: {
-    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...KV],
+    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...leases('vad')],
     subscribe: [all(STREAMS.audioIn), all(STREAMS.capture), all(STREAMS.session), all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, 'voicebus.vad.>', '_INBOX.>'],
     allowResponses: true,
   },
   session: {
-    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...KV],
+    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>')],
     subscribe: [all(STREAMS.audioIn), all(STREAMS.turn), all(STREAMS.control), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.session.>', '_INBOX.>'],
     allowResponses: true,
   },
   // Playback hears `playback` too: a device that plays for itself (a browser) reports there
   // when its audio started, and playback adds the turn's latency up from it.
   playback: {
-    publish: [all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, ...KV],
+    publish: [all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, ...leases('playback')],
     subscribe: [all(STREAMS.audioOut), all(STREAMS.control), all(STREAMS.turn), all(STREAMS.session), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.playback.>', '_INBOX.>'],
     allowResponses: true,
   },
@@ -70,9 +97,9 @@ export const SERVICE_PERMISSIONS = {
     subscribe: [...DISCOVERY, 'voicebus.web.>', '_INBOX.>'],
     allowResponses: true,
   },
-  /** Observers (the demo's monitor, dashboards): read everything, write nothing. */
+  /** Observers (the demo's monitor, dashboards): read everything (the leases too), write nothing. */
   observer: {
-    publish: [...DISCOVERY, 'voicebus.*.status', 'voicebus.*.*.status', ...KV],
+    publish: [...DISCOVERY, 'voicebus.*.status', 'voicebus.*.*.status', JS_INFO, ...kv(KV_BUCKETS.owners, undefined)],
     subscribe: [`${SUBJECT_PREFIX}.>`, '_INBOX.>'],
     allowResponses: true,
   },

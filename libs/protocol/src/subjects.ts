@@ -94,3 +94,14 @@ export function parseSubject(subject: string): ParsedSubject {
   if (!STREAM_VALUES.has(stream)) throw new InvalidSubjectError(subject, `unknown stream ${JSON.stringify(stream)}`);
   return { deviceId, stream: stream as Stream };
 }
+
+/**
+ * The JetStream KV buckets the services share (part of the bus contract: permissions are
+ * granted on them). Lease keys are `<service>.<deviceId>`: a service writes only its own.
+ */
+export const KV_BUCKETS = {
+  /** Device ownership leases, one per (service, device); TTL = the lease time. */
+  owners: 'voicebus_owners',
+  /** Gemini session resumption handles, one per device (the session service's alone). */
+  sessions: 'voicebus_sessions',
+} as const;

@@ -15,6 +15,11 @@ export interface CommonOptions {
   healthFile: string | undefined;
   /** Fraction of audio chunks traced with spans of their own (0 to 1). */
   traceChunks: number;
+  /**
+   * Register with `$SRV` discovery and answer status requests. Devices run without it: their
+   * credentials may not answer discovery (libs/bus-auth, capture-device).
+   */
+  discovery: 'on' | 'off';
 }
 
 export function defaultInstanceId(): string {
@@ -32,6 +37,7 @@ export const COMMON_FLAGS: FlagSpecs<CommonOptions> = {
   logLevel: choiceFlag('log level', LOG_LEVELS, { env: 'LOG_LEVEL', default: 'info' }),
   healthFile: stringFlag('keep this file fresh while connected (container health checks)', { env: 'HEALTH_FILE' }),
   traceChunks: numberFlag('fraction of audio chunks traced with their own spans', { env: 'VOICEBUS_TRACE_CHUNKS', default: 0, min: 0, max: 1 }),
+  discovery: choiceFlag('$SRV discovery and status requests (off: a device credential may not answer them)', ['on', 'off'] as const, { env: 'SERVICE_DISCOVERY', default: 'on' }),
 };
 
 /** Settings of services that can run as several instances sharing the devices. */

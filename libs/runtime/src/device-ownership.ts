@@ -2,6 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { KV_BUCKETS } from '@voicebus/protocol';
 import type { LeaseFencing } from './bus.ts';
 import type { VoiceMetrics } from './metrics.ts';
 
@@ -21,7 +22,7 @@ export const OWNERSHIP_DEFAULTS: Omit<OwnershipOptions, 'service' | 'instanceId'
   ttlMs: 1200,
   heartbeatMs: 300,
   maxDevices: Number.POSITIVE_INFINITY,
-  bucket: 'voicebus_owners',
+  bucket: KV_BUCKETS.owners,
 };
 
 interface LeaseValue {

@@ -60,7 +60,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   shutdown.add('bus', () => bus.drain());
   const ready = async () => {
     await bus.flush(); // the server has every subscription made so far
-    await registerService(bus.nc, {
+    if (options.discovery !== 'off') await registerService(bus.nc, {
       name: options.name,
       version: options.version,
       description: options.description,

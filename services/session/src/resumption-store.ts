@@ -1,5 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Bus, Logger } from '@voicebus/runtime';
+import { KV_BUCKETS } from '@voicebus/protocol';
 
 /**
  * Session resumption handles in a NATS KV bucket, so the instance that takes a device over
@@ -17,7 +18,7 @@ export class ResumptionStore {
 
   static async open(bus: Bus, log: Logger): Promise<ResumptionStore> {
     try {
-      return new ResumptionStore(await new Kvm(bus.nc as never).create('voicebus_sessions', { ttl: 2 * 3600_000, history: 1 }), log);
+      return new ResumptionStore(await new Kvm(bus.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1 }), log);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'no KV for resumption handles (JetStream?): kept in memory only');
       return new ResumptionStore(undefined, log);
