@@ -10,7 +10,7 @@ import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
 import { listeningUrl, nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
 import { historyText, summaryTable } from './summary.ts';
-import { prepareWebAuth, type WebAuth } from './web-auth.ts';
+import { prepareBusCredentials, type BusCredentials } from './bus-credentials.ts';
 
 const DEFAULT_INPUT = join(REPO_ROOT, 'test/fixtures/speech/conversation.wav');
 
@@ -84,9 +84,9 @@ async function main(): Promise<void> {
   const model = usesRealGemini(env) ? 'Gemini Live (Google)' : 'the Gemini Live simulator';
   const devicesText = opts.web ? 'browser devices' : `${deviceIds.length} device(s), ${opts.mic ? 'microphone' : inputs.join(', ')}`;
   console.log(`voicebus demo: ${devicesText}, model: ${model}, interruption: ${opts.interruption}`);
-  // Browsers connect straight to NATS, so the bus runs in operator mode: every process and
-  // every page has a credential of its own, and a page's allows only its own device's subjects.
-  const auth: WebAuth | undefined = opts.web ? await prepareWebAuth() : undefined;
+  // The bus runs in operator mode: every process and every page has a credential of its own,
+  // and a device's (a capture process's, a page's) allows only its own device's subjects.
+  const auth: BusCredentials = await prepareBusCredentials({ websocket: Boolean(opts.web) });
   console.log(`outputs in ${outDir}, service logs in ${logDir}`);
 
   const stack = await startStack({
@@ -98,8 +98,8 @@ async function main(): Promise<void> {
       ...(opts.simFault ? ['--fault', opts.simFault] : []),
     ],
     onEvent: onProcessEvent,
-    natsConfigText: auth?.natsConfigText,
-    serviceEnv: auth?.serviceEnv,
+    natsConfigText: auth.natsConfigText,
+    serviceEnv: auth.serviceEnv,
     serviceArgs: {
       vad: ['--endpointing', opts.endpointing],
       session: [
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   });
 
   const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
-  const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor', creds: auth?.observerCredsFile });
+  const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor', creds: auth.observerCredsFile });
   // Watch the services' device leases like they do, so events of a stale owner are not counted.
   const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
   const bus = new Bus(nc, { log, fencing: leases });
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       await Promise.all(captures.map((c) => c.stop()));
       await bus.drain();
       await stack.stop();
-      auth?.cleanup();
+      auth.cleanup();
       const monitor = monitorRef.current!;
       monitor.flushUnanswered();
       for (const d of monitor.devices.values()) {
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       }, 1000).unref();
     });
     if (opts.web) {
-      const web = startWebService(stack.natsUrl, stack.natsWsUrl, auth!, opts.webPort, env, logDir, onProcessEvent);
+      const web = startWebService(stack.natsUrl, stack.natsWsUrl, auth, opts.webPort, env, logDir, onProcessEvent);
       captures.push(web.process);
       console.log(`web: ${await web.url}`);
     }
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       const c = new ManagedProcess({
         name,
         ...nodeCommand('services/capture/src/main.ts', group.flatMap((id) => ['--device', `${id}=${opts.mic ? 'mic' : `file:${inputOf(deviceIds.indexOf(id))}`}`])),
-        env: { ...env, NATS_URL: stack.natsUrl, INSTANCE_ID: name, OTEL_SERVICE_NAME: undefined },
+        env: { ...env, ...(group.length === 1 ? await auth.deviceEnv(group[0]!) : auth.serviceEnv.capture), NATS_URL: stack.natsUrl, INSTANCE_ID: name, OTEL_SERVICE_NAME: undefined },
         logFile: join(logDir, `${name}.log`),
       });
       c.on('event', onProcessEvent);
@@ -198,7 +198,7 @@ const FINISHED = 'every input ended and every answer was played';
 const WEB_TIME_LIMIT = 'the --timeout-s of the web demo passed';
 
 /** The web service, supervised like the others; resolves its page's URL once it listens. */
-function startWebService(natsUrl: string, natsWsUrl: string | undefined, auth: WebAuth, port: number, env: NodeJS.ProcessEnv, logDir: string, onEvent: (e: ManagedProcessEvent) => void) {
+function startWebService(natsUrl: string, natsWsUrl: string | undefined, auth: BusCredentials, port: number, env: NodeJS.ProcessEnv, logDir: string, onEvent: (e: ManagedProcessEvent) => void) {
   if (!natsWsUrl) throw new Error('the NATS server has no WebSocket listener');
   const p = new ManagedProcess({
     name: 'web',

@@ -17,8 +17,8 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   simArgs: string[];
   onEvent: (event: ManagedProcessEvent) => void;
-  /** nats-server config of a private server (operator mode for `--web`); none: no auth. */
-  natsConfigText?: string | undefined;
+  /** nats-server config of the private server: operator mode (see bus-credentials.ts). */
+  natsConfigText: string;
   /** More environment per service (its NATS credentials). */
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>> | undefined;
 }
@@ -44,7 +44,7 @@ export function usesRealGemini(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * Starts what the services need and the services themselves, each its own supervised
- * process, as compose would: NATS (NATS_URL or a private nats-server), the model (Google with a
+ * process, as compose would: NATS (a private nats-server in operator mode), the model (Google with a
  * key, else the simulator), then vad, session and playback.
  */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
@@ -56,7 +56,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await nats?.stop();
   };
   try {
-    nats = await startNatsServer({ logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
+    // Always a private server of ours: the credentials are for its config and nobody else's
+    // (a borrowed NATS_URL or a container started without the config would refuse them).
+    nats = await startNatsServer({ mode: 'local', logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
     let geminiUrl = options.env.GEMINI_LIVE_URL;
     if (!geminiUrl && !usesRealGemini(options.env)) {
       const sim = new ManagedProcess({

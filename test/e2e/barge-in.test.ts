@@ -9,6 +9,7 @@ import { audibleSegments, FIXTURES, fixtureTruth, readHistory, readTurns, runDem
 async function demo(fixture: string, strategy: string) {
   const run = await runDemo(['--input', join(FIXTURES, `${fixture}.wav`), '--interruption', strategy, '--no-greeting']);
   expect(run.code, run.lines.join('\n')).toBe(0);
+  expect(run.violations).toEqual([]);
   const truth = fixtureTruth(fixture);
   const bargeAtS = truth.segments.find((s) => s.turn === 2)!.startMs / 1000;
   const answers = audibleSegments(join(run.out, 'dev1', 'assistant.wav'), 0.3);

@@ -11,6 +11,7 @@ describe('pnpm demo: one device, the bundled conversation', () => {
   it('answers every user turn exactly once, with consistent latency rows and audio where the answers are', async () => {
     const run = await runDemo([]);
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     const truth = fixtureTruth('conversation');
     const rows = readTurns(run.out);
     expect(rows).toHaveLength(truth.turns);
@@ -58,6 +59,7 @@ describe('pnpm demo: latency as the audio measures it', () => {
     const fixture = 'noisy-conversation';
     const run = await runDemo(['--no-greeting', '--input', join(FIXTURES, `${fixture}.wav`)]);
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     const truth = fixtureTruth(fixture);
     const rows = readTurns(run.out);
     // No turn cut at a 250-350 ms pause: one row per turn, each ending where its last phrase does.
@@ -84,6 +86,7 @@ describe('pnpm demo: speculative end of turn', () => {
     // must be held, and at the in-turn pauses it exists before the user goes on.
     const run = await runDemo(['--no-greeting', '--endpointing', 'speculative', '--model-delay-ms', '0', '--input', join(FIXTURES, `${fixture}.wav`)]);
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     const truth = fixtureTruth(fixture);
     const rows = readTurns(run.out);
     expect(rows).toHaveLength(truth.turns);

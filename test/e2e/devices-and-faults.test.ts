@@ -7,6 +7,7 @@ describe('pnpm demo: several devices and crashing services', () => {
     const inputs = ['conversation', 'single-weather', 'pause-300ms'];
     const run = await runDemo(['--devices', '3', '--input', inputs.map((f) => join(FIXTURES, `${f}.wav`)).join(',')]);
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     inputs.forEach((fixture, i) => {
       const device = `dev${i + 1}`;
       const truth = fixtureTruth(fixture);
@@ -50,6 +51,7 @@ describe('pnpm demo: several devices and crashing services', () => {
     const rows0 = readTurns(run.out);
     // A SIGKILL may cost the turn in flight; the exit code says whether one went unanswered.
     expect(run.code, run.lines.join('\n')).toBe(rows0.every((r) => r.answered) ? 0 : 3);
+    expect(run.violations).toEqual([]);
     expect(killed).toBe(true);
     expect(run.lines.some((l) => l.includes(`[demo] ${service} died; restarting it`))).toBe(true);
     const rows = readTurns(run.out);

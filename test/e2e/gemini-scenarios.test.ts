@@ -28,6 +28,7 @@ function expectEveryTurnAnsweredOnce(run: DemoRun, { continued = 0, heardSlackS 
   // No hang: the run ended because everything was said and heard, not at its time limit.
   expect(log).toContain('every input ended and every answer was played');
   expect(run.code, log).toBe(0);
+  expect(run.violations).toEqual([]);
 
   const truth = fixtureTruth(FIXTURE);
   const rows = readTurns(run.out);

@@ -28,6 +28,7 @@ describe('scale-out: several instances share the devices through NATS KV leases'
   it('2 vad and 2 session instances, 10 devices: each device owned once, both instances busy, every turn answered once', async () => {
     const run = await runDemo(['--no-greeting', '--devices', '10', '--shared-capture', '--input', join(FIXTURES, 'single-fast.wav'), '--instances', 'vad=2,session=2']);
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     for (const service of ['vad', 'session']) {
       const a = leases(run.out, `${service}-1`).filter((l) => l.msg.startsWith('acquired')).map((l) => l.deviceId);
       const b = leases(run.out, `${service}-2`).filter((l) => l.msg.startsWith('acquired')).map((l) => l.deviceId);
@@ -61,6 +62,7 @@ describe('scale-out: several instances share the devices through NATS KV leases'
     // A lost instance may cost the turns in flight; the exit code says whether one went unanswered.
     const allAnswered = devices(4).every((id) => readTurns(run.out, id).every((r) => r.answered));
     expect(run.code, run.lines.join('\n')).toBe(allAnswered ? 0 : 3);
+    expect(run.violations).toEqual([]);
     expect(signalledAt).toBeGreaterThan(0);
     const before = leases(run.out, 'vad-1').filter((l) => l.msg.startsWith('acquired') && l.at < signalledAt).map((l) => l.deviceId);
     expect(before.length).toBeGreaterThan(0);

@@ -19,6 +19,7 @@ describe('traces of a demo run, as the real exporters send them', () => {
       env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200' },
     });
     expect(run.code, run.lines.join('\n')).toBe(0);
+    expect(run.violations).toEqual([]);
     const rows = readTurns(run.out);
     const roots = () => receiver.spans.filter((s) => s.name === 'user turn');
     await receiver.waitFor(() => roots().length >= rows.length);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -14,6 +14,8 @@ export interface DemoRun {
   code: number | null;
   out: string;
   lines: string[];
+  /** Permission refusals in the demo's nats-server log (see permissionViolations). */
+  violations: string[];
 }
 
 /**
@@ -38,7 +40,18 @@ export function runDemo(args: string[], options: { onLine?: (line: string) => vo
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, out, lines })));
+  return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, out, lines, violations: permissionViolations(out) })));
+}
+
+/**
+ * What the demo's nats-server refused (its log, one line per refusal). The demo runs every
+ * process on a credential of its own: a refusal is a service doing what its role does not
+ * allow, which, unlike a crash, would otherwise pass unnoticed (a dropped subscription).
+ */
+export function permissionViolations(out: string): string[] {
+  const log = join(out, 'logs', 'nats-server.log');
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8').split('\n').filter((l) => /Violation/.test(l));
 }
 
 /** turns.jsonl rows as the demo writes them (answered rows have every latency field). */

@@ -81,7 +81,8 @@ export const SERVICE_PERMISSIONS = {
   },
   session: {
     publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>')],
-    subscribe: [all(STREAMS.audioIn), all(STREAMS.turn), all(STREAMS.control), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.session.>', '_INBOX.>'],
+    // vad: speech facts (onset, sustained) decide barge-in before a turn exists.
+    subscribe: [all(STREAMS.audioIn), all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.session.>', '_INBOX.>'],
     allowResponses: true,
   },
   // Playback hears `playback` too: a device that plays for itself (a browser) reports there
@@ -89,6 +90,16 @@ export const SERVICE_PERMISSIONS = {
   playback: {
     publish: [all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, ...leases('playback')],
     subscribe: [all(STREAMS.audioOut), all(STREAMS.control), all(STREAMS.turn), all(STREAMS.session), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.playback.>', '_INBOX.>'],
+    allowResponses: true,
+  },
+  /**
+   * A capture process of the stack's own host that serves several devices at once (the
+   * demo's `--shared-capture`, a sound card with many inputs): every device's audio in. A
+   * capture process for one device takes that device's own `capture-device` credential.
+   */
+  capture: {
+    publish: [all(STREAMS.audioIn), all(STREAMS.capture), ...DISCOVERY],
+    subscribe: [all(STREAMS.playback), all(STREAMS.control), ...DISCOVERY, 'voicebus.capture.>', '_INBOX.>'],
     allowResponses: true,
   },
   /** The web service serves pages and issues device credentials; on the bus it only registers. */

@@ -4,24 +4,35 @@ import { join } from 'node:path';
 import { BusAuthority, type ServiceRole } from '@voicebus/bus-auth';
 import type { ServiceName } from './stack.ts';
 
-/** What `demo --web` runs with: NATS in operator mode, one credentials file per process. */
-export interface WebAuth {
+/** What the demo runs with: NATS in operator mode, one credentials file per process. */
+export interface BusCredentials {
   natsConfigText: string;
   /** NATS_CREDS per service (files in a private directory, removed by `cleanup`). */
-  serviceEnv: Record<ServiceName | 'web', NodeJS.ProcessEnv>;
+  serviceEnv: Record<ServiceName | 'web' | 'capture', NodeJS.ProcessEnv>;
   /** The demo's own monitor: reads everything, writes nothing. */
   observerCredsFile: string;
   /** The web service's device signing key (WEB_DEVICE_SIGNING_KEY_FILE). */
   deviceSigningKeyFile: string;
+  /**
+   * A capture process of one device: that device's own credential (its subjects only), and
+   * no service discovery, which a device may not answer.
+   */
+  deviceEnv(deviceId: string): Promise<NodeJS.ProcessEnv>;
   cleanup(): void;
 }
 
+export interface BusCredentialOptions {
+  /** A WebSocket listener for browsers (`--web`). */
+  websocket: boolean;
+}
+
 /**
- * Makes a fresh operator for this run (nothing is kept): the server config with the WebSocket
- * listener for browsers, the services' credentials, and the key the web service issues device
- * credentials with. Devices are never named here: each page gets its own when it asks.
+ * Makes a fresh operator for this run (nothing is kept), the same scheme compose runs with
+ * (`bus-auth init`): nothing without a credential reaches the bus, each service may publish
+ * only what it owns, each device only its own subjects. Browser devices are never named
+ * here: each page gets its own when it asks the web service.
  */
-export async function prepareWebAuth(): Promise<WebAuth> {
+export async function prepareBusCredentials(options: BusCredentialOptions): Promise<BusCredentials> {
   const authority = await BusAuthority.create('voicebus-demo');
   const dir = mkdtempSync(join(tmpdir(), 'voicebus-creds-'));
   const write = (name: string, text: string) => {
@@ -30,16 +41,19 @@ export async function prepareWebAuth(): Promise<WebAuth> {
     return file;
   };
   const credsEnv = async (role: ServiceRole) => ({ NATS_CREDS: write(`${role}.creds`, (await authority.serviceCredential(role)).creds) });
+  const deviceIssuer = authority.deviceIssuer('capture-device', { ttlS: 0 });
   return {
-    natsConfigText: authority.serverConfig({ websocketPort: -1 }),
+    natsConfigText: authority.serverConfig(options.websocket ? { websocketPort: -1 } : {}),
     serviceEnv: {
       vad: await credsEnv('vad'),
       session: await credsEnv('session'),
       playback: await credsEnv('playback'),
       web: await credsEnv('web'),
+      capture: await credsEnv('capture'),
     },
     observerCredsFile: write('observer.creds', (await authority.serviceCredential('observer')).creds),
     deviceSigningKeyFile: write('web-device.key.json', JSON.stringify(authority.deviceSigningKey('web-device'))),
+    deviceEnv: async (deviceId) => ({ NATS_CREDS: write(`device-${deviceId}.creds`, (await deviceIssuer.issue(deviceId)).creds), SERVICE_DISCOVERY: 'off' }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
