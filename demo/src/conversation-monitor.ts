@@ -1,4 +1,4 @@
-import { STREAMS, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import { STREAMS, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
 import type { Bus } from '@voicebus/runtime';
 import { EventEmitter } from 'node:events';
 
@@ -24,7 +24,7 @@ export interface TurnRow {
   answered: boolean;
   interrupted: boolean;
   /** Why the session never sent the turn to the model, if it did not (a false interruption is by design). */
-  dropped: 'false-interruption' | 'no-session' | 'continued' | null;
+  dropped: EventOf<'user.turn.dropped'>['reason'] | null;
   endOfTurnDelayMs: number | null;
   busMs: number | null;
   modelFirstAudioMs: number | null;
@@ -72,7 +72,7 @@ export interface DeviceView {
 export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; row: [DeviceView, TurnRow] }> {
   readonly devices = new Map<string, DeviceView>();
   private readonly turnEnds = new Map<string, { speechStartUs: number; speechEndUs: number; speechEndSource?: 'energy' | 'vad' | undefined }>();
-  private readonly dropped = new Map<string, 'false-interruption' | 'no-session' | 'continued'>();
+  private readonly dropped = new Map<string, EventOf<'user.turn.dropped'>['reason']>();
   private readonly speculations = new Map<string, Speculations>();
   private readonly keepUserAudio: boolean;
   /** Devices that announce themselves are watched too (browsers come and go). */

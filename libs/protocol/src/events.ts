@@ -227,7 +227,11 @@ export const AssistantSpeculation = event('assistant.speculation', {
 });
 export const UserTurnDropped = event('user.turn.dropped', {
   turnId,
-  reason: z.enum(['false-interruption', 'no-session', 'continued']),
+  /**
+   * `missed-start`: the turn ended at a session that never saw it start (it restarted, or took
+   * the device over, in the middle of the turn) and so does not have its audio.
+   */
+  reason: z.enum(['false-interruption', 'no-session', 'continued', 'missed-start']),
 });
 export const UsageEvent = event('usage', {
   turnId: turnId.optional(),

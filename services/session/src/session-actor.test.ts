@@ -171,6 +171,18 @@ describe('SessionActor with a fake live session', () => {
     expect(h.controls()).toEqual([]);
   });
 
+  it('a turn that ends here without having started here (a restart mid-turn) is reported lost, once; others are not', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.audio();
+    await h.turnEnd('started-elsewhere');
+    expect(h.of('user.turn.dropped')).toEqual([expect.objectContaining({ turnId: 'started-elsewhere', reason: 'missed-start' })]);
+    expect(h.live.sent.filter((s) => s === 'activityEnd')).toHaveLength(0);
+    // A turn that started here is relayed as usual, and its end is not a missed start.
+    await h.turn('u1');
+    expect(h.live.sent.filter((s) => s === 'activityEnd')).toHaveLength(1);
+    expect(h.of('user.turn.dropped')).toHaveLength(1);
+  });
+
   it('immediate: speech the user makes before hearing anything interrupts nothing', async () => {
     const h = harness({ interruption: 'immediate' });
     await h.answering('u1');

@@ -54,6 +54,8 @@ export class SessionActor implements Actor<SessionMessage> {
   /** When the session was lost with a user turn unanswered (it is sent again on the next one). */
   private lostAt: number | undefined;
   private skippedAudio = 0;
+  /** Turns this incarnation saw start (bounded): a turn.end of any other one was missed. */
+  private readonly startedTurns = new Set<string>();
   /** Speculative endpointing: the turn whose answer started at a pause, held by playback until the turn ends. */
   private speculation: string | undefined;
 
@@ -134,6 +136,8 @@ export class SessionActor implements Actor<SessionMessage> {
         if (!this.local) return this.serverModeTurns.started(event.turnId);
         this.armInactivity();
         await this.live.open();
+        this.startedTurns.add(event.turnId);
+        if (this.startedTurns.size > 32) this.startedTurns.delete(this.startedTurns.values().next().value!);
         const turn = this.relay.startTurn(event.turnId, event.speechStartUs);
         this.answers.noteUserTurn(turn.turnId);
         return this.bargeIn({ type: 'user.turn.start' }, turn);
@@ -145,8 +149,14 @@ export class SessionActor implements Actor<SessionMessage> {
       case 'turn.end':
         if (!this.local) return this.serverModeTurns.ended(event.turnId, event.decidedAt);
         if (this.speculation === event.turnId) return this.confirmSpeculation(event.turnId);
-        if (this.relay.endTurn(event.turnId) === 'current') this.handOver(event.turnId);
-        return;
+        switch (this.relay.endTurn(event.turnId)) {
+          case 'current':
+            return this.handOver(event.turnId);
+          case undefined:
+            return this.missedStart(event.turnId);
+          default:
+            return;
+        }
       case 'speech.onset':
       case 'speech.start':
       case 'speech.sustained':
@@ -183,6 +193,17 @@ export class SessionActor implements Actor<SessionMessage> {
    * until the turn's end confirms it. Only from a quiet assistant (nothing playing, paused or
    * being generated), so no barge-in logic meets a held answer.
    */
+  /**
+   * A turn ended that this actor never saw start: it was restarted, or took the device over,
+   * in the middle of it, and has no way to hand the model that turn's audio. Said out loud,
+   * so the turn is counted as lost rather than waited for.
+   */
+  private missedStart(turnId: string): void {
+    if (this.startedTurns.has(turnId)) return; // started here and already settled (dropped, continued)
+    this.ctx.log.warn({ turnId }, 'a user turn ended whose start this session did not see; it is lost');
+    this.publish(makeEvent('user.turn.dropped', { deviceId: this.ctx.deviceId, turnId, reason: 'missed-start' }));
+  }
+
   private speculate(turnId: string): void {
     const turn = this.relay.current;
     if (this.speculation || !turn || turn.turnId !== turnId || turn.ended || !this.live.connected || this.assistantBusy || this.relay.held) return;
