@@ -36,15 +36,15 @@ export interface StackRun {
   inputSeconds: number;
 }
 
-/** The demo's private nats-server: a child of the demo process named nats-server. */
-function natsServerPid(demoPid: number): number | undefined {
+/** A child of the demo process by its command name (its private nats-server). */
+export function demoChildPid(demoPid: number, command = 'nats-server'): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (comm === 'nats-server' && ppid === demoPid) return Number(entry);
+      if (comm === command && ppid === demoPid) return Number(entry);
     } catch {
       // gone meanwhile
     }
@@ -57,7 +57,8 @@ function wavSeconds(file: string): number {
   return (statSync(file).size - 44) / 32000;
 }
 
-function readProc(pid: number): { cpu: number; rssKb: number } | undefined {
+/** A process's CPU seconds (user + system) and resident memory, from /proc. */
+export function readProc(pid: number): { cpu: number; rssKb: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -97,7 +98,7 @@ export async function runStack(devices: number, input: string, extra: string[] =
   const t0 = performance.now();
   const sampler = setInterval(() => {
     if (!pids.has('nats')) {
-      const nats = natsServerPid(child.pid!);
+      const nats = demoChildPid(child.pid!);
       if (nats) pids.set('nats', nats);
     }
     const t = (performance.now() - t0) / 1000;
