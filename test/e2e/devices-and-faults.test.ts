@@ -63,4 +63,36 @@ describe('pnpm demo: several devices and crashing services', () => {
     // Once per conversation: a restarted session resumes it and does not greet again.
     expect(readHistory(run.out).filter((h) => h.role === 'assistant' && h.text.startsWith('Hello! I am'))).toHaveLength(1);
   }, 120_000);
+
+  it('killing the session in the middle of a user turn: the restarted session reads the turn back from the audio history and answers it whole', async () => {
+    const fixture = 'noisy-conversation';
+    const truth = fixtureTruth(fixture);
+    const first = truth.segments.filter((s) => s.turn === 1);
+    let killedAtMs: number | undefined;
+    const seen: string[] = [];
+    const run = await runDemo(['--input', join(FIXTURES, `${fixture}.wav`), '--no-greeting'], {
+      onLine: (line) => {
+        seen.push(line);
+        // The microphone starts with its process: kill -9 the session a second into turn 1
+        // (4.3 s long with its pause), so the restarted one is back before the turn ends.
+        if (killedAtMs === undefined && /\[demo\] started capture-dev1 \(pid \d+\)/.test(line)) {
+          killedAtMs = first[0]!.startMs + 1000;
+          const pid = Number(/\[demo\] started session \(pid (\d+)\)/.exec(seen.join('\n'))?.[1]);
+          setTimeout(() => process.kill(pid, 'SIGKILL'), killedAtMs);
+        }
+      },
+    });
+    const log = run.lines.join('\n');
+    expect(run.code, log).toBe(0);
+    expect(run.violations).toEqual([]);
+    expect(log).toContain('[demo] session died; restarting it');
+    const rows = readTurns(run.out);
+    expect(rows.map((r) => r.answered), log).toEqual(Array(truth.turns).fill(true));
+    // The model heard turn 1 from its start, though the session that answered it was not
+    // running then: its audio came back from the history.
+    const answers = readHistory(run.out).filter((h) => h.role === 'assistant');
+    expect(answers).toHaveLength(truth.turns);
+    const heard = Number(/You spoke for ([\d.]+) seconds/.exec(answers[0]!.text)![1]);
+    expect(heard).toBeGreaterThanOrEqual((first.at(-1)!.endMs - first[0]!.startMs) / 1000);
+  }, 120_000);
 });

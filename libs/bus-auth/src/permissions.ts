@@ -1,4 +1,4 @@
-import { KV_BUCKETS, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
+import { AUDIO_HISTORY_STREAM, KV_BUCKETS, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
 
 /**
  * Who may publish and subscribe what, as NATS permissions. Device roles are templates: the
@@ -55,19 +55,23 @@ const DISCOVERY = ['$SRV.>'];
  * overwrite its resumption handles.
  */
 function kv(bucket: string, writable: string | undefined): string[] {
-  const stream = `KV_${bucket}`;
-  const rights = [
+  const rights = [...readStream(`KV_${bucket}`), `$JS.API.DIRECT.GET.KV_${bucket}.>`];
+  return writable === undefined ? rights : [...rights, `$KV.${bucket}.${writable}`];
+}
+
+/** Create or look up a stream and read it through consumers of one's own (push or pull). */
+function readStream(stream: string): string[] {
+  return [
     `$JS.API.STREAM.INFO.${stream}`,
     `$JS.API.STREAM.CREATE.${stream}`,
     `$JS.API.STREAM.MSG.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}.>`,
     `$JS.API.CONSUMER.CREATE.${stream}`,
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
     `$JS.API.CONSUMER.DELETE.${stream}.>`,
     `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
     `$JS.FC.${stream}.>`,
   ];
-  return writable === undefined ? rights : [...rights, `$KV.${bucket}.${writable}`];
 }
 const JS_INFO = '$JS.API.INFO';
 const leases = (service: string) => [JS_INFO, ...kv(KV_BUCKETS.owners, `${service}.>`)];
@@ -80,7 +84,7 @@ export const SERVICE_PERMISSIONS = {
     allowResponses: true,
   },
   session: {
-    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>')],
+    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>'), ...readStream(AUDIO_HISTORY_STREAM)],
     // vad: speech facts (onset, sustained) decide barge-in before a turn exists.
     subscribe: [all(STREAMS.audioIn), all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.session.>', '_INBOX.>'],
     allowResponses: true,

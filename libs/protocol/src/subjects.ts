@@ -105,3 +105,9 @@ export const KV_BUCKETS = {
   /** Gemini session resumption handles, one per device (the session service's alone). */
   sessions: 'voicebus_sessions',
 } as const;
+
+/**
+ * The JetStream stream over every device's `audio.in` (memory, a max age of seconds): the
+ * recent microphone audio a restarted session replays a turn in progress from.
+ */
+export const AUDIO_HISTORY_STREAM = 'VOICEBUS_AUDIO' as const;

@@ -4,7 +4,7 @@ import type { ActorContext } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import type { LiveSession, LiveSessionMessage, LiveSessionPort } from './live-session.ts';
-import { SessionActor, type SessionMessage } from './session-actor.ts';
+import { SessionActor, type SessionDeps, type SessionMessage } from './session-actor.ts';
 import type { SessionOptions } from './session-options.ts';
 import { ToolRegistry } from './tool-handlers.ts';
 
@@ -67,7 +67,7 @@ const b64 = (samples: number) => Buffer.from(new Int16Array(samples).buffer).toS
 const audioMsg = (samples = 480): LiveServerMessage => ({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: b64(samples) } }] } } }) as LiveServerMessage;
 const content = (sc: Record<string, unknown>): LiveServerMessage => ({ serverContent: sc }) as unknown as LiveServerMessage;
 
-function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry()) {
+function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry(), history?: SessionDeps['history']) {
   const events: VoiceEvent[] = [];
   const audioOut: AudioChunk[] = [];
   const mailbox: { message: SessionMessage; priority: boolean }[] = [];
@@ -87,6 +87,7 @@ function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry
     bus: { tryPublishEvent: (e) => (events.push(e), true), publishAudio: (_d, _s, c) => void audioOut.push(c) },
     tools,
     createLiveSession: (port) => (live = new FakeLive(port)),
+    history,
   }, options);
   const T0 = 1_000_000_000_000;
   let seq = 0;
@@ -171,7 +172,7 @@ describe('SessionActor with a fake live session', () => {
     expect(h.controls()).toEqual([]);
   });
 
-  it('a turn that ends here without having started here (a restart mid-turn) is reported lost, once; others are not', async () => {
+  it('a turn that ends here without having started here (a restart mid-turn) is reported lost without an audio history, once', async () => {
     const h = harness({ interruption: 'immediate' });
     await h.audio();
     await h.turnEnd('started-elsewhere');
@@ -181,6 +182,36 @@ describe('SessionActor with a fake live session', () => {
     await h.turn('u1');
     expect(h.live.sent.filter((s) => s === 'activityEnd')).toHaveLength(1);
     expect(h.of('user.turn.dropped')).toHaveLength(1);
+  });
+
+  it('with an audio history, a turn begun before this actor is read back whole and answered like any other', async () => {
+    const T0 = 1_000_000_000_000;
+    const calls: { deviceId: string; fromUs: number; toUs: number; result: Promise<AudioChunk[]> }[] = [];
+    const stored = Array.from({ length: 40 }, (_, i): AudioChunk => ({ seq: i, captureTsUs: T0 + i * 20_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) }));
+    const history = {
+      between(deviceId: string, fromUs: number, toUs: number) {
+        const result = Promise.resolve(stored.filter((c) => c.captureTsUs + 20_000 > fromUs && c.captureTsUs < toUs));
+        calls.push({ deviceId, fromUs, toUs, result });
+        return result;
+      },
+    };
+    const h = harness({ interruption: 'immediate' }, new ToolRegistry(), history);
+    await h.audio();
+    const sentBefore = h.live.sent.length;
+    await h.event(makeEvent('turn.end', { deviceId: 'd', turnId: 'begun-before', speechStartUs: T0 + 400_000, speechEndUs: T0 + 700_000, decidedAt: Date.now(), endOfTurnDelayMs: 700 }));
+    // Read from the speech start minus the 300 ms pre-roll to the speech end.
+    expect(calls.map(({ deviceId, fromUs, toUs }) => ({ deviceId, fromUs, toUs }))).toEqual([{ deviceId: 'd', fromUs: T0 + 100_000, toUs: T0 + 700_000 }]);
+    await calls[0]!.result;
+    await Promise.resolve();
+    const recovered = h.mailbox.splice(0).map((m) => m.message);
+    expect(recovered).toEqual([expect.objectContaining({ kind: 'recovered-turn', turnId: 'begun-before' })]);
+    for (const m of recovered) await h.actor.handle(m);
+    // activityStart, the 30 chunks from 100 to 700 ms, activityEnd: the model hears the whole turn.
+    expect(h.live.sent.slice(sentBefore)).toEqual(['activityStart', ...Array(30).fill('audio'), 'activityEnd']);
+    expect(h.of('user.turn.dropped')).toEqual([]);
+    // Its answer is this turn's.
+    await h.model(audioMsg());
+    expect(h.audioOf('begun-before')).toBe(1);
   });
 
   it('immediate: speech the user makes before hearing anything interrupts nothing', async () => {

@@ -14,6 +14,8 @@ export type SessionMessage =
   | { kind: 'audio'; chunk: AudioChunk }
   | { kind: 'event'; event: VoiceEvent }
   | { kind: 'tool-results'; responses: FunctionResponse[] }
+  /** A turn whose start this actor missed, its audio read back from the audio history. */
+  | { kind: 'recovered-turn'; turnId: string; speechStartUs: number; chunks: AudioChunk[] }
   | LiveSessionMessage;
 
 export interface SessionDeps {
@@ -23,6 +25,8 @@ export interface SessionDeps {
   /** The scheduling a tool's response carries (NON_BLOCKING tools, from the pack). */
   toolScheduling?: ((toolName: string | undefined) => FunctionResponseScheduling | undefined) | undefined;
   metrics?: VoiceMetrics | undefined;
+  /** The server's recent copy of the microphone (AudioHistory): none, and a turn begun before this actor is lost. */
+  history?: { between(deviceId: string, fromUs: number, toUs: number): Promise<AudioChunk[]> } | undefined;
 }
 
 const TIMERS = { autoComplete: 'auto-complete', retiredClose: 'retired-close', inactivity: 'inactivity' } as const;
@@ -105,6 +109,8 @@ export class SessionActor implements Actor<SessionMessage> {
         const responses = message.responses.filter((r) => !r.id || !this.cancelledCalls.delete(r.id));
         return responses.length ? this.live.sendToolResponse(responses) : undefined;
       }
+      case 'recovered-turn':
+        return this.onRecoveredTurn(message.turnId, message.speechStartUs, message.chunks);
     }
   }
 
@@ -153,7 +159,7 @@ export class SessionActor implements Actor<SessionMessage> {
           case 'current':
             return this.handOver(event.turnId);
           case undefined:
-            return this.missedStart(event.turnId);
+            return this.missedStart(event);
           default:
             return;
         }
@@ -195,12 +201,38 @@ export class SessionActor implements Actor<SessionMessage> {
    */
   /**
    * A turn ended that this actor never saw start: it was restarted, or took the device over,
-   * in the middle of it, and has no way to hand the model that turn's audio. Said out loud,
-   * so the turn is counted as lost rather than waited for.
+   * in the middle of it. The server kept the device's recent audio (AudioHistory): the turn
+   * is read back from its speech start (minus the pre-roll) to its end and handed to the model
+   * whole, as if it had been heard live. Without a history, or with nothing in it, the turn is
+   * said to be lost, so it is counted rather than waited for.
    */
-  private missedStart(turnId: string): void {
+  private missedStart(end: EventOf<'turn.end'>): void {
+    const { turnId, speechStartUs, speechEndUs } = end;
     if (this.startedTurns.has(turnId)) return; // started here and already settled (dropped, continued)
-    this.ctx.log.warn({ turnId }, 'a user turn ended whose start this session did not see; it is lost');
+    this.startedTurns.add(turnId);
+    const history = this.deps.history;
+    if (!history) return this.lostTurn(turnId, 'no audio history');
+    const fromUs = speechStartUs - this.relay.options.preRollMs * 1000;
+    history.between(this.ctx.deviceId, fromUs, speechEndUs).then(
+      (chunks) => this.ctx.send({ kind: 'recovered-turn', turnId, speechStartUs, chunks }, { priority: true }),
+      (err: Error) => {
+        this.ctx.log.warn({ turnId, err: err.message }, 'audio history could not be read');
+        this.ctx.send({ kind: 'recovered-turn', turnId, speechStartUs, chunks: [] }, { priority: true });
+      },
+    );
+  }
+
+  private async onRecoveredTurn(turnId: string, speechStartUs: number, chunks: AudioChunk[]): Promise<void> {
+    if (chunks.length === 0) return this.lostTurn(turnId, 'its audio is not in the history');
+    await this.live.open();
+    this.ctx.log.info({ turnId, chunks: chunks.length }, 'a turn begun before this session: its audio read back from the history and sent');
+    const turn = this.relay.recovered(turnId, speechStartUs, chunks);
+    this.answers.noteUserTurn(turnId);
+    this.sendTurn(turn);
+  }
+
+  private lostTurn(turnId: string, why: string): void {
+    this.ctx.log.warn({ turnId, why }, 'a user turn ended whose start this session did not see; it is lost');
     this.publish(makeEvent('user.turn.dropped', { deviceId: this.ctx.deviceId, turnId, reason: 'missed-start' }));
   }
 

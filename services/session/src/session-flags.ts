@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES, type InterruptionStrategy, type TurnDetectionMode } from '@voicebus/protocol';
 import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpec, type FlagSpecs } from '@voicebus/runtime';
 import { GEMINI_LIVE_SESSION_DEFAULTS } from './gemini-live-session.ts';
+import { AUDIO_HISTORY_DEFAULTS } from './audio-history.ts';
 import { ACTIVITY_HANDLINGS, TURN_COVERAGES, type LiveOptions } from './live-config.ts';
 import { SESSION_DEFAULTS } from './session-options.ts';
 
@@ -23,6 +24,8 @@ export interface SessionFlags extends LiveOptions {
   watchdogMs: number;
   greeting: string | undefined;
   inactivityMs: number;
+  /** How long the server keeps each device's audio.in for a restarted session (0: no history). */
+  audioHistoryS: number;
   geminiUrl: string | undefined;
   /** Secret: from the environment only. */
   apiKey: string | undefined;
@@ -62,6 +65,7 @@ export const SESSION_FLAGS: FlagSpecs<SessionFlags> = {
   watchdogMs: numberFlag('reconnect when Gemini stays silent this long after a turn', { env: 'WATCHDOG_MS', default: GEMINI_LIVE_SESSION_DEFAULTS.watchdogMs, min: 0, max: 600_000, integer: true }),
   greeting: stringFlag('open each session by asking the model this (e.g. "Hello! Please introduce yourself briefly.")', { env: 'GREETING', defaultText: 'none' }),
   inactivityMs: numberFlag('end a session after this long without user speech (0 = never)', { env: 'INACTIVITY_MS', default: d.inactivityMs, min: 0, max: 86_400_000, integer: true }),
+  audioHistoryS: numberFlag('keep every device\'s microphone this long in a JetStream memory stream, so a session restarted mid-turn still answers the turn (0 = off)', { env: 'AUDIO_HISTORY_S', default: AUDIO_HISTORY_DEFAULTS.maxAgeMs / 1000, min: 0, max: 600, integer: true }),
   geminiUrl: stringFlag('Gemini Live simulator base URL (unset: Google, with GEMINI_API_KEY)', { env: 'GEMINI_LIVE_URL' }),
   apiKey: stringFlag('Gemini API key', { env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'], envOnly: true }),
   transcripts: booleanFlag('ask for input and output transcriptions', { default: true }),

@@ -1,5 +1,6 @@
 import { STREAMS } from '@voicebus/protocol';
 import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { AudioHistory } from './audio-history.ts';
 import { GeminiLiveSession } from './gemini-live-session.ts';
 import { createInterruptionStrategy } from './interruption/index.ts';
 import { LiveSettingsError, mergeLiveOptions, validateLiveSettings, type LiveSettings } from './live-config.ts';
@@ -35,6 +36,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
     const connects = new Map<string, number>();
     const tools = defaultToolRegistry();
     let handleStore: ResumptionStore | undefined;
+    let history: AudioHistory | undefined;
     const live: LiveSettings = {
       model,
       prompt,
@@ -58,12 +60,14 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
       attach: async (rt) => {
         for (const warning of liveWarnings) rt.log.warn({ model }, warning);
         if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log);
+        if (flags.audioHistoryS > 0) history = await AudioHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.audioHistoryS * 1000 });
       },
       actor: (ctx, rt) => new SessionActor(ctx, {
         bus: rt.bus,
         tools,
         toolScheduling: (name) => responseScheduling(prompt.tools, name),
         metrics: rt.telemetry.metrics,
+        history,
         createLiveSession: (port) => new GeminiLiveSession(port, {
           endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
           live,

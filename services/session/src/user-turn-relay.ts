@@ -100,6 +100,11 @@ export class UserTurnRelay {
     return { turnId, speechStartUs, pending: this.ring.filter((c) => chunkEndUs(c) > fromUs), ended: false, sent: false, sentAudio: [], replays: 0, continues: [], carriedAudio: [], sentUntilUs: 0 };
   }
 
+  /** A whole turn read back from elsewhere (the audio history): ended, all of its audio pending. */
+  recovered(turnId: string, speechStartUs: number, chunks: AudioChunk[]): UserTurn {
+    return { turnId, speechStartUs, pending: [...chunks], ended: true, sent: false, sentAudio: [], replays: 0, continues: [], carriedAudio: [], sentUntilUs: 0 };
+  }
+
   /** Keeps a turn back; a turn held before it is replaced (the newer speech is what counts). */
   hold(turn: UserTurn): UserTurn | undefined {
     const replaced = this.heldTurn;
