@@ -56,7 +56,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
       // Resumption handles live in NATS KV so the instance that takes a device over resumes it.
       attach: async (rt) => {
         for (const warning of liveWarnings) rt.log.warn({ model }, warning);
-        if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log);
+        if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log, rt.kvReplicas);
       },
       actor: (ctx, rt) => new SessionActor(ctx, {
         bus: rt.bus,
