@@ -34,3 +34,17 @@ export function readJsz(monitorUrl: string): Promise<Jsz | undefined> {
 export function readConnz(monitorUrl: string): Promise<Connz | undefined> {
   return readJson<Connz>(`${monitorUrl}/connz?limit=1024`);
 }
+
+interface JszStreams {
+  account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
+}
+
+/** The server name that leads `stream` (e.g. `KV_voicebus_owners`), as `/jsz?streams=true` reports it. */
+export async function readStreamLeader(monitorUrl: string, stream: string): Promise<string | undefined> {
+  const jsz = await readJson<JszStreams>(`${monitorUrl}/jsz?accounts=true&streams=true`);
+  for (const account of jsz?.account_details ?? []) {
+    const leader = account.stream_detail?.find((s) => s.name === stream)?.cluster?.leader;
+    if (leader) return leader;
+  }
+  return undefined;
+}
