@@ -274,7 +274,7 @@ export class DeviceOwnership implements LeaseFencing {
           return;
         }
         ok = false;
-        this.storeFailingSince ??= started;
+        this.noteStoreFailure(started);
         // A timeout or a lost connection says nothing about the lease: keep it, longer while
         // the store is out; it expires on its own if we truly cannot renew.
         if (Date.now() - this.lastRenewedAt >= this.holdMs()) this.lose(deviceId, `not renewed for ${this.holdMs()} ms: ${(err as Error).message}`);
@@ -289,8 +289,17 @@ export class DeviceOwnership implements LeaseFencing {
       this.storeFailingSince = undefined;
       this.lastRenewedAt = started;
     } else {
-      this.storeFailingSince ??= started;
+      this.noteStoreFailure(started);
     }
+  }
+
+  /**
+   * The store did not answer a renewal. That starts an outage (and its grace) only while our
+   * leases were current: a process that was paused past its TTL, whose renewal timed out
+   * because of the pause, has no outage to blame and re-checks its leases instead.
+   */
+  private noteStoreFailure(startedAt: number): void {
+    if (this.storeFailingSince === undefined && Date.now() - this.lastRenewedAt < this.options.ttlMs) this.storeFailingSince = startedAt;
   }
 
   /**
