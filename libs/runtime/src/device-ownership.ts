@@ -270,7 +270,9 @@ export class DeviceOwnership implements LeaseFencing {
       } catch (err) {
         // Another revision is the only proof of another holder, and even that is looked at first.
         if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-          if ((await this.reconcile(deviceId, h, err)) === 'unknown') ok = false;
+          if ((await this.reconcile(deviceId, h, err)) !== 'unknown') return;
+          ok = false;
+          if (Date.now() - this.lastRenewedAt >= this.holdMs()) this.lose(deviceId, `not renewed for ${this.holdMs()} ms: ${err.message}`);
           return;
         }
         ok = false;
