@@ -43,6 +43,7 @@ const program = new Command('voicebus demo')
   .option('--greeting <text>', 'the session opens by asking the model to introduce itself', 'Hello! Please introduce yourself briefly.')
   .option('--no-greeting', 'no greeting turn')
   .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))
+  .addOption(new Option('--nats-cluster <n>', 'a JetStream cluster of n nats-servers on loopback instead of one (services get every URL, KV buckets 3 replicas, a node that dies is restarted)').argParser(numberIn(3, 9, true)).conflicts('web'))
   .option('--jaeger <url>', 'export traces to this OTLP/HTTP endpoint (e.g. http://localhost:4318)')
   .addOption(new Option('--model-delay-ms <ms>', 'simulator: time to first audio').argParser(numberIn(0, 60_000)))
   .addOption(new Option('--sim-fault <script>', 'simulator: faults at moments of the conversation, e.g. "drop@speech2+1000" or "goaway@speech1+800:timeLeftMs=200" (see libs/gemini-live-sim/README.md)').argParser(faultScript))
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
-    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number;
+    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
     onEvent: onProcessEvent,
     natsConfigText: auth.natsConfigText,
     serviceEnv: auth.serviceEnv,
+    natsCluster: opts.natsCluster,
+    onNote: (text) => view.note(text),
     serviceArgs: {
       vad: ['--endpointing', opts.endpointing],
       session: [
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'demo', instanceId: 'demo', level: 'warn' });
   const nc = await connectNats({ servers: stack.natsUrl, name: 'demo-monitor', creds: auth.observerCredsFile });
   // Watch the services' device leases like they do, so events of a stale owner are not counted.
-  const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo' }, log).catch(() => undefined);
+  const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo', replicas: stack.kvReplicas }, log).catch(() => undefined);
   const bus = new Bus(nc, { log, fencing: leases });
   const captures: ManagedProcess[] = [];
   let stopping: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { startSupervisedCluster, type SupervisedCluster } from './nats-cluster.ts';
 import type { Bus } from '@voicebus/runtime';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 
@@ -21,10 +22,17 @@ export interface StackOptions {
   natsConfigText: string;
   /** More environment per service (its NATS credentials). */
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>> | undefined;
+  /** Nodes of a local JetStream cluster instead of one nats-server (undefined: one server). */
+  natsCluster?: number | undefined;
+  /** What the cluster's supervision says (a node started, died, is back). */
+  onNote?: (text: string) => void;
 }
 
 export interface RunningStack {
+  /** Every node's URL, comma-separated, on a cluster. */
   natsUrl: string;
+  /** Replicas the KV buckets get: the cluster's size up to 3, else 1. */
+  kvReplicas: number;
   /** The WebSocket listener for browsers, when the config has one. */
   natsWsUrl: string | undefined;
   geminiUrl: string | undefined;
@@ -50,15 +58,19 @@ export function usesRealGemini(env: NodeJS.ProcessEnv): boolean {
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(options.logDir, { recursive: true });
   const processes: ManagedProcess[] = [];
-  let nats: NatsServer | undefined;
+  let nats: NatsServer | SupervisedCluster | undefined;
   const stopAll = async () => {
     await Promise.all([...processes].reverse().map((p) => p.stop()));
     await nats?.stop();
   };
   try {
-    // Always a private server of ours: the credentials are for its config and nobody else's
-    // (a borrowed NATS_URL or a container started without the config would refuse them).
-    nats = await startNatsServer({ mode: 'local', logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
+    // Always private servers of ours, on the run's operator: the credentials are for their
+    // config and nobody else's (a borrowed NATS_URL or a container without it would refuse them).
+    nats = options.natsCluster
+      ? await startSupervisedCluster(options.natsCluster, options.logDir, options.onNote ?? (() => {}), options.natsConfigText)
+      : await startNatsServer({ mode: 'local', logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
+    // Three copies survive one node's loss; more would only slow writes down.
+    const kvReplicas = options.natsCluster ? Math.min(3, options.natsCluster) : 1;
     let geminiUrl = options.env.GEMINI_LIVE_URL;
     if (!geminiUrl && !usesRealGemini(options.env)) {
       const sim = new ManagedProcess({
@@ -77,7 +89,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       geminiUrl = await listening;
     }
     const services = new Map<string, ManagedProcess>();
-    const env: NodeJS.ProcessEnv = { ...options.env, NATS_URL: nats.url, ...(geminiUrl ? { GEMINI_LIVE_URL: geminiUrl } : {}) };
+    const env: NodeJS.ProcessEnv = { ...options.env, NATS_URL: nats.url, KV_REPLICAS: String(kvReplicas), ...(geminiUrl ? { GEMINI_LIVE_URL: geminiUrl } : {}) };
     // Each service names itself in traces; one global OTEL_SERVICE_NAME would merge them.
     delete env.OTEL_SERVICE_NAME;
     for (const name of SERVICES) {
@@ -96,7 +108,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         p.start();
       }
     }
-    return { natsUrl: nats.url, natsWsUrl: nats.websocketUrl, geminiUrl, processes, services, stop: stopAll };
+    return { natsUrl: nats.url, kvReplicas, natsWsUrl: 'websocketUrl' in nats ? nats.websocketUrl : undefined, geminiUrl, processes, services, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

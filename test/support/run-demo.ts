@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -49,9 +49,12 @@ export function runDemo(args: string[], options: { onLine?: (line: string) => vo
  * allow, which, unlike a crash, would otherwise pass unnoticed (a dropped subscription).
  */
 export function permissionViolations(out: string): string[] {
-  const log = join(out, 'logs', 'nats-server.log');
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').split('\n').filter((l) => /Violation/.test(l));
+  const logs = join(out, 'logs');
+  if (!existsSync(logs)) return [];
+  // nats-server.log, or one log per node of a --nats-cluster (n1.log, n2.log, ...).
+  return readdirSync(logs)
+    .filter((f) => f === 'nats-server.log' || /^n\d+\.log$/.test(f))
+    .flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n').filter((l) => /Violation/.test(l)));
 }
 
 /** turns.jsonl rows as the demo writes them (answered rows have every latency field). */

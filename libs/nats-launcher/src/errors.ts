@@ -15,3 +15,11 @@ export class NatsServerStartError extends Error {
     super(message, options);
   }
 }
+
+/** The nodes started but did not agree on a JetStream meta leader in time. */
+export class NatsClusterNotFormedError extends Error {
+  override name = 'NatsClusterNotFormedError' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -20,6 +20,8 @@ export interface CommonOptions {
    * credentials may not answer discovery (libs/bus-auth, capture-device).
    */
   discovery: 'on' | 'off';
+  /** Replicas of the KV buckets this service creates (leases, resumption handles): 3 on a 3-node cluster. */
+  kvReplicas: number;
 }
 
 export function defaultInstanceId(): string {
@@ -38,6 +40,7 @@ export const COMMON_FLAGS: FlagSpecs<CommonOptions> = {
   healthFile: stringFlag('keep this file fresh while connected (container health checks)', { env: 'HEALTH_FILE' }),
   traceChunks: numberFlag('fraction of audio chunks traced with their own spans', { env: 'VOICEBUS_TRACE_CHUNKS', default: 0, min: 0, max: 1 }),
   discovery: choiceFlag('$SRV discovery and status requests (off: a device credential may not answer them)', ['on', 'off'] as const, { env: 'SERVICE_DISCOVERY', default: 'on' }),
+  kvReplicas: numberFlag('replicas of the KV buckets it creates (leases, resumption handles); at most the JetStream cluster\'s size', { env: 'KV_REPLICAS', default: 1, min: 1, max: 5, integer: true }),
 };
 
 /** Settings of services that can run as several instances sharing the devices. */
@@ -45,11 +48,13 @@ export interface ScaleOutOptions {
   ownership: 'kv' | 'none';
   maxDevices: number;
   leaseTtlMs: number;
+  leaseOutageGraceMs: number;
 }
 
 export const SCALE_OUT_FLAGS: FlagSpecs<ScaleOutOptions> = {
   ownership: choiceFlag('kv: instances share devices through leases in a JetStream KV bucket; none: this instance takes every device', ['kv', 'none'] as const, { env: 'OWNERSHIP', default: 'kv' }),
   maxDevices: numberFlag('take no more devices than this', { env: 'MAX_DEVICES', default: 1_000_000, min: 1, max: 1_000_000, integer: true }),
   leaseTtlMs: numberFlag('a device moves to another instance after its owner was silent this long', { env: 'LEASE_TTL_MS', default: 1200, min: 300, max: 60_000, integer: true }),
+  leaseOutageGraceMs: numberFlag('while the lease store cannot be reached (a JetStream leader election takes seconds), keep serving held devices this much longer than the TTL', { env: 'LEASE_OUTAGE_GRACE_MS', default: 15_000, min: 0, max: 120_000, integer: true }),
 };
 

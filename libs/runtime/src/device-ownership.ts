@@ -1,4 +1,4 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -11,6 +11,15 @@ export interface OwnershipOptions {
   instanceId: string;
   /** A lease not renewed for this long expires (the KV bucket's TTL). */
   ttlMs: number;
+  /**
+   * While renewals fail without proof of another holder (timeouts, no responders: the store
+   * is electing a leader or this instance is reconnecting), held devices stay ours this much
+   * longer than the TTL. Nobody can take a lease from a store that cannot be written, and
+   * fencing tokens drop what a former owner publishes after a takeover.
+   */
+  outageGraceMs: number;
+  /** Replicas of the bucket: how many nodes of a JetStream cluster keep the leases. */
+  replicas: number;
   /** How often an owner renews its leases. */
   heartbeatMs: number;
   /** This instance takes no more devices than this. */
@@ -20,6 +29,8 @@ export interface OwnershipOptions {
 
 export const OWNERSHIP_DEFAULTS: Omit<OwnershipOptions, 'service' | 'instanceId'> = {
   ttlMs: 1200,
+  outageGraceMs: 15_000,
+  replicas: 1,
   heartbeatMs: 300,
   maxDevices: Number.POSITIVE_INFINITY,
   bucket: KV_BUCKETS.owners,
@@ -62,6 +73,12 @@ export class DeviceOwnership implements LeaseFencing {
   private readonly pending = new Map<string, Promise<boolean>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private lastRenewedAt = Date.now();
+  /** Since when renewals have failed inconclusively (undefined while they succeed). */
+  private storeFailingSince: number | undefined;
+  /** Since when claims have failed without an answer of the store (undefined once it answers). */
+  private claimFailingSince: number | undefined;
+  /** Claims of devices others were seen holding wait until then (see othersHadTheirTurn). */
+  private claimsPausedUntil = 0;
   /** The renewal in flight, which a second one joins. */
   private renewing: Promise<void> | undefined;
   private stopped = false;
@@ -78,7 +95,13 @@ export class DeviceOwnership implements LeaseFencing {
 
   static async start(nc: NatsConnection, options: Pick<OwnershipOptions, 'service' | 'instanceId'> & Partial<OwnershipOptions>, log: Logger, metrics?: VoiceMetrics): Promise<DeviceOwnership> {
     const opts = { ...OWNERSHIP_DEFAULTS, ...options };
-    const kv = await new Kvm(nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1 });
+    // A request to a node that just died gets no answer: give up on it within half a TTL, so
+    // the failure is known (and the outage grace applies) before the lease runs out, and the
+    // next heartbeat retries over the reconnected connection instead of waiting 5 s.
+    // Creating a replicated bucket is slower (the meta leader places it, its own group elects a
+    // leader), so only that request gets the default timeout.
+    await new Kvm(nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1, replicas: opts.replicas });
+    const kv = await new Kvm(jetstream(nc as never, { timeout: Math.max(500, Math.floor(opts.ttlMs / 2)) })).open(opts.bucket);
     const own = new DeviceOwnership(kv, opts, log, metrics);
     await own.watch();
     own.heartbeat = setInterval(() => void own.renew(), opts.heartbeatMs);
@@ -122,7 +145,17 @@ export class DeviceOwnership implements LeaseFencing {
   }
 
   isMine(deviceId: string): boolean {
-    return this.held.has(deviceId) && Date.now() - this.lastRenewedAt < this.options.ttlMs;
+    return this.held.has(deviceId) && Date.now() - this.lastRenewedAt < this.holdMs();
+  }
+
+  /** How long after the last renewal a held lease still counts: the TTL, plus the grace while the store is out. */
+  private holdMs(): number {
+    return this.options.ttlMs + (this.storeFailingSince !== undefined ? this.options.outageGraceMs : 0);
+  }
+
+  /** Whether renewals are failing inconclusively right now, and since when. */
+  get storeOutageSince(): number | undefined {
+    return this.storeFailingSince;
   }
 
   get service(): string {
@@ -161,20 +194,61 @@ export class DeviceOwnership implements LeaseFencing {
     if (this.held.size >= this.options.maxDevices) return false;
     const key = this.key(deviceId);
     const seen = this.view.get(key);
-    if (seen && seen.instance !== this.options.instanceId && Date.now() - seen.seenAt < this.options.ttlMs) return false;
+    if (seen && seen.instance !== this.options.instanceId) {
+      if (Date.now() - seen.seenAt < this.options.ttlMs) return false;
+      if (!(await this.othersHadTheirTurn())) return false;
+    }
     // Fair share: a busier instance waits a little, so a less loaded one usually wins a new device.
     if (this.held.size > 0) await new Promise((r) => setTimeout(r, Math.min(200, this.held.size * 15)));
     try {
-      const created = await this.kv.create(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: 0 })));
-      const revision = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: created })), created);
-      this.held.set(deviceId, { token: created, revision });
+      this.held.set(deviceId, await this.claim(key));
       this.changes++;
       this.metrics?.ownershipChanges.add(1, { 'voicebus.change': 'acquired' });
-      this.log.info({ deviceId, token: created }, 'acquired device ownership');
+      this.log.info({ deviceId, token: this.held.get(deviceId)!.token }, 'acquired device ownership');
       return true;
-    } catch {
+    } catch (err) {
+      // Not an answer of the store: it is out (an election, a reconnect), and the leases
+      // held in it may expire before their holders can renew them again.
+      if (!(err instanceof JetStreamApiError)) this.claimFailingSince ??= Date.now();
       return false; // someone else holds it (or just took it)
     }
+  }
+
+  /**
+   * Whether this instance may claim a device another instance was seen holding. After the
+   * store was out, every lease in it may have expired although its holder is alive and
+   * about to renew (the TTL is shorter than a leader election). So once the store answers
+   * again, claims of others' devices wait one TTL: their holders re-take them first, and
+   * only a holder that is truly gone loses its devices.
+   */
+  private async othersHadTheirTurn(): Promise<boolean> {
+    if (this.claimFailingSince !== undefined) {
+      if (!(await this.storeAnswers())) return false;
+      this.claimFailingSince = undefined;
+      this.claimsPausedUntil = Date.now() + this.options.ttlMs;
+    }
+    return Date.now() >= this.claimsPausedUntil;
+  }
+
+  /**
+   * Asks the store for a write that can only be refused (an impossible expected revision):
+   * a refusal proves it has a leader and answers; a timeout or no responders that it is out.
+   * A read would not do: any replica answers a direct get, leader or not.
+   */
+  private async storeAnswers(): Promise<boolean> {
+    try {
+      await this.kv.update(`${this.options.service}._probe`, new Uint8Array(), Number.MAX_SAFE_INTEGER);
+      return true;
+    } catch (err) {
+      return err instanceof JetStreamApiError;
+    }
+  }
+
+  /** Creates the lease (fails if anyone holds it) and stamps it with its fencing token. */
+  private async claim(key: string): Promise<Held> {
+    const created = await this.kv.create(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: 0 })));
+    const revision = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: created })), created);
+    return { token: created, revision };
   }
 
   /**
@@ -195,15 +269,82 @@ export class DeviceOwnership implements LeaseFencing {
       try {
         h.revision = await this.kv.update(this.key(deviceId), encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: h.token })), h.revision);
       } catch (err) {
+        // Another revision is the only proof of another holder, and even that is looked at first.
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+          if ((await this.reconcile(deviceId, h, err)) !== 'unknown') return;
+          ok = false;
+          if (Date.now() - this.lastRenewedAt >= this.holdMs()) this.lose(deviceId, `not renewed for ${this.holdMs()} ms: ${err.message}`);
+          return;
+        }
         ok = false;
-        // Only another revision proves another holder. A timeout or a lost connection says
-        // nothing about the lease: keep it; it expires on its own if we truly cannot renew.
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) this.lose(deviceId, err.message);
-        else if (Date.now() - this.lastRenewedAt >= this.options.ttlMs) this.lose(deviceId, `not renewed for ${this.options.ttlMs} ms: ${(err as Error).message}`);
+        this.noteStoreFailure(started);
+        // A timeout or a lost connection says nothing about the lease: keep it, longer while
+        // the store is out; it expires on its own if we truly cannot renew.
+        if (Date.now() - this.lastRenewedAt >= this.holdMs()) this.lose(deviceId, `not renewed for ${this.holdMs()} ms: ${(err as Error).message}`);
         else this.log.warn({ deviceId, err: (err as Error).message }, 'lease renewal failed; trying again at the next heartbeat');
       }
     }));
-    if (ok) this.lastRenewedAt = started;
+    if (ok) {
+      if (this.storeFailingSince !== undefined) {
+        if (this.held.size > 0) this.log.info({ outageMs: Date.now() - this.storeFailingSince }, 'lease renewals work again');
+        this.claimsPausedUntil = Date.now() + this.options.ttlMs;
+      }
+      this.storeFailingSince = undefined;
+      this.lastRenewedAt = started;
+    } else {
+      this.noteStoreFailure(started);
+    }
+  }
+
+  /**
+   * The store did not answer a renewal. That starts an outage (and its grace) only while our
+   * leases were current: a process that was paused past its TTL, whose renewal timed out
+   * because of the pause, has no outage to blame and re-checks its leases instead.
+   */
+  private noteStoreFailure(startedAt: number): void {
+    if (this.storeFailingSince === undefined && Date.now() - this.lastRenewedAt < this.options.ttlMs) this.storeFailingSince = startedAt;
+  }
+
+  /**
+   * A renewal found another revision than ours. Three stories fit, told apart by the key:
+   * our own renewal landed but its answer was lost (the value is ours: adopt its revision);
+   * the lease expired while the store could not be written, e.g. during a leader election,
+   * and nobody took it (no value: take it again, with a new fencing token); or another
+   * instance holds it (lost); `unknown` when the key could not be read.
+   */
+  private async reconcile(deviceId: string, h: Held, conflict: Error): Promise<'kept' | 'lost' | 'unknown'> {
+    const key = this.key(deviceId);
+    let entry;
+    try {
+      entry = await this.kv.get(key);
+    } catch (err) {
+      this.log.warn({ deviceId, err: (err as Error).message }, 'lease renewal conflicted and the lease could not be read; trying again at the next heartbeat');
+      return 'unknown';
+    }
+    if (entry && entry.operation === 'PUT') {
+      let value: LeaseValue | undefined;
+      try {
+        value = JSON.parse(decoder.decode(entry.value)) as LeaseValue;
+      } catch {
+        value = undefined;
+      }
+      if (value?.instance === this.options.instanceId && value.token === h.token) {
+        h.revision = entry.revision;
+        return 'kept';
+      }
+      this.lose(deviceId, conflict.message);
+      return 'lost';
+    }
+    try {
+      const fresh = await this.claim(key);
+      this.log.info({ deviceId, token: fresh.token, formerToken: h.token }, 'lease expired while it could not be renewed and nobody took it: taken again');
+      h.token = fresh.token;
+      h.revision = fresh.revision;
+      return 'kept';
+    } catch (err) {
+      this.lose(deviceId, `expired and taken by another instance: ${(err as Error).message}`);
+      return 'lost';
+    }
   }
 
   private lose(deviceId: string, why: string): void {

@@ -18,6 +18,8 @@ export interface ServiceRuntime {
   shutdown: Shutdown;
   /** Leases shared with the service's other instances; undefined when this one takes every device. */
   ownership: DeviceOwnership | undefined;
+  /** Replicas of the KV buckets the service creates (KV_REPLICAS). */
+  kvReplicas: number;
   /**
    * Registers with the NATS services framework (`$SRV`, `voicebus.<name>.status`): call it
    * once the service's subscriptions are in place, since answering is what "ready" means.
@@ -72,7 +74,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   if (options.handleSignals !== false) shutdown.installSignalHandlers();
   if (options.healthFile) keepHealthFile(options.healthFile, bus, shutdown);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ownership, ready };
+  return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ownership, kvReplicas: options.kvReplicas, ready };
 }
 
 async function startOwnership(nc: Bus['nc'], options: StartServiceOptions, flags: ScaleOutOptions, log: Logger, telemetry: Telemetry): Promise<DeviceOwnership | undefined> {
@@ -83,6 +85,8 @@ async function startOwnership(nc: Bus['nc'], options: StartServiceOptions, flags
       ttlMs: flags.leaseTtlMs,
       heartbeatMs: Math.max(100, Math.floor(flags.leaseTtlMs / 4)),
       maxDevices: flags.maxDevices,
+      outageGraceMs: flags.leaseOutageGraceMs,
+      replicas: options.kvReplicas,
     }, log, telemetry.metrics);
   } catch (err) {
     // A NATS without JetStream: one instance still works, it just cannot share devices.

@@ -9,9 +9,11 @@ export interface AudioHistoryOptions {
   maxAgeMs: number;
   /** A replay gives up after this long (and hands over what it has). */
   fetchTimeoutMs: number;
+  /** Copies on a JetStream cluster (the KV buckets' count), so a node's loss keeps the history. */
+  replicas: number;
 }
 
-export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = { maxAgeMs: 30_000, fetchTimeoutMs: 2000 };
+export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = { maxAgeMs: 30_000, fetchTimeoutMs: 2000, replicas: 1 };
 
 const ms = (v: number) => v * 1_000_000; // JetStream durations are nanoseconds
 
@@ -45,7 +47,7 @@ export class AudioHistory {
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
         max_age: ms(opts.maxAgeMs),
-        num_replicas: 1,
+        num_replicas: opts.replicas,
       };
       try {
         await jsm.streams.info(AUDIO_HISTORY_STREAM);

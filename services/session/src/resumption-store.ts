@@ -16,9 +16,10 @@ export class ResumptionStore {
     this.log = log;
   }
 
-  static async open(bus: Bus, log: Logger): Promise<ResumptionStore> {
+  /** `replicas`: how many nodes of a JetStream cluster keep the bucket (1 on a single server). */
+  static async open(bus: Bus, log: Logger, replicas = 1): Promise<ResumptionStore> {
     try {
-      return new ResumptionStore(await new Kvm(bus.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1 }), log);
+      return new ResumptionStore(await new Kvm(bus.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1, replicas }), log);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'no KV for resumption handles (JetStream?): kept in memory only');
       return new ResumptionStore(undefined, log);

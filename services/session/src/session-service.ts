@@ -59,8 +59,8 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
       // Resumption handles live in NATS KV so the instance that takes a device over resumes it.
       attach: async (rt) => {
         for (const warning of liveWarnings) rt.log.warn({ model }, warning);
-        if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log);
-        if (flags.audioHistoryS > 0) history = await AudioHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.audioHistoryS * 1000 });
+        if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log, rt.kvReplicas);
+        if (flags.audioHistoryS > 0) history = await AudioHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.audioHistoryS * 1000, replicas: rt.kvReplicas });
       },
       actor: (ctx, rt) => new SessionActor(ctx, {
         bus: rt.bus,
