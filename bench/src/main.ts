@@ -117,15 +117,26 @@ if (wanted('scaling')) await suite('scaling', async () => {
   const levels = quick ? [50] : [10, 50, 100];
   const input = noisyWavPath(quick ? 'three-turns-2s' : 'conversation');
   const points: ScalingPoint[] = [];
+  // A level whose demo run fails (turns unanswered, leases lost) is reported as failed; the
+  // levels measured before it still count.
+  const failed: { devices: number; error: string }[] = [];
   for (const devices of levels) {
-    const run = await runStack(devices, input, ['--timeout-s', '120']);
+    let run;
+    try {
+      run = await runStack(devices, input, ['--timeout-s', '120']);
+    } catch (err) {
+      failed.push({ devices, error: (err as Error).message });
+      console.log(`\nscaling, ${devices} device(s): failed: ${(err as Error).message}`);
+      break;
+    }
     points.push(scalingPoint(run));
     const p = points.at(-1)!;
     console.log(`\nscaling, ${devices} device(s), steady state ${p.window.map((x) => x.toFixed(1)).join('–')} s: ` + p.services.map((s) => `${s.name} ${s.cpuPercentPerDevice.toFixed(3)} %CPU/device, ${s.rssMb.toFixed(0)} MB`).join('; ') + `; stack ${p.stackCpuPercentPerDevice.toFixed(3)} %CPU/device = ${p.devicesPerCore.toFixed(0)} devices per core; ${p.answered}/${p.turns} turns answered`);
   }
   const perDevice = points.length > 1 ? memoryPerDevice(points) : {};
   if (points.length > 1) console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
-  save('scaling', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', points, memoryPerDeviceMb: perDevice });
+  save('scaling', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', points, memoryPerDeviceMb: perDevice, failed });
+  if (failed.length) process.exitCode = 1;
 });
 
 if (wanted('failover')) await suite('failover', async () => {

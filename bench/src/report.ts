@@ -161,7 +161,7 @@ export function pipelineSection(r: ResultFile): string {
 }
 
 export function scalingSection(r: ResultFile): string {
-  const d = r.data as { input?: string; points: { devices: number; window?: number[]; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[]; stackCpuPercentPerDevice?: number; devicesPerCore?: number; turns?: number; answered?: number }[]; memoryPerDeviceMb: Record<string, number> };
+  const d = r.data as { input?: string; points: { devices: number; window?: number[]; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[]; stackCpuPercentPerDevice?: number; devicesPerCore?: number; turns?: number; answered?: number }[]; memoryPerDeviceMb: Record<string, number>; failed?: { devices: number; error: string }[] };
   const services = ['capture', 'vad', 'session', 'playback', 'nats'];
   return [
     `Measured ${machineLine(r)}. Real-time devices (one shared capture process) playing ${d.input ?? 'one sentence'}; CPU per device at steady state (from 2 s after the audio starts to 0.5 s before it ends: model loading and connections left out) and peak RSS per process. The stack is capture + vad + session + playback + nats-server (the simulator stands in for Google and is not counted).`,
@@ -171,6 +171,7 @@ export function scalingSection(r: ResultFile): string {
     ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(3)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} | ${fmtValue(p.stackCpuPercentPerDevice, 3)} | ${fmtValue(p.devicesPerCore, 0)} | ${p.answered ?? '–'}/${p.turns ?? '–'} |`),
     '',
     Object.keys(d.memoryPerDeviceMb).length ? `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.` : '',
+    ...(d.failed ?? []).map((f) => `\n**${f.devices} devices: the run failed** (${f.error.replace(/; see .*$/, '')}); the levels above were not run.`),
   ].join('\n');
 }
 
