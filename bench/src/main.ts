@@ -75,9 +75,13 @@ if (wanted('vad')) await suite('vad', async () => {
   ];
   const compare = await benchVadCompare(keys, quick ? 1 : 3, quick ? 1 : 3);
   const batching = await benchBatching(quick ? [1, 16, 64] : [1, 4, 8, 16, 32, 64], quick ? 0.5 : 2, quick ? 1 : 3);
+  // The model on a worker thread (the service's default) beside the same batcher on the main
+  // thread and a call per frame, each searched from its starting levels down and up.
+  const search = { refineSteps: quick ? 1 : 2 };
   const capacity = [
-    await benchVadCapacity('silero-v6', true, quick ? [300, 500] : [200, 300, 400, 500, 600, 800], quick ? 2 : 5, quick ? 1 : 2),
-    await benchVadCapacity('silero-v6', false, quick ? [100, 200] : [100, 150, 200, 250, 300, 400], quick ? 2 : 5, quick ? 1 : 2),
+    await benchVadCapacity('silero-v6', 'batched-worker', quick ? [300, 500] : [200, 300, 400, 500, 600, 800], quick ? 2 : 5, quick ? 1 : 2, search),
+    await benchVadCapacity('silero-v6', 'batched-main', quick ? [300, 500] : [200, 300, 400, 500, 600, 800], quick ? 2 : 5, quick ? 1 : 2, search),
+    await benchVadCapacity('silero-v6', 'unbatched', quick ? [100, 200] : [100, 150, 200, 250, 300, 400], quick ? 2 : 5, quick ? 1 : 2, search),
   ];
   console.log('\nVAD engines and peers (each alone in a process; frames per CPU second on the noisy conversation; errors vs truth on the clean / noisy fixtures)');
   console.log('engine                           streams  frames/CPU-s          turns ok (clean/noisy)  start err  end err  max err (clean / noisy)');
@@ -86,7 +90,7 @@ if (wanted('vad')) await suite('vad', async () => {
   }
   console.log('batching (silero-v6, raw calls): ' + batching.map((b) => `batch ${b.batch}: ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', '));
   for (const c of capacity) {
-    console.log(`capacity (${c.engine}${c.batched ? ' batched' : ''}, one process, noisy input, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred): ${c.capacity} real-time devices with p99 < 10 ms (${c.streamsPerCore.toFixed(0)} per core used); ` +
+    console.log(`capacity (${c.engine} ${c.mode}, one process, noisy input, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred): ${c.capacity} real-time devices with p99 < 10 ms (${c.streamsPerCore.toFixed(0)} per core used); ` +
       c.points.map((p) => `${p.devices}: p99 ${fmtSpread(p.p99Ms, 2)} ms n=${p.n} cpu ${p.cpuShare.median.toFixed(2)} batch ${p.meanBatch.toFixed(1)}`).join('; '));
   }
   save('vad', { compare, batching, capacity });
@@ -113,15 +117,26 @@ if (wanted('scaling')) await suite('scaling', async () => {
   const levels = quick ? [50] : [10, 50, 100];
   const input = noisyWavPath(quick ? 'three-turns-2s' : 'conversation');
   const points: ScalingPoint[] = [];
+  // A level whose demo run fails (turns unanswered, leases lost) is reported as failed; the
+  // levels measured before it still count.
+  const failed: { devices: number; error: string }[] = [];
   for (const devices of levels) {
-    const run = await runStack(devices, input, ['--timeout-s', '120']);
+    let run;
+    try {
+      run = await runStack(devices, input, ['--timeout-s', '120']);
+    } catch (err) {
+      failed.push({ devices, error: (err as Error).message });
+      console.log(`\nscaling, ${devices} device(s): failed: ${(err as Error).message}`);
+      break;
+    }
     points.push(scalingPoint(run));
     const p = points.at(-1)!;
     console.log(`\nscaling, ${devices} device(s), steady state ${p.window.map((x) => x.toFixed(1)).join('–')} s: ` + p.services.map((s) => `${s.name} ${s.cpuPercentPerDevice.toFixed(3)} %CPU/device, ${s.rssMb.toFixed(0)} MB`).join('; ') + `; stack ${p.stackCpuPercentPerDevice.toFixed(3)} %CPU/device = ${p.devicesPerCore.toFixed(0)} devices per core; ${p.answered}/${p.turns} turns answered`);
   }
   const perDevice = points.length > 1 ? memoryPerDevice(points) : {};
   if (points.length > 1) console.log('memory per device (MB): ' + Object.entries(perDevice).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
-  save('scaling', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', points, memoryPerDeviceMb: perDevice });
+  save('scaling', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', points, memoryPerDeviceMb: perDevice, failed });
+  if (failed.length) process.exitCode = 1;
 });
 
 if (wanted('failover')) await suite('failover', async () => {

@@ -26,17 +26,21 @@ function fmtS(sp: { median: unknown; min: unknown; max: unknown }, digits = 0): 
 
 function busHopSection(r: ResultFile): string {
   const data = r.data as (BusHopResult & { lost?: number[]; dropped?: number[] })[];
+  // Older result files have no split of where the time goes.
+  const split = data.every((x) => x.rawSocketP99Us);
   const rows = data.map((x) => {
     const n = x.chunksPerRun;
     const lost = x.lost ? `${x.lost.reduce((a, b) => a + b, 0)} of ${n * x.lost.length}` : 'not counted';
     const p999 = n >= minSamplesFor(99.9) ? fmtS(x.natsP999Us) : `– (n < ${minSamplesFor(99.9)})`;
-    return `| ${x.devices} | ${n} | ${lost} | ${fmtS(x.natsP50Us)} | ${fmtS(x.natsP99Us)} | ${p999} | ${fmtS(x.inProcessP99Us)} | ${fmtS(x.p99Ratio, 1)} |`;
+    const more = split ? ` ${fmtS(x.rawSocketP99Us)} | ${fmtS(x.toCallbackP99Us)} | ${fmtS(x.receiverLoopDelayP99Us)} | ${fmtS(x.producerLoopDelayP99Us)} | ${fmtS(x.publishLateP99Us)} |` : '';
+    return `| ${x.devices} | ${n} | ${lost} | ${fmtS(x.natsP50Us)} | ${fmtS(x.natsP99Us)} | ${p999} | ${fmtS(x.inProcessP99Us)} | ${fmtS(x.p99Ratio, 1)} |${more}`;
   });
   return [
-    `Measured ${machineLine(r)}. Microseconds; median of ${data[0]?.natsP50Us.runs.length ?? '?'} runs (min–max); n = chunks per run; a chunk that never arrived counts as infinitely late (∞).`,
+    `Measured ${machineLine(r)}. Microseconds; median of ${data[0]?.natsP50Us.runs.length ?? '?'} runs (min–max); n = chunks per run; a chunk that never arrived counts as infinitely late (∞).` +
+      (split ? ' Where the time goes, in the same runs: *bare socket* is the same chunks, same pacing, over a plain TCP socket between the same two processes (no nats-server, no client library); *to the callback* is publish → the receiver\'s subscription callback (before its actor host); *loop delay* is how late each process\'s event loop ran a 1 ms timer; *publish late* is how far behind its devices\' due times the bench\'s publisher was (it is not part of the hop: a chunk is stamped when published).' : ''),
     '',
-    '| devices | n per run | lost (all runs) | NATS p50 | NATS p99 | NATS p99.9 | in-process p99 | p99 ratio NATS / in-process |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| devices | n per run | lost (all runs) | NATS p50 | NATS p99 | NATS p99.9 | in-process p99 | p99 ratio NATS / in-process |${split ? ' bare socket p99 | to the callback p99 | receiver loop delay p99 | publisher loop delay p99 | publish late p99 |' : ''}`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|${split ? '---:|---:|---:|---:|---:|' : ''}`,
     ...rows,
   ].join('\n');
 }
@@ -101,7 +105,7 @@ interface Acc { fixtures: number; countsRight: number; truthTurns: number; misse
 interface VadResult {
   compare: { key: string; name: string; describe: string; frameMs: number; streams: number; framesPerCpuSecond: Sp; framesPerWallSecond: Sp; cpuShare: Sp; clean: Acc; noisy: Acc }[];
   batching: { batch: number; framesPerSecond: Sp }[];
-  capacity: { engine: string; batched: boolean; noiseFloorDbfs: number; inferredShare: number; capacity: number; streamsPerCore: number; points: { devices: number; p50Ms: Sp; p99Ms: Sp; n: number; cpuShare: Sp; meanBatch: number }[] }[];
+  capacity: { engine: string; mode?: 'unbatched' | 'batched-main' | 'batched-worker'; batched: boolean; noiseFloorDbfs: number; inferredShare: number; capacity: number; streamsPerCore: number; points: { devices: number; p50Ms: Sp; p99Ms: Sp; n: number; cpuShare: Sp; meanBatch: number; loopDelayP99Ms?: Sp; callP99Ms?: Sp }[] }[];
 }
 
 export function vadSection(r: ResultFile): string {
@@ -119,14 +123,19 @@ export function vadSection(r: ResultFile): string {
     '',
     `Raw Silero v6 calls with several devices' frames in the batch dimension (one thread): ${d.batching.map((b) => `batch ${b.batch} → ${b.framesPerSecond.median.toFixed(0)} frames/s`).join(', ')}.`,
     '',
-    ...d.capacity.flatMap((c) => [
-      `Capacity of one VAD process, ${c.engine} ${c.batched ? '**batched**' : 'unbatched'} (noisy conversation, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred, 20 ms chunks in real time; decision delay = chunk due → processed; median of runs (min–max)): **${c.capacity} devices** with p99 under 10 ms${c.capacity ? ` (CPU share ${c.points.find((p) => p.devices === c.capacity)?.cpuShare.median.toFixed(2)}: ${c.streamsPerCore.toFixed(0)} streams per fully busy core if CPU were the only limit)` : ''}.`,
-      '',
-      '| devices | n per run | p50 ms | p99 ms | CPU share | frames per call |',
-      '|---:|---:|---:|---:|---:|---:|',
-      ...c.points.map((p) => `| ${p.devices} | ${p.n} | ${fmtS(p.p50Ms, 2)} | ${fmtS(p.p99Ms, 2)} | ${fmtS(p.cpuShare, 2)} | ${p.meanBatch.toFixed(1)} |`),
-      '',
-    ]),
+    ...d.capacity.flatMap((c) => {
+      const mode = c.mode ?? (c.batched ? 'batched-main' : 'unbatched');
+      const how = { 'batched-worker': '**batched, model on a worker thread** (the service\'s default)', 'batched-main': 'batched, model on the main thread', unbatched: 'unbatched (a call per frame, main thread)' }[mode];
+      const diag = c.points.every((p) => p.loopDelayP99Ms);
+      return [
+        `Capacity of one VAD process, ${c.engine} ${how} (noisy conversation, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred, 20 ms chunks in real time; decision delay = chunk due → processed; median of runs (min–max); levels searched down and up from the first): **${c.capacity} devices** with p99 under 10 ms${c.capacity ? ` (CPU share ${c.points.find((p) => p.devices === c.capacity)?.cpuShare.median.toFixed(2)}: ${c.streamsPerCore.toFixed(0)} streams per fully busy core if CPU were the only limit)` : ''}.`,
+        '',
+        `| devices | n per run | p50 ms | p99 ms | CPU share | frames per call |${diag ? ' main loop delay p99 ms | call p99 ms |' : ''}`,
+        `|---:|---:|---:|---:|---:|---:|${diag ? '---:|---:|' : ''}`,
+        ...c.points.map((p) => `| ${p.devices} | ${p.n} | ${fmtS(p.p50Ms, 2)} | ${fmtS(p.p99Ms, 2)} | ${fmtS(p.cpuShare, 2)} | ${p.meanBatch.toFixed(1)} |${diag ? ` ${fmtS(p.loopDelayP99Ms!, 2)} | ${fmtS(p.callP99Ms!, 2)} |` : ''}`),
+        '',
+      ];
+    }),
   ].join('\n');
 }
 
@@ -152,7 +161,7 @@ export function pipelineSection(r: ResultFile): string {
 }
 
 export function scalingSection(r: ResultFile): string {
-  const d = r.data as { input?: string; points: { devices: number; window?: number[]; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[]; stackCpuPercentPerDevice?: number; devicesPerCore?: number; turns?: number; answered?: number }[]; memoryPerDeviceMb: Record<string, number> };
+  const d = r.data as { input?: string; points: { devices: number; window?: number[]; services: { name: string; cpuPercentPerDevice: number; rssMb: number }[]; stackCpuPercentPerDevice?: number; devicesPerCore?: number; turns?: number; answered?: number }[]; memoryPerDeviceMb: Record<string, number>; failed?: { devices: number; error: string }[] };
   const services = ['capture', 'vad', 'session', 'playback', 'nats'];
   return [
     `Measured ${machineLine(r)}. Real-time devices (one shared capture process) playing ${d.input ?? 'one sentence'}; CPU per device at steady state (from 2 s after the audio starts to 0.5 s before it ends: model loading and connections left out) and peak RSS per process. The stack is capture + vad + session + playback + nats-server (the simulator stands in for Google and is not counted).`,
@@ -162,6 +171,7 @@ export function scalingSection(r: ResultFile): string {
     ...d.points.map((p) => `| ${p.devices} | ${services.map((s) => { const x = p.services.find((y) => y.name === s); return x ? `${x.cpuPercentPerDevice.toFixed(3)} · ${x.rssMb.toFixed(0)} MB` : '–'; }).join(' | ')} | ${fmtValue(p.stackCpuPercentPerDevice, 3)} | ${fmtValue(p.devicesPerCore, 0)} | ${p.answered ?? '–'}/${p.turns ?? '–'} |`),
     '',
     Object.keys(d.memoryPerDeviceMb).length ? `Memory per device (RSS slope from the smallest to the largest run): ${Object.entries(d.memoryPerDeviceMb).map(([k, v]) => `${k} ${v.toFixed(2)} MB`).join(', ')}.` : '',
+    ...(d.failed ?? []).map((f) => `\n**${f.devices} devices: the run failed** (${f.error.replace(/; see .*$/, '')}); the levels above were not run.`),
   ].join('\n');
 }
 

@@ -143,6 +143,22 @@ describe('ActorHost on a real nats-server', () => {
     await host.close();
   });
 
+  it('does not passivate an actor that keeps getting messages, however long it runs', async () => {
+    const stops: string[] = [];
+    const host = new ActorHost<number>(() => ({ handle() {}, stop: (reason) => void stops.push(reason) }), log, { idleMs: 60 });
+    // A message every 20 ms for 300 ms: five idle times long, never 60 ms quiet.
+    for (let i = 0; i < 15; i++) {
+      host.deliver('busy-dev', { message: i, droppable: true });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(stops).toEqual([]);
+    expect(host.has('busy-dev')).toBe(true);
+    // Then quiet: passivated after the idle time.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(stops).toEqual(['idle']);
+    await host.close();
+  });
+
   it('counts invalid audio and events instead of delivering them', async () => {
     const delivered: unknown[] = [];
     const rejectedBefore = consumer.rejectedTotal();

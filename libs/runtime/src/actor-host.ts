@@ -101,6 +101,8 @@ interface Cell<M> {
   processed: number;
   restarts: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When the last message came in (performance.now()); the idle timer checks it when it fires. */
+  lastMessageAt: number;
   lastDropLogAt: number;
   log: Logger;
 }
@@ -203,6 +205,7 @@ export class ActorHost<M> {
         processed: 0,
         restarts: 0,
         idleTimer: undefined,
+        lastMessageAt: 0,
         lastDropLogAt: 0,
         log: this.log.child({ deviceId }),
       };
@@ -308,14 +311,27 @@ export class ActorHost<M> {
     }
   }
 
+  /**
+   * Notes the message's time; the one timer per actor is armed only when none is, and when it
+   * fires early (messages came meanwhile) it re-arms for the rest of the idle time. Before, every
+   * message cleared and set a timer: 50 per second per device for audio.
+   */
   private armIdle(cell: Cell<M>): void {
     if (this.options.idleMs <= 0) return;
-    clearTimeout(cell.idleTimer);
+    cell.lastMessageAt = performance.now();
+    if (cell.idleTimer) return;
+    this.idleTimerIn(cell, this.options.idleMs);
+  }
+
+  private idleTimerIn(cell: Cell<M>, ms: number): void {
     cell.idleTimer = setTimeout(() => {
-      if (cell.running || cell.mailbox.size > 0) return this.armIdle(cell);
+      cell.idleTimer = undefined;
+      const quiet = performance.now() - cell.lastMessageAt;
+      if (quiet < this.options.idleMs) return this.idleTimerIn(cell, this.options.idleMs - quiet);
+      if (cell.running || cell.mailbox.size > 0) return this.idleTimerIn(cell, this.options.idleMs);
       cell.log.info({ idleMs: this.options.idleMs }, 'actor idle: passivating');
       void this.release(cell.deviceId, 'idle');
-    }, this.options.idleMs);
+    }, Math.max(1, Math.ceil(ms)));
     cell.idleTimer.unref();
   }
 

@@ -1,5 +1,6 @@
 import { ENDPOINTING_MODES } from '@voicebus/protocol';
 import { choiceFlag, numberFlag, type FlagSpecs } from '@voicebus/runtime';
+import { INFERENCE_THREADS, type InferenceThread } from './engines/batched-silero-engine.ts';
 import { SILERO_BATCH_DEFAULTS } from './engines/silero-batcher.ts';
 import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
 import { SPEECH_DETECTOR_DEFAULTS, type SpeechDetectorOptions } from './speech-detector.ts';
@@ -12,6 +13,7 @@ export interface VadFlags extends Omit<SpeechDetectorOptions, 'voicedEnd' | 'pau
   mailboxCapacity: number;
   voicedEndMarginDb: number;
   batch: number;
+  inferenceThread: InferenceThread;
   speculativeSilenceMs: number;
 }
 
@@ -46,6 +48,7 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   adaptiveMarginMs: numberFlag('adaptive endpointing: silence beyond the user\'s usual longest pause', { env: 'VAD_ADAPTIVE_MARGIN_MS', default: t.adaptiveMarginMs, min: 0, max: 5000 }),
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   batch: numberFlag('most devices\' Silero v5/v6 frames in one inference call (1 = a call per frame)', { env: 'VAD_BATCH', default: SILERO_BATCH_DEFAULTS.maxBatch, min: 1, max: 1024, integer: true }),
+  inferenceThread: choiceFlag('where batched Silero runs: worker = a thread of its own (the event loop that receives audio is never blocked by a call), main = the event loop\'s thread', INFERENCE_THREADS, { env: 'VAD_INFERENCE_THREAD', default: 'worker' }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 

@@ -20,9 +20,10 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       throw new UsageError(`--speculative-silence-ms (${flags.speculativeSilenceMs}) must be shorter than --end-of-turn-silence-ms (${flags.endOfTurnSilenceMs}): the speculation is what comes before the end`);
     }
     if (flags.adaptiveMinMs > flags.adaptiveMaxMs) throw new UsageError(`--adaptive-min-ms (${flags.adaptiveMinMs}) is over --adaptive-max-ms (${flags.adaptiveMaxMs})`);
-    // Silero v5/v6 batch the frames due together across devices (same decisions, fewer calls).
+    // Silero v5/v6 batch the frames due together across devices (same decisions, fewer calls),
+    // on a worker thread by default so that a call never holds up the chunks arriving meanwhile.
     const engine = isBatchableEngine(flags.engine) && flags.batch > 1
-      ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch })
+      ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch, thread: flags.inferenceThread })
       : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     return {

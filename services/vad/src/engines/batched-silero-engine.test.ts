@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { loadFixture } from '../fixture-runner.ts';
 import { SpeechDetector } from '../speech-detector.ts';
@@ -36,13 +37,13 @@ async function device(engine: VadEngine, name: string): Promise<Boundaries> {
 }
 
 describe('batched Silero (real model, every speech fixture at once)', () => {
-  it.each(['silero-v6', 'silero-v5'] as const)('%s: every device gets the same turn boundaries and probabilities as unbatched, in shared calls', async (name) => {
+  it.each([['silero-v6', 'worker'], ['silero-v5', 'worker'], ['silero-v6', 'main']] as const)('%s, model on the %s thread: every device gets the same turn boundaries and probabilities as unbatched, in shared calls', async (name, thread) => {
     const alone: Boundaries[] = [];
     const unbatched = await createVadEngine(name);
     for (const f of FIXTURES) alone.push(await device(unbatched, f));
 
     // All fixtures at once, twice over (24 devices), so calls really carry several devices' frames.
-    const batched = await createBatchedSileroEngine(name, { maxBatch: 16 });
+    const batched = await createBatchedSileroEngine(name, { maxBatch: 16, thread });
     const together = await Promise.all([...FIXTURES, ...FIXTURES].map((f) => device(batched, f)));
 
     together.forEach((got, i) => {
@@ -56,6 +57,18 @@ describe('batched Silero (real model, every speech fixture at once)', () => {
     expect(largestBatch).toBeGreaterThan(1);
     expect(largestBatch).toBeLessThanOrEqual(16);
     expect(calls).toBeLessThan(frames / 4);
+    // The calls really ran where the option says: the worker is another thread than this one.
+    if (thread === 'worker') expect(batched.batcher.stats.threadId).not.toBe(threadId);
+    else expect(batched.batcher.stats.threadId).toBe(threadId);
+    await batched.batcher.inference.close();
+  });
+
+  it('a dead model worker fails its streams\' frames instead of leaving them waiting', async () => {
+    const engine = await createBatchedSileroEngine('silero-v6');
+    const stream = engine.createStream();
+    expect(await stream.process(new Float32Array(512))).toBeLessThan(0.5);
+    await engine.batcher.inference.close();
+    await expect(stream.process(new Float32Array(512))).rejects.toThrow(/closed|exited/);
   });
 
   it('a stream\'s reset clears its state and context, as unbatched', async () => {

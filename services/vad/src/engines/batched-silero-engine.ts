@@ -1,7 +1,8 @@
-import { sharedSession } from './onnx-session.ts';
-import { SileroBatcher, SILERO_STATE_FLOATS, type SileroBatchOptions } from './silero-batcher.ts';
+import { SileroBatcher, SILERO_BATCH_DEFAULTS, SILERO_STATE_FLOATS, type SileroBatchOptions } from './silero-batcher.ts';
+import { MainThreadInference, type SileroInference } from './silero-inference.ts';
 import { SILERO_V5_CONTEXT, SILERO_V5_FRAME } from './silero-v5-engine.ts';
 import type { VadEngine, VadStream } from './vad-engine.ts';
+import { WorkerInference } from './worker-inference.ts';
 
 /**
  * One device's Silero v5/v6 stream whose frames go through the process's batcher: the same
@@ -49,9 +50,25 @@ export class BatchedSileroEngine implements VadEngine {
   }
 }
 
-/** A batched engine on the process's shared model (its own batcher: engines do not share calls). */
-export async function createBatchedSileroEngine(name: 'silero-v5' | 'silero-v6', options: Partial<SileroBatchOptions> = {}): Promise<BatchedSileroEngine> {
-  return new BatchedSileroEngine(name, new SileroBatcher(await sharedSession(name), options));
+export const INFERENCE_THREADS = ['worker', 'main'] as const;
+export type InferenceThread = (typeof INFERENCE_THREADS)[number];
+
+export interface BatchedEngineOptions extends SileroBatchOptions {
+  /**
+   * Where the model runs: `worker` (default) a worker thread of its own, so the event loop that
+   * receives the chunks is never blocked by a call; `main` this thread (the process's shared
+   * session), blocked 1-5 ms per call of 64 frames.
+   */
+  thread: InferenceThread;
+}
+
+/** A batched engine with its own batcher and model thread (engines do not share calls). */
+export async function createBatchedSileroEngine(name: 'silero-v5' | 'silero-v6', options: Partial<BatchedEngineOptions> = {}): Promise<BatchedSileroEngine> {
+  const { thread = 'worker', ...batch } = options;
+  const inference: SileroInference = thread === 'worker' ? new WorkerInference(name, batch.maxBatch ?? SILERO_BATCH_DEFAULTS.maxBatch) : new MainThreadInference(name);
+  const batcher = new SileroBatcher(inference, batch);
+  await inference.ready();
+  return new BatchedSileroEngine(name, batcher);
 }
 
 export function isBatchableEngine(name: string): name is 'silero-v5' | 'silero-v6' {

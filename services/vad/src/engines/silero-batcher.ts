@@ -1,4 +1,4 @@
-import { ort } from './onnx-session.ts';
+import type { SileroCallResult, SileroInference } from './silero-inference.ts';
 import { SILERO_V5_CONTEXT, SILERO_V5_FRAME } from './silero-v5-engine.ts';
 
 const INPUT = SILERO_V5_CONTEXT + SILERO_V5_FRAME;
@@ -33,27 +33,29 @@ export interface SileroBatchStats {
   calls: number;
   frames: number;
   largestBatch: number;
+  /** The thread the last call ran on (the worker's id when inference is off the main thread). */
+  threadId: number;
 }
 
 /**
- * Runs the frames that many device streams hand in during one turn of the event loop as one
- * Silero call with a batch dimension. onnxruntime-node runs a call on the main thread after a
- * setImmediate, so frames that arrive together (one socket read carries many devices' chunks,
- * and while a call runs the next ones queue up) are gathered at no added wait: at low load a
- * batch is one frame, under load batches grow by themselves. Each row keeps its own state, so
- * every stream computes what it would alone.
+ * Runs the frames that many device streams hand in as one Silero call with a batch dimension.
+ * One call is out at a time; the frames handed in meanwhile (one socket read carries many
+ * devices' chunks) make the next call, sent as soon as the previous one answers. So there is
+ * no added wait: at low load a batch is one frame, under load batches grow by themselves, up
+ * to maxBatch. With the model on a worker thread (WorkerInference, the service's default) the
+ * event loop keeps receiving chunks while a call runs; on the main thread a call blocks it.
+ * Each row keeps its own state, so every stream computes what it would alone.
  */
 export class SileroBatcher {
   readonly options: SileroBatchOptions;
-  readonly stats: SileroBatchStats = { calls: 0, frames: 0, largestBatch: 0 };
-  private readonly session: ort.InferenceSession;
-  private readonly sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
+  readonly stats: SileroBatchStats = { calls: 0, frames: 0, largestBatch: 0, threadId: -1 };
+  readonly inference: SileroInference;
   private pending: Job[] = [];
   private scheduled = false;
   private running = false;
 
-  constructor(session: ort.InferenceSession, options: Partial<SileroBatchOptions> = {}) {
-    this.session = session;
+  constructor(inference: SileroInference, options: Partial<SileroBatchOptions> = {}) {
+    this.inference = inference;
     this.options = { ...SILERO_BATCH_DEFAULTS, ...options };
     if (!(this.options.maxBatch >= 1)) throw new RangeError(`maxBatch must be at least 1, got ${this.options.maxBatch}`);
   }
@@ -116,13 +118,9 @@ export class SileroBatcher {
       state.set(job.slot.state.subarray(0, HALF), k * HALF);
       state.set(job.slot.state.subarray(HALF), (b + k) * HALF);
     });
-    let out: ort.InferenceSession.OnnxValueMapType;
+    let out: SileroCallResult;
     try {
-      out = await this.session.run({
-        input: new ort.Tensor('float32', input, [b, INPUT]),
-        state: new ort.Tensor('float32', state, [2, b, HALF]),
-        sr: this.sr,
-      });
+      out = await this.inference.run({ b, input, state });
     } catch (err) {
       for (const job of batch) job.reject(err);
       return;
@@ -130,8 +128,8 @@ export class SileroBatcher {
     this.stats.calls++;
     this.stats.frames += b;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, b);
-    const stateN = out.stateN!.data as Float32Array;
-    const probs = out.output!.data as Float32Array;
+    this.stats.threadId = out.threadId;
+    const { stateN, probs } = out;
     batch.forEach((job, k) => {
       job.slot.state.set(stateN.subarray(k * HALF, (k + 1) * HALF), 0);
       job.slot.state.set(stateN.subarray((b + k) * HALF, (b + k + 1) * HALF), HALF);
