@@ -48,7 +48,7 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   adaptiveMarginMs: numberFlag('adaptive endpointing: silence beyond the user\'s usual longest pause', { env: 'VAD_ADAPTIVE_MARGIN_MS', default: t.adaptiveMarginMs, min: 0, max: 5000 }),
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   batch: numberFlag('most devices\' Silero v5/v6 frames in one inference call (1 = a call per frame)', { env: 'VAD_BATCH', default: SILERO_BATCH_DEFAULTS.maxBatch, min: 1, max: 1024, integer: true }),
-  inferenceThread: choiceFlag('where batched Silero runs: worker = a thread of its own (the event loop that receives audio is never blocked by a call), main = the event loop\'s thread', INFERENCE_THREADS, { env: 'VAD_INFERENCE_THREAD', default: 'worker' }),
+  inferenceThread: choiceFlag('where batched Silero runs: worker = a thread of its own (the event loop that receives audio is never blocked by a call), main = the event loop\'s thread', INFERENCE_THREADS, { env: 'VAD_INFERENCE_THREAD', default: 'main' }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 
