@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { ASSISTANT_SAMPLE_RATE, type AudioChunk } from '@voicebus/protocol';
+import { framePresentedAtMs, readAudioClock } from './audio-clock.ts';
 import { nowMs } from './page-clock.ts';
 import type { PlayoutCommand, PlayoutReport } from './playout-messages.ts';
 import { Resampler } from './resampler.ts';
@@ -111,13 +112,7 @@ export class Speaker {
 
   /** Wall-clock epoch ms at which context frame `frame` is presented to the output device. */
   frameToEpochMs(frame: number): number {
-    const ts = this.context.getOutputTimestamp();
-    const frameS = frame / this.context.sampleRate;
-    if (ts.contextTime !== undefined && ts.performanceTime !== undefined && ts.performanceTime > 0) {
-      return performance.timeOrigin + ts.performanceTime + (frameS - ts.contextTime) * 1000;
-    }
-    // Not yet rendering to a device: the render clock plus the output latency.
-    return nowMs() + (frameS - this.context.currentTime + (this.context.outputLatency || this.context.baseLatency || 0)) * 1000;
+    return framePresentedAtMs(readAudioClock(this.context), frame);
   }
 
   private toMs(samples: number): number {

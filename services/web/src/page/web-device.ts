@@ -95,7 +95,7 @@ export class WebDevice {
     await this.mic?.close();
     this.mic = undefined;
     try {
-      this.mic = await Microphone.open((pcm) => this.onMicChunk(pcm), options);
+      this.mic = await Microphone.open((pcm, capturedAtUs) => this.onMicChunk(pcm, capturedAtUs), options);
       this.observer.problem(undefined);
     } catch (err) {
       this.observer.problem(err instanceof MicrophoneError ? err.message : `Microphone failed: ${(err as Error).message}`);
@@ -118,10 +118,10 @@ export class WebDevice {
 
   // ---------- microphone → audio.in ----------
 
-  private onMicChunk(pcm: Int16Array): void {
+  private onMicChunk(pcm: Int16Array, capturedAtUs: number): void {
     // Muted: the timeline goes on with silence, so the stack sees no gap and no speech.
     if (this.muted) pcm.fill(0);
-    const { seq, captureTsUs } = this.timeline.next(nowUs());
+    const { seq, captureTsUs } = this.timeline.next(capturedAtUs);
     let firstLoud = -1;
     for (let i = 0; i < pcm.length; i++) if (Math.abs(pcm[i]!) > LOUD) { firstLoud = i; break; }
     const dbfs = levelDbfs(pcm);
