@@ -6,7 +6,7 @@ const ORIGIN = 1_700_000_000_000;
 
 function reading(over: Partial<AudioClockReading> = {}): AudioClockReading {
   // Frame 48 000 (1 s of context time) is presented at performance time 5 000 ms.
-  return { sampleRate: 48_000, output: { contextTime: 1, performanceTime: 5_000 }, timeOrigin: ORIGIN, performanceNow: 5_030, currentTime: 1.04, outputLatencyS: 0.02, ...over };
+  return { sampleRate: 48_000, output: { contextTime: 1, performanceTime: 5_000 }, timeOrigin: ORIGIN, performanceNow: 5_030, currentTime: 1.04, renderToOutputS: 0.02, ...over };
 }
 
 describe('the audio clock', () => {
@@ -18,9 +18,9 @@ describe('the audio clock', () => {
     expect(framePresentedAtMs(later, 48_000 + 960)).toBeCloseTo(ORIGIN + 5_020, 6);
   });
 
-  it('a captured sample is older than its frame\'s presentation by the output and input latencies', () => {
+  it('a captured sample is older than its frame\'s presentation by the render-to-output and input latencies', () => {
     expect(frameCapturedAtMs(reading(), 48_000, 0.01)).toBeCloseTo(ORIGIN + 5_000 - 20 - 10, 6);
-    expect(frameCapturedAtMs(reading({ outputLatencyS: 0 }), 48_000, 0)).toBe(ORIGIN + 5_000);
+    expect(frameCapturedAtMs(reading({ renderToOutputS: 0 }), 48_000, 0)).toBe(ORIGIN + 5_000);
   });
 
   it('before the context renders to a device, the render clock stands in', () => {

@@ -20,8 +20,11 @@ export interface AudioClockReading {
   /** `performance.now()` and `context.currentTime`, read now: the fallback before the device runs. */
   performanceNow: number;
   currentTime: number;
-  /** Seconds from rendering a frame to presenting it (`outputLatency`, else `baseLatency`, else 0). */
-  outputLatencyS: number;
+  /**
+   * Seconds from rendering a frame to presenting it: `baseLatency` (the context to the audio
+   * system) plus `outputLatency` (the audio system to the device), each 0 where not reported.
+   */
+  renderToOutputS: number;
 }
 
 export function readAudioClock(context: AudioContext): AudioClockReading {
@@ -31,7 +34,7 @@ export function readAudioClock(context: AudioContext): AudioClockReading {
     timeOrigin: performance.timeOrigin,
     performanceNow: performance.now(),
     currentTime: context.currentTime,
-    outputLatencyS: context.outputLatency || context.baseLatency || 0,
+    renderToOutputS: (context.baseLatency || 0) + (context.outputLatency || 0),
   };
 }
 
@@ -43,15 +46,17 @@ export function framePresentedAtMs(clock: AudioClockReading, frame: number): num
     return clock.timeOrigin + performanceTime + (frameS - contextTime) * 1000;
   }
   // Not yet rendering to a device: the render clock (the frame rendered about now) plus the
-  // output latency.
-  return clock.timeOrigin + clock.performanceNow + (frameS - clock.currentTime + clock.outputLatencyS) * 1000;
+  // latency from rendering to the device.
+  return clock.timeOrigin + clock.performanceNow + (frameS - clock.currentTime + clock.renderToOutputS) * 1000;
 }
 
 /**
  * Epoch ms at which the input sample rendered at context frame `frame` was captured: the context
- * renders a frame `outputLatencyS` before presenting it, and the input it renders then reached
+ * renders a frame `renderToOutputS` before presenting it, and the input it renders then reached
  * it `inputLatencyS` after the microphone took it (the track's own figure, 0 if it gives none).
+ * (Chromium headless: 10 + 30 ms and 10 ms; a chunk then reaches the page 10-20 ms after its
+ * last sample by this clock, never before it: the web e2e tests check that.)
  */
 export function frameCapturedAtMs(clock: AudioClockReading, frame: number, inputLatencyS: number): number {
-  return framePresentedAtMs(clock, frame) - (clock.outputLatencyS + inputLatencyS) * 1000;
+  return framePresentedAtMs(clock, frame) - (clock.renderToOutputS + inputLatencyS) * 1000;
 }
