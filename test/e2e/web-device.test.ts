@@ -43,7 +43,10 @@ const rows = (page: Page) => page.locator('#latency tbody tr');
  * the clock getOutputTimestamp pairs the audio clock with, so this is where a capture timeline
  * off the playout clock shows, to the millisecond: a chunk cannot arrive before its last sample
  * was captured (late stamps make this negative), and the promptest arrive within the input
- * latency and a render quantum of it (early stamps make it large). Measured: 9-20 ms.
+ * latency and a render quantum of it (early stamps make it large). Measured: 9-18 ms, once
+ * -11 ms: the timeline is anchored on the first chunk, read from the output timestamp while it
+ * still settles (it moves by up to ~20 ms in the first 100 ms), hence -20. Stamps that leave out
+ * the latencies (50 ms late) read -39 ms.
  */
 function captureLeadMs(r: PageRecord): number {
   return Math.min(...r.capture.chunks.map((c) => c.arrivedAt - (c.captureTsUs / 1000 + DEFAULT_CHUNK_MS)));
@@ -52,7 +55,7 @@ function captureLeadMs(r: PageRecord): number {
 function expectCaptureOnThePlayoutClock(r: PageRecord, label: string): void {
   const lead = captureLeadMs(r);
   console.log(`${label}: the promptest chunk reached the page ${lead.toFixed(1)} ms after its last sample`);
-  expect(lead, `${label}: capture stamps not later than the chunks' arrival`).toBeGreaterThan(0);
+  expect(lead, `${label}: capture stamps not later than the chunks' arrival`).toBeGreaterThan(-20);
   expect(lead, `${label}: capture stamps not early`).toBeLessThan(35);
 }
 
