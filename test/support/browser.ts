@@ -5,12 +5,13 @@ export const CHROMIUM = process.env.VOICEBUS_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * Headless Chromium whose microphone is `wav` (Chromium's fake capture device, which loops the
- * file) and whose permission prompt says yes, unless `denyMicrophone`.
+ * file unless `once`) and whose permission prompt says yes, unless `denyMicrophone`.
  */
-export async function launchBrowser(options: { wav?: string; denyMicrophone?: boolean } = {}): Promise<Browser> {
+export async function launchBrowser(options: { wav?: string; denyMicrophone?: boolean; once?: boolean } = {}): Promise<Browser> {
   const args = ['--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
   if (!options.denyMicrophone) args.push('--use-fake-ui-for-media-stream');
-  if (options.wav) args.push(`--use-file-for-fake-audio-capture=${options.wav}`);
+  // `once`: the file plays one time, then the microphone is silent (Chromium's %noloop).
+  if (options.wav) args.push(`--use-file-for-fake-audio-capture=${options.wav}${options.once ? '%noloop' : ''}`);
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
@@ -19,11 +20,11 @@ export interface PageRecord {
   state: string;
   malformed: number;
   denied: string[];
-  capture: { chunks: { seq: number; captureTsUs: number; dbfs: number; firstLoudSample: number }[] };
+  capture: { chunks: { seq: number; captureTsUs: number; arrivedAt: number; dbfs: number; firstLoudSample: number }[] };
   playout: {
     playedSamples: number;
     audibleSamples: number;
-    turns: Record<string, { receivedAt: number; receivedSamples: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; flushed?: boolean }>;
+    turns: Record<string, { receivedAt: number; receivedSamples: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; audibleSamples?: number; droppedSamples?: number; flushed?: boolean; flushRequestedAt?: number; finished?: boolean }>;
   } | undefined;
 }
 

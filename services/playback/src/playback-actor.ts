@@ -57,7 +57,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly deps: PlaybackActorDeps;
   private readonly buffer: JitterBuffer;
   private readonly timings = new Map<string, TurnTiming>();
-  /** Turns flushed by barge-in: their late audio is dropped. */
+  /** Turns flushed (barge-in, a withdrawn speculation): their late audio is dropped until the turn is reopened. */
   private readonly flushed = new Set<string>();
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
@@ -259,6 +259,9 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         return true;
       case 'playback.flushed':
         if (event.turnId) {
+          // As for a flush of our own: if the turn goes on (a speculative answer withdrawn
+          // before it was heard), its next pause or end reopens it and its answer starts afresh.
+          this.flushed.add(event.turnId);
           this.timing(event.turnId).interrupted = true;
           this.reportLatency(event.turnId);
         }

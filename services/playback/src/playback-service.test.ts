@@ -153,6 +153,37 @@ describe('playback service (real process, real nats-server)', () => {
     expect(events.filter((e) => e.deviceId === deviceId && e.type === 'assistant.audible')).toHaveLength(0);
   });
 
+  it('a device that plays for itself and flushed a speculative answer unheard: the answer that follows is the turn\'s, not interrupted', async () => {
+    const deviceId = 'selfspec';
+    const latencies: { turnId: string; interrupted: boolean; playbackBufferMs: number }[] = [];
+    const gotLatency = new Promise<void>((resolve) => bus.subscribeEvents(STREAMS.turn, (e) => {
+      if (e.type === 'turn.latency' && e.deviceId === deviceId) {
+        latencies.push(e);
+        resolve();
+      }
+    }, { deviceId }));
+    await bus.flush();
+    const t0 = Date.now();
+    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
+    // The model started at a pause; the user went on and the device dropped the held answer.
+    bus.publishEvent(makeEvent('turn.pause', { deviceId, turnId: 'spec-1', speechEndUs: (t0 - 1500) * 1000, silenceMs: 100, decidedAt: t0 - 1400 }));
+    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'spec-1', requestedAt: t0 - 1400, modelFirstAudioMs: 70 }));
+    bus.publishEvent(makeEvent('playback.flushed', { deviceId, turnId: 'spec-1', droppedMs: 200 }));
+    // Turn events jump the service's mailbox queue (priority): the end comes well after the
+    // flush in a conversation, so here too (nothing observable marks a device's flush handled).
+    await bus.flush();
+    await new Promise((r) => setTimeout(r, 250));
+    // The turn's real end, its answer, played by the device.
+    bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'spec-1', speechStartUs: (t0 - 3000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0, endOfTurnDelayMs: 700 }));
+    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'spec-1', requestedAt: t0 + 5, modelFirstAudioMs: 70 }));
+    bus.publishEvent(makeEvent('playback.started', { deviceId, turnId: 'spec-1', playedAt: t0 + 150, bufferMs: 60 }));
+    bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId: 'spec-1', playedMs: 2000 }));
+    await gotLatency;
+    expect(latencies).toHaveLength(1);
+    expect(latencies[0]!.interrupted).toBe(false);
+    expect(latencies[0]!.playbackBufferMs).toBeCloseTo(60, 6);
+  });
+
   it('rejects and counts audio in the wrong format without losing the turn', async () => {
     bus.publishEvent(makeEvent('device.announced', { deviceId: 'p3', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
     bus.publishAudio('p3', 'audio.out', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(5), turnId: 'b1' });

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import { frameCapturedAtMs, readAudioClock } from './audio-clock.ts';
 import type { CapturedChunk } from './capture-worklet.ts';
 
 /** The browser's own audio processing, each switchable (all on by default). */
@@ -22,9 +23,14 @@ export class MicrophoneError extends Error {
   }
 }
 
+/** A finished chunk and the epoch µs at which its first sample was captured (the audio clock's). */
+export type ChunkHandler = (pcm: Int16Array, capturedAtUs: number) => void;
+
 /**
  * The microphone: getUserMedia into an AudioWorklet that hands out 16 kHz PCM16 chunks.
- * `onChunk` gets each chunk as it is completed in the audio thread.
+ * `onChunk` gets each chunk as it is completed in the audio thread, with the time its first
+ * sample was captured, read from the context's audio clock like the speaker's playout times
+ * (audio-clock.ts): not when the chunk happens to reach the main thread.
  */
 export class Microphone {
   readonly options: MicrophoneOptions;
@@ -39,7 +45,7 @@ export class Microphone {
     this.node = node;
   }
 
-  static async open(onChunk: (pcm: Int16Array) => void, options: Partial<MicrophoneOptions> = {}): Promise<Microphone> {
+  static async open(onChunk: ChunkHandler, options: Partial<MicrophoneOptions> = {}): Promise<Microphone> {
     const opts = { ...MICROPHONE_DEFAULTS, ...options };
     if (!navigator.mediaDevices?.getUserMedia) throw new MicrophoneError('unavailable', 'This page cannot use a microphone here (it needs https or localhost).');
     let stream: MediaStream;
@@ -63,8 +69,9 @@ export class Microphone {
       channelCountMode: 'explicit',
       processorOptions: { targetRate: opts.targetRate, chunkSamples: opts.chunkSamples },
     });
+    const inputLatencyS = trackLatencyS(stream);
     node.port.onmessage = (e: MessageEvent<CapturedChunk>) => {
-      if (e.data.type === 'chunk') onChunk(e.data.pcm);
+      if (e.data.type === 'chunk') onChunk(e.data.pcm, Math.round(frameCapturedAtMs(readAudioClock(context), e.data.frame, inputLatencyS) * 1000));
     };
     context.createMediaStreamSource(stream).connect(node);
     await context.resume();
@@ -76,6 +83,12 @@ export class Microphone {
     for (const track of this.stream.getTracks()) track.stop();
     await this.context.close().catch(() => {});
   }
+}
+
+/** The capture latency the browser reports for the microphone's track (seconds; 0 if none). */
+function trackLatencyS(stream: MediaStream): number {
+  const latency = (stream.getAudioTracks()[0]?.getSettings() as { latency?: unknown } | undefined)?.latency;
+  return typeof latency === 'number' && Number.isFinite(latency) && latency > 0 ? latency : 0;
 }
 
 /** A chunk's level in dBFS (RMS), for the meter. */

@@ -14,6 +14,8 @@ interface Turn {
   started: boolean;
   queued: number;
   played: number;
+  /** Of the played samples, the non-zero ones. */
+  audible: number;
 }
 
 /** A pause the user hears: this long, every sample under about -36 dBFS (as the playback service). */
@@ -31,6 +33,12 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
   private readonly targetSamples: number;
   private queue: Segment[] = [];
   private readonly turns = new Map<string, Turn>();
+  /**
+   * Turns flushed (barge-in, a withdrawn speculation): audio for them that is still on its way
+   * is dropped, as the playback service drops it, until the turn is reopened (its next pause
+   * or end: a speculative answer's turn goes on and is answered again).
+   */
+  private readonly flushedTurns = new Set<string>();
   private playing = false;
   private playingTurn: string | undefined;
   private paused = false;
@@ -56,9 +64,10 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
   private command(c: PlayoutCommand): void {
     switch (c.type) {
       case 'audio': {
+        if (this.flushedTurns.has(c.turnId)) return;
         let turn = this.turns.get(c.turnId);
         if (!turn) {
-          turn = { complete: false, started: false, queued: 0, played: 0 };
+          turn = { complete: false, started: false, queued: 0, played: 0, audible: 0 };
           this.turns.set(c.turnId, turn);
         } else if (turn.complete) return; // late audio of a finished turn
         this.queue.push({ turnId: c.turnId, pcm: c.pcm, offset: 0 });
@@ -70,11 +79,17 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
         if (turn) turn.complete = true;
         return;
       }
+      case 'reopen':
+        this.flushedTurns.delete(c.turnId);
+        return;
       case 'flush':
         if (c.at === 'pause' && this.currentTurn() !== undefined) {
           this.flushAtPause = true;
           this.quietRun = 0;
-        } else this.flush(scope.currentFrame);
+        } else {
+          if (c.turnId) this.flushedTurns.add(c.turnId);
+          this.flush(scope.currentFrame);
+        }
         return;
       case 'pause':
         if (!this.paused) {
@@ -98,14 +113,18 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
   private flush(frame: number): void {
     const turnId = this.currentTurn();
     const droppedSamples = this.queue.reduce((n, s) => n + s.pcm.length - s.offset, 0);
-    const playedSamples = turnId ? (this.turns.get(turnId)?.played ?? 0) : 0;
+    for (const id of this.turns.keys()) this.flushedTurns.add(id);
+    if (this.flushedTurns.size > 64) this.flushedTurns.delete(this.flushedTurns.values().next().value!);
+    const turn = turnId ? this.turns.get(turnId) : undefined;
+    const playedSamples = turn?.played ?? 0;
+    const audibleSamples = turn?.audible ?? 0;
     this.queue = [];
     this.turns.clear();
     this.playing = false;
     this.playingTurn = undefined;
     this.paused = false;
     this.flushAtPause = false;
-    this.report({ type: 'flushed', turnId, frame, droppedSamples, playedSamples });
+    this.report({ type: 'flushed', turnId, frame, droppedSamples, playedSamples, audibleSamples });
   }
 
   private reportSilence(): void {
@@ -139,7 +158,10 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
         for (let k = 0; k < n; k++) {
           const v = seg.pcm[seg.offset + k]!;
           out[i + k] = v;
-          if (v !== 0) this.audibleTotal++;
+          if (v !== 0) {
+            this.audibleTotal++;
+            turn.audible++;
+          }
           if (this.flushAtPause) this.quietRun = Math.abs(v) < PAUSE_PEAK ? this.quietRun + 1 : 0;
         }
         seg.offset += n;
@@ -157,7 +179,7 @@ class PlayoutProcessor extends scope.AudioWorkletProcessor implements WorkletPro
         this.turns.delete(turnId);
         this.playingTurn = undefined;
         this.playing = false;
-        this.report({ type: 'finished', turnId, frame: blockFrame + i, playedSamples: turn.played });
+        this.report({ type: 'finished', turnId, frame: blockFrame + i, playedSamples: turn.played, audibleSamples: turn.audible });
       } else {
         // Ran dry mid-turn: the rest of the block is silence, counted as an underrun.
         silence = out.length - i;

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { ASSISTANT_SAMPLE_RATE, type AudioChunk } from '@voicebus/protocol';
+import { framePresentedAtMs, readAudioClock } from './audio-clock.ts';
 import { nowMs } from './page-clock.ts';
 import type { PlayoutCommand, PlayoutReport } from './playout-messages.ts';
 import { Resampler } from './resampler.ts';
@@ -27,7 +28,30 @@ export interface PlayoutRecord {
   playedSamples: number;
   /** Of those, the non-zero ones. */
   audibleSamples: number;
-  turns: Record<string, { receivedAt: number; receivedSamples: number; startedAt?: number; stoppedAt?: number; playedSamples?: number; flushed?: boolean }>;
+  turns: Record<string, TurnPlayout>;
+}
+
+/**
+ * One turn's audio in the page. The counts add up over everything the turn's turn id brought,
+ * a flushed answer and the one after it alike (a speculative answer that was withdrawn and the
+ * answer that replaced it): received = played + dropped, and played is what was heard.
+ */
+export interface TurnPlayout {
+  /** The turn's first audio (of its first answer, if a flush dropped one). */
+  receivedAt: number;
+  receivedSamples: number;
+  startedAt?: number;
+  stoppedAt?: number;
+  playedSamples?: number;
+  /** Of the played samples, the non-zero ones (the simulator counts the same in each answer). */
+  audibleSamples?: number;
+  /** Received samples a flush dropped before they were played. */
+  droppedSamples?: number;
+  flushed?: boolean;
+  /** When the page told the worklet to flush (the command's arrival, on the main thread): stoppedAt − this is the page's part of a barge-in. */
+  flushRequestedAt?: number;
+  /** Its answer was played to the end. */
+  finished?: boolean;
 }
 
 /**
@@ -44,6 +68,14 @@ export class Speaker {
   private readonly listener: SpeakerListener;
   private readonly upsampler: Resampler | undefined;
   private readonly ratio: number;
+  /**
+   * When the answer now buffered for each turn began to arrive: the start of its buffering, for
+   * `bufferMs`. A flush forgets it, so an answer after a withdrawn speculative one counts from
+   * its own first audio, not from audio nobody heard.
+   */
+  private readonly answerSince = new Map<string, number>();
+  private flushAtPause = false;
+  private flushRequestedAt: number | undefined;
 
   private constructor(context: AudioContext, node: AudioWorkletNode, listener: SpeakerListener, options: SpeakerOptions) {
     this.context = context;
@@ -76,8 +108,10 @@ export class Speaker {
   }
 
   play(chunk: AudioChunk, turnId: string): void {
-    const turn = (this.record.turns[turnId] ??= { receivedAt: nowMs(), receivedSamples: 0 });
+    const now = nowMs();
+    const turn = (this.record.turns[turnId] ??= { receivedAt: now, receivedSamples: 0 });
     turn.receivedSamples += chunk.pcm.length;
+    if (!this.answerSince.has(turnId)) this.answerSince.set(turnId, now);
     const f = new Float32Array(chunk.pcm.length);
     for (let i = 0; i < f.length; i++) f[i] = chunk.pcm[i]! / 32768;
     const pcm = this.upsampler ? this.upsampler.push(f) : f;
@@ -88,8 +122,18 @@ export class Speaker {
     this.send({ type: 'complete', turnId });
   }
 
-  flush(at: 'now' | 'pause' = 'now'): void {
-    this.send({ type: 'flush', at });
+  /** Stops the answer (`turnId`, when the command names it); its audio still on the way is dropped until `reopen`. */
+  flush(at: 'now' | 'pause' = 'now', turnId?: string): void {
+    // The worklet takes commands in order: audio sent after a flush now is the next answer's.
+    if (at === 'now') this.answerSince.clear();
+    else this.flushAtPause = true;
+    this.flushRequestedAt = nowMs();
+    this.send({ type: 'flush', at, turnId });
+  }
+
+  /** The turn goes on (its next pause or end): a new answer for it plays. */
+  reopen(turnId: string): void {
+    this.send({ type: 'reopen', turnId });
   }
 
   pause(): void {
@@ -111,17 +155,18 @@ export class Speaker {
 
   /** Wall-clock epoch ms at which context frame `frame` is presented to the output device. */
   frameToEpochMs(frame: number): number {
-    const ts = this.context.getOutputTimestamp();
-    const frameS = frame / this.context.sampleRate;
-    if (ts.contextTime !== undefined && ts.performanceTime !== undefined && ts.performanceTime > 0) {
-      return performance.timeOrigin + ts.performanceTime + (frameS - ts.contextTime) * 1000;
-    }
-    // Not yet rendering to a device: the render clock plus the output latency.
-    return nowMs() + (frameS - this.context.currentTime + (this.context.outputLatency || this.context.baseLatency || 0)) * 1000;
+    return framePresentedAtMs(readAudioClock(this.context), frame);
   }
 
   private toMs(samples: number): number {
     return ((samples * this.ratio) / ASSISTANT_SAMPLE_RATE) * 1000;
+  }
+
+  private addPlayed(turn: TurnPlayout, stoppedAt: number, played: number, audible: number, dropped: number): void {
+    turn.stoppedAt = stoppedAt;
+    turn.playedSamples = (turn.playedSamples ?? 0) + Math.round(played * this.ratio);
+    turn.audibleSamples = (turn.audibleSamples ?? 0) + Math.round(audible * this.ratio);
+    turn.droppedSamples = (turn.droppedSamples ?? 0) + Math.round(dropped * this.ratio);
   }
 
   private onReport(r: PlayoutReport): void {
@@ -130,20 +175,31 @@ export class Speaker {
         const at = this.frameToEpochMs(r.frame);
         const turn = (this.record.turns[r.turnId] ??= { receivedAt: at, receivedSamples: 0 });
         turn.startedAt = at;
-        this.listener.started(r.turnId, at, Math.max(0, at - turn.receivedAt));
+        this.listener.started(r.turnId, at, Math.max(0, at - (this.answerSince.get(r.turnId) ?? turn.receivedAt)));
         return;
       }
       case 'finished': {
         const at = this.frameToEpochMs(r.frame);
         const turn = this.record.turns[r.turnId];
-        if (turn) Object.assign(turn, { stoppedAt: at, playedSamples: Math.round(r.playedSamples * this.ratio) });
+        if (turn) {
+          this.addPlayed(turn, at, r.playedSamples, r.audibleSamples, 0);
+          turn.finished = true;
+        }
+        this.answerSince.delete(r.turnId);
         this.listener.finished(r.turnId, this.toMs(r.playedSamples), at);
         return;
       }
       case 'flushed': {
         const at = this.frameToEpochMs(r.frame);
+        // A flush at the next pause took effect only now, in the audio thread.
+        if (this.flushAtPause) this.answerSince.clear();
+        this.flushAtPause = false;
         const turn = r.turnId ? this.record.turns[r.turnId] : undefined;
-        if (turn) Object.assign(turn, { stoppedAt: at, playedSamples: Math.round(r.playedSamples * this.ratio), flushed: true });
+        if (turn) {
+          this.addPlayed(turn, at, r.playedSamples, r.audibleSamples, r.droppedSamples);
+          turn.flushed = true;
+          turn.flushRequestedAt = this.flushRequestedAt;
+        }
         this.listener.flushed(r.turnId, this.toMs(r.droppedSamples), at);
         return;
       }

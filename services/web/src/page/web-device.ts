@@ -18,7 +18,7 @@ import {
 import { BusLink, fetchGrant, type LinkStatus } from './bus-link.ts';
 import { CaptureTimeline } from './capture-timeline.ts';
 import { levelDbfs, Microphone, MicrophoneError, type MicrophoneOptions } from './microphone.ts';
-import { nowUs } from './page-clock.ts';
+import { nowMs, nowUs } from './page-clock.ts';
 import { Speaker, type SpeakerListener } from './speaker.ts';
 
 /** What the page's view is told: every event of its device and everything local. */
@@ -31,9 +31,14 @@ export interface DeviceObserver {
   speaking(turnId: string | undefined): void;
 }
 
-/** The page's own record of what it captured, for tests: one entry per chunk. */
+/**
+ * The page's own record of what it captured, for tests: one entry per chunk, with when it
+ * reached the main thread (`arrivedAt`, epoch ms, performance.now()'s clock): a chunk arrives
+ * after its last sample was captured, so arrivedAt − (captureTsUs + one chunk) is never negative,
+ * and is small for the promptest chunks, if the capture times are on the clock playout uses.
+ */
 export interface CaptureRecord {
-  chunks: { seq: number; captureTsUs: number; dbfs: number; firstLoudSample: number }[];
+  chunks: { seq: number; captureTsUs: number; arrivedAt: number; dbfs: number; firstLoudSample: number }[];
 }
 
 const LOUD = 1000;
@@ -95,7 +100,7 @@ export class WebDevice {
     await this.mic?.close();
     this.mic = undefined;
     try {
-      this.mic = await Microphone.open((pcm) => this.onMicChunk(pcm), options);
+      this.mic = await Microphone.open((pcm, capturedAtUs) => this.onMicChunk(pcm, capturedAtUs), options);
       this.observer.problem(undefined);
     } catch (err) {
       this.observer.problem(err instanceof MicrophoneError ? err.message : `Microphone failed: ${(err as Error).message}`);
@@ -118,14 +123,14 @@ export class WebDevice {
 
   // ---------- microphone → audio.in ----------
 
-  private onMicChunk(pcm: Int16Array): void {
+  private onMicChunk(pcm: Int16Array, capturedAtUs: number): void {
     // Muted: the timeline goes on with silence, so the stack sees no gap and no speech.
     if (this.muted) pcm.fill(0);
-    const { seq, captureTsUs } = this.timeline.next(nowUs());
+    const { seq, captureTsUs } = this.timeline.next(capturedAtUs);
     let firstLoud = -1;
     for (let i = 0; i < pcm.length; i++) if (Math.abs(pcm[i]!) > LOUD) { firstLoud = i; break; }
     const dbfs = levelDbfs(pcm);
-    this.capture.chunks.push({ seq, captureTsUs, dbfs, firstLoudSample: firstLoud });
+    this.capture.chunks.push({ seq, captureTsUs, arrivedAt: nowMs(), dbfs, firstLoudSample: firstLoud });
     this.observer.level(dbfs);
     if (seq === 0) this.announce();
     const { body, headers } = encodeAudioChunk({ seq, captureTsUs, sampleRate: CAPTURE_SAMPLE_RATE, channels: 1, pcm, sentAtUs: nowUs() });
@@ -188,9 +193,12 @@ export class WebDevice {
     if (!speaker) return;
     switch (event.type) {
       case 'control.interrupt':
-        return speaker.flush('now');
+        return speaker.flush('now', event.turnId);
       case 'control.flush':
-        return speaker.flush(event.at ?? 'now');
+        return speaker.flush(event.at ?? 'now', event.turnId);
+      case 'turn.pause':
+      case 'turn.end':
+        return speaker.reopen(event.turnId);
       case 'control.pause':
         return speaker.pause();
       case 'control.resume':
