@@ -130,7 +130,7 @@ describe('the browser device, end to end', () => {
     console.log(`screenshots: ${SHOTS}`);
   }, 120_000);
 
-  it('barge-in: the answer stops in the browser within 250 ms of the user\'s speech, 60 ms of them in the page', async () => {
+  it('barge-in: the answer stops in the browser within 150 ms of the user\'s speech, 60 ms of them in the page', async () => {
     const truth = fixtureTruth('barge-in');
     const bargeAtMs = truth.segments.find((s) => s.turn === 2)!.startMs;
     const browser = await launchBrowser({ wav: join(FIXTURES, 'barge-in.wav') });
@@ -158,12 +158,15 @@ describe('the browser device, end to end', () => {
     expectCaptureOnThePlayoutClock(r, 'webC');
     // Capture and playout times are one clock's, so these are what a person would hear: the
     // interrupt comes after the speech, never before it; the page stops within a few quanta of
-    // it; the whole stop, mouth to ear, within 250 ms (on a loaded 2-core machine: 64-160 ms).
+    // it; the whole stop, mouth to ear, within 150 ms (measured 68-99 ms, n=5, on a loaded
+    // 2-core machine).
     expect(stackMs).toBeGreaterThan(0);
     expect(pageMs).toBeGreaterThan(0);
     expect(pageMs).toBeLessThan(60);
-    expect(stopMs).toBeLessThan(250);
+    expect(stopMs).toBeLessThan(150);
     expect(tab.console.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    // The page's own publishes (it asks for nothing else) and every service: nothing refused.
+    expect(demo.violations().filter((l) => !/voice\.v1\.webB\./.test(l))).toEqual([]);
   }, 60_000);
 });
 
@@ -226,6 +229,7 @@ describe('the browser device with speculative endpointing', () => {
       expect(held.length, 'a withdrawn answer reached the page').toBeGreaterThanOrEqual(1);
       console.log(`speculative: ${held.map(([id, t]) => `${id} held and dropped ${((t.droppedSamples! / 24_000) * 1000).toFixed(0)} ms of a withdrawn answer`).join('; ')}`);
       expect(tab.console.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+      expect(spec.violations()).toEqual([]);
     } finally {
       await spec.stop();
     }

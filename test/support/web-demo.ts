@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TurnRow } from '../../demo/src/conversation-monitor.ts';
-import { REPO } from './run-demo.ts';
+import { permissionViolations, REPO } from './run-demo.ts';
 
 /** `./voicebus demo --web` as a user starts it, serving its page until `stop()`. */
 export interface WebDemo {
@@ -12,6 +12,8 @@ export interface WebDemo {
   lines: string[];
   /** The device's turns.jsonl rows as the demo keeps them up to date. */
   turnRows(device: string): TurnRow[];
+  /** What its nats-server refused so far (pages, web service and services alike). */
+  violations(): string[];
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startWebDemo(args: string[] = [], env: NodeJS.ProcessEnv =
       if (!existsSync(file)) return [];
       return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TurnRow);
     },
+    violations: () => permissionViolations(out),
     async stop() {
       if (demo.exitCode !== null) return;
       const exited = new Promise((r) => demo.once('exit', r));
