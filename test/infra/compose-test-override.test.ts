@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 const INFRA = join(resolve(import.meta.dirname, '../..'), 'infra');
 
 describe('the compose-test override and the Dockerfile\'s base images', () => {
-  it('overrides only jaeger (a stand-in on its OTLP ports) and the nats image', () => {
+  it('overrides only jaeger (a stand-in on its OTLP ports) and the nats nodes\' image', () => {
     const override = parse(readFileSync(join(INFRA, 'compose-test/docker-compose.override.yml'), 'utf8')) as { services: Record<string, Record<string, unknown>> };
-    expect(Object.keys(override.services).sort()).toEqual(['jaeger', 'nats']);
-    expect(Object.keys(override.services.nats!)).toEqual(['image']);
+    expect(Object.keys(override.services).sort()).toEqual(['jaeger', 'nats', 'nats-2', 'nats-3']);
+    for (const node of ['nats', 'nats-2', 'nats-3']) expect(Object.keys(override.services[node]!), node).toEqual(['image']);
     expect(override.services.jaeger!.command).toEqual(['node', '/stand-in/otlp-stand-in.ts']);
     const standIn = readFileSync(join(INFRA, 'compose-test/otlp-stand-in.ts'), 'utf8');
     expect(standIn).toMatch(/listen\(4318,/);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,18 +28,7 @@ export function runDemo(args: string[], options: { onLine?: (line: string) => vo
     env: { ...process.env, CI: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
-  let partial = '';
-  const onData = (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      options.onLine?.(line);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  const lines = collectLines(child, options.onLine);
   return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise({ code, out, lines, violations: permissionViolations(out) })));
 }
 
@@ -55,6 +44,23 @@ export function permissionViolations(out: string): string[] {
   return readdirSync(logs)
     .filter((f) => f === 'nats-server.log' || /^n\d+\.log$/.test(f))
     .flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n').filter((l) => /Violation/.test(l)));
+}
+
+/** A child's stdout and stderr as whole lines, kept in order (and each handed to `onLine`). */
+export function collectLines(child: ChildProcess, onLine?: (line: string) => void): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  const onData = (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      onLine?.(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return lines;
 }
 
 /** turns.jsonl rows as the demo writes them (answered rows have every latency field). */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TurnRow } from '../../demo/src/conversation-monitor.ts';
-import { permissionViolations, REPO } from './run-demo.ts';
+import { collectLines, permissionViolations, REPO } from './run-demo.ts';
 
 /** `./voicebus demo --web` as a user starts it, serving its page until `stop()`. */
 export interface WebDemo {
@@ -24,20 +24,13 @@ export async function startWebDemo(args: string[] = [], env: NodeJS.ProcessEnv =
     env: { ...process.env, CI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
+  let served: (url: string) => void = () => {};
+  const lines = collectLines(demo, (line) => {
+    const m = /^web: (\S+)$/.exec(line);
+    if (m) served(m[1]!);
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    let partial = '';
-    const onData = (d: Buffer) => {
-      const parts = (partial + d.toString()).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        const m = /^web: (\S+)$/.exec(line);
-        if (m) resolve(m[1]!);
-      }
-    };
-    demo.stdout!.on('data', onData);
-    demo.stderr!.on('data', onData);
+    served = resolve;
     demo.once('exit', (code) => reject(new Error(`demo exited (${code}) before its page was served:\n${lines.join('\n')}`)));
   });
   return {

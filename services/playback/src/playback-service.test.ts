@@ -170,9 +170,14 @@ describe('playback service (real process, real nats-server)', () => {
     bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'spec-1', requestedAt: t0 - 1400, modelFirstAudioMs: 70 }));
     bus.publishEvent(makeEvent('playback.flushed', { deviceId, turnId: 'spec-1', droppedMs: 200 }));
     // Turn events jump the service's mailbox queue (priority): the end comes well after the
-    // flush in a conversation, so here too (nothing observable marks a device's flush handled).
+    // flush in a conversation, so here too: the device's actor has handled the four events
+    // above (its own count, in the service's status) before the end is sent.
     await bus.flush();
-    await new Promise((r) => setTimeout(r, 250));
+    for (;;) {
+      const status = JSON.parse((await bus.nc.request('voicebus.playback.status', undefined, { timeout: 2000 })).string()) as { devices: { deviceId: string; processed: number; queued: number }[] };
+      const actor = status.devices.find((d) => d.deviceId === deviceId);
+      if (actor && actor.processed >= 4 && actor.queued === 0) break;
+    }
     // The turn's real end, its answer, played by the device.
     bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'spec-1', speechStartUs: (t0 - 3000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0, endOfTurnDelayMs: 700 }));
     bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'spec-1', requestedAt: t0 + 5, modelFirstAudioMs: 70 }));

@@ -6,7 +6,7 @@
  *   COMPOSE_TEST_PROJECT, NATS_URL, OBSERVER_CREDS, OTLP_URL, WEB_URL, COMPOSE_TEST_RUN_DIR,
  *   COMPOSE_TEST_RESULTS
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchBrowser, pageRecord } from '../../support/browser.ts';
 import { BusObserver } from './bus-observer.ts';
@@ -230,8 +230,43 @@ async function main(): Promise<void> {
   });
   await bus.close();
 
+  // The cluster profile: three nats nodes, every service given all three, buckets with three
+  // copies (infra/cluster.env, added to this run's env file: compose v1 reads one).
+  say('cluster profile: compose down -v, then up with infra/cluster.env (three nats nodes)');
+  await docker.composeRun('down', '-v', '--remove-orphans', '--timeout', '10');
+  const envAt = docker.compose.indexOf('--env-file') + 1;
+  const clusterEnv = join(env.COMPOSE_TEST_RUN_DIR!, 'cluster.env');
+  writeFileSync(clusterEnv, `${readFileSync(docker.compose[envAt]!, 'utf8')}\n${readFileSync(resolve(import.meta.dirname, '../../../infra/cluster.env'), 'utf8')}`);
+  const cluster = new Docker(docker.project, [...docker.compose.slice(0, envAt), clusterEnv, ...docker.compose.slice(envAt + 1), '--profile', 'cluster']);
+  await cluster.composeRun('up', '-d', '--no-build');
+
+  await check('cluster profile: three nats nodes, buckets with three copies; docker kill of one node mid-conversation, the turns go on', async () => {
+    const nodes = ['nats', 'nats-2', 'nats-3'];
+    await cluster.waitHealthy(150_000, (cs) => [...nodes, 'vad', 'session', 'playback', ...DEVICES].every((s) => cs.some((c) => c.service === s && c.health === 'healthy')));
+    bus = await BusObserver.connect(env.NATS_URL!, env.OBSERVER_CREDS!);
+    const since = Date.now();
+    await bus.waitFor('a turn answered per device', answeredTurnByTurn(bus, since, 1), 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${describeTurns(bus, since)}`);
+    });
+    const info = (await bus.nc.request('$JS.API.STREAM.INFO.KV_voicebus_owners', '', { timeout: 5000 })).json<{ config?: { num_replicas?: number }; cluster?: { leader?: string; replicas?: unknown[] } }>();
+    if (info.config?.num_replicas !== 3 || (info.cluster?.replicas?.length ?? 0) !== 2) throw new Error(`leases bucket: ${JSON.stringify({ config: info.config?.num_replicas, cluster: info.cluster })}`);
+    // One node that is not the one the host's observer uses (only nats publishes its port).
+    const victim = (await cluster.containers()).find((c) => c.service === 'nats-2')!;
+    await cluster.docker('kill', victim.name);
+    const killedAt = Date.now();
+    await bus.waitFor('two turns per device answered after the kill', answeredTurnByTurn(bus, killedAt, 2), 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${describeTurns(bus, killedAt)}`);
+    });
+    assertNoTurnTwice(bus, killedAt);
+    const lost = await cluster.composeRun('logs', '--no-color', 'vad', 'session', 'playback');
+    const losses = lost.split('\n').filter((l) => l.includes('lost device ownership')).length;
+    if (losses > 0) throw new Error(`${losses} lease losses in the services' logs`);
+    await bus.close();
+    return `leases bucket: 3 replicas (leader ${info.cluster?.leader}); killed ${victim.name}; after it: ${describeTurns(bus, killedAt)}; no lease lost`;
+  });
+
   await check('compose down -v leaves no container, network or volume of the project', async () => {
-    await docker.composeRun('down', '-v', '--remove-orphans', '--timeout', '10');
+    await cluster.composeRun('down', '-v', '--remove-orphans', '--timeout', '10');
     const label = `label=com.docker.compose.project=${docker.project}`;
     const left = {
       containers: (await docker.docker('ps', '-aq', '--filter', label)).split('\n').filter(Boolean).length,
