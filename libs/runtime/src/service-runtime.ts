@@ -77,21 +77,38 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ownership, kvReplicas: options.kvReplicas, ready };
 }
 
+/**
+ * A JetStream that is there but not ready yet (a cluster still forming: no meta leader, or
+ * fewer nodes up than the buckets' replicas) answers with these; it is waited for, not taken
+ * for "no JetStream", which would make every instance take every device.
+ */
+const JETSTREAM_NOT_READY = /no suitable peers|temporarily unavailable|insufficient resources|timeout/i;
+const OWNERSHIP_READY_WAIT_MS = 60_000;
+
 async function startOwnership(nc: Bus['nc'], options: StartServiceOptions, flags: ScaleOutOptions, log: Logger, telemetry: Telemetry): Promise<DeviceOwnership | undefined> {
-  try {
-    return await DeviceOwnership.start(nc, {
-      service: options.name,
-      instanceId: options.instanceId,
-      ttlMs: flags.leaseTtlMs,
-      heartbeatMs: Math.max(100, Math.floor(flags.leaseTtlMs / 4)),
-      maxDevices: flags.maxDevices,
-      outageGraceMs: flags.leaseOutageGraceMs,
-      replicas: options.kvReplicas,
-    }, log, telemetry.metrics);
-  } catch (err) {
-    // A NATS without JetStream: one instance still works, it just cannot share devices.
-    log.warn({ err: (err as Error).message }, 'device ownership unavailable (JetStream?): this instance takes every device');
-    return undefined;
+  const deadline = Date.now() + OWNERSHIP_READY_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await DeviceOwnership.start(nc, {
+        service: options.name,
+        instanceId: options.instanceId,
+        ttlMs: flags.leaseTtlMs,
+        heartbeatMs: Math.max(100, Math.floor(flags.leaseTtlMs / 4)),
+        maxDevices: flags.maxDevices,
+        outageGraceMs: flags.leaseOutageGraceMs,
+        replicas: options.kvReplicas,
+      }, log, telemetry.metrics);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (JETSTREAM_NOT_READY.test(message) && Date.now() < deadline) {
+        if (attempt === 1) log.warn({ err: message }, 'JetStream not ready for the leases yet (a cluster forming?): waiting for it');
+        await new Promise((r) => setTimeout(r, Math.min(2000, 250 * attempt)));
+        continue;
+      }
+      // A NATS without JetStream: one instance still works, it just cannot share devices.
+      log.warn({ err: message }, 'device ownership unavailable (JetStream?): this instance takes every device');
+      return undefined;
+    }
   }
 }
 

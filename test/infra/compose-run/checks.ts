@@ -280,7 +280,9 @@ async function main(): Promise<void> {
 }
 
 main()
-  .catch(() => {
+  .catch((err: Error) => {
+    // A failed check has said why already; anything else (a compose command) says it here.
+    if (!results.some((r) => !r.ok)) say(`FAIL outside a check: ${err.message}`);
     process.exitCode = 1;
   })
   .finally(() => {
