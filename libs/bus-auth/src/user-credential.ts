@@ -16,8 +16,9 @@ export interface UserCredential {
  * How long a received request's reply subject may be answered (ns). Never 0 (no expiry): the
  * server keeps every reply subject a client was sent until it is answered or expires, and a
  * service is sent many it never answers (JetStream deliveries' `$JS.ACK` subjects); without
- * an expiry that table only grows, and nats-server's CPU with it (measured: 19 % to 76 % of a
- * core over a 10-minute soak at 20 devices; flat at 2 % with the expiry, see BENCHMARKS.md).
+ * an expiry that table only grows, and nats-server's CPU with it (measured over a 10-minute
+ * soak at 20 devices: 19 % rising to 76 % of a core; with the expiry flat at 22-24 %, see
+ * BENCHMARKS.md).
  */
 export const RESPONSE_TTL_NS = 5_000_000_000;
 

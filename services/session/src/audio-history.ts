@@ -1,5 +1,6 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { allDevicesSubject, AUDIO_HISTORY_STREAM, decodeAudioChunk, deviceSubject, STREAMS, type AudioChunk } from '@voicebus/protocol';
+import { nanos } from '@nats-io/nats-core';
+import { allDevicesSubject, AUDIO_HISTORY_STREAM, chunkDurationMs, decodeAudioChunk, deviceSubject, STREAMS, type AudioChunk } from '@voicebus/protocol';
 import type { Bus, Logger } from '@voicebus/runtime';
 
 type NatsConnection = Bus['nc'];
@@ -14,8 +15,6 @@ export interface AudioHistoryOptions {
 }
 
 export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = { maxAgeMs: 30_000, fetchTimeoutMs: 2000, replicas: 1 };
-
-const ms = (v: number) => v * 1_000_000; // JetStream durations are nanoseconds
 
 /**
  * Every device's recent microphone audio, kept by the NATS server itself: a JetStream stream
@@ -46,7 +45,7 @@ export class AudioHistory {
         storage: StorageType.Memory,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
-        max_age: ms(opts.maxAgeMs),
+        max_age: nanos(opts.maxAgeMs),
         num_replicas: opts.replicas,
       };
       try {
@@ -85,7 +84,7 @@ export class AudioHistory {
           continue; // what the bus would have rejected is not replayed either
         }
         if (chunk.captureTsUs >= toUs) break;
-        if (chunk.captureTsUs + chunkUs(chunk) > fromUs) chunks.push(chunk);
+        if (chunk.captureTsUs + chunkDurationMs(chunk) * 1000 > fromUs) chunks.push(chunk);
         if (m.info.pending === 0) break;
       }
     } finally {
@@ -96,5 +95,3 @@ export class AudioHistory {
     return chunks;
   }
 }
-
-const chunkUs = (c: AudioChunk) => (c.pcm.length / c.channels / c.sampleRate) * 1e6;
