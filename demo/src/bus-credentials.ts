@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BusAuthority, type ServiceRole } from '@voicebus/bus-auth';
+import { initSecrets, issueDeviceFile, SECRETS_LAYOUT, type ServiceRole } from '@voicebus/bus-auth';
 import type { ServiceName } from './stack.ts';
 
 /** What the demo runs with: NATS in operator mode, one credentials file per process. */
@@ -27,33 +27,27 @@ export interface BusCredentialOptions {
 }
 
 /**
- * Makes a fresh operator for this run (nothing is kept), the same scheme compose runs with
- * (`bus-auth init`): nothing without a credential reaches the bus, each service may publish
- * only what it owns, each device only its own subjects. Browser devices are never named
- * here: each page gets its own when it asks the web service.
+ * Makes a fresh operator for this run (nothing is kept), written the way compose's are
+ * (`bus-auth init`, into a private temp directory): nothing without a credential reaches the
+ * bus, each service may publish only what it owns, each device only its own subjects. Browser
+ * devices are never named here: each page gets its own when it asks the web service.
  */
 export async function prepareBusCredentials(options: BusCredentialOptions): Promise<BusCredentials> {
-  const authority = await BusAuthority.create('voicebus-demo');
   const dir = mkdtempSync(join(tmpdir(), 'voicebus-creds-'));
-  const write = (name: string, text: string) => {
-    const file = join(dir, name);
-    writeFileSync(file, text, { mode: 0o600 });
-    return file;
-  };
-  const credsEnv = async (role: ServiceRole) => ({ NATS_CREDS: write(`${role}.creds`, (await authority.serviceCredential(role)).creds) });
-  const deviceIssuer = authority.deviceIssuer('capture-device', { ttlS: 0 });
+  const { authority } = await initSecrets(dir, { name: 'voicebus-demo' });
+  const credsEnv = (role: ServiceRole) => ({ NATS_CREDS: join(dir, SECRETS_LAYOUT.service(role)) });
   return {
     natsConfigText: authority.serverConfig(options.websocket ? { websocketPort: -1 } : {}),
     serviceEnv: {
-      vad: await credsEnv('vad'),
-      session: await credsEnv('session'),
-      playback: await credsEnv('playback'),
-      web: await credsEnv('web'),
-      capture: await credsEnv('capture'),
+      vad: credsEnv('vad'),
+      session: credsEnv('session'),
+      playback: credsEnv('playback'),
+      web: credsEnv('web'),
+      capture: credsEnv('capture'),
     },
-    observerCredsFile: write('observer.creds', (await authority.serviceCredential('observer')).creds),
-    deviceSigningKeyFile: write('web-device.key.json', JSON.stringify(authority.deviceSigningKey('web-device'))),
-    deviceEnv: async (deviceId) => ({ NATS_CREDS: write(`device-${deviceId}.creds`, (await deviceIssuer.issue(deviceId)).creds), SERVICE_DISCOVERY: 'off' }),
+    observerCredsFile: join(dir, SECRETS_LAYOUT.service('observer')),
+    deviceSigningKeyFile: join(dir, SECRETS_LAYOUT.deviceSigningKey('web-device')),
+    deviceEnv: async (deviceId) => ({ NATS_CREDS: await issueDeviceFile(dir, authority, deviceId, 'capture-device', 0), SERVICE_DISCOVERY: 'off' }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
