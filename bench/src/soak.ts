@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { linearRegression } from 'simple-statistics';
 import { noisyWavPath } from './noisy-fixtures.ts';
-import { demoChildPid, readProc, STACK_PROCESSES } from './stack-runs.ts';
+import { demoTurnRows, readProc, STACK_PROCESSES, watchDemoProcesses } from './stack-runs.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -59,20 +59,9 @@ function longInput(minutes: number, dir: string): string {
 }
 
 function turnsOf(out: string): { turns: number; answered: number } {
-  let turns = 0;
-  let answered = 0;
-  for (const dir of readdirSync(out)) {
-    const f = join(out, dir, 'turns.jsonl');
-    if (!existsSync(f)) continue;
-    for (const line of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
-      const row = JSON.parse(line) as { answered: boolean; dropped?: string | null };
-      // A false interruption is no spoken turn; a continued one is answered with the next.
-      if (row.dropped === 'false-interruption' || row.dropped === 'continued') continue;
-      turns++;
-      if (row.answered) answered++;
-    }
-  }
-  return { turns, answered };
+  // A false interruption is no spoken turn; a continued one is answered with the next.
+  const spoken = demoTurnRows<{ answered: boolean; dropped?: string | null }>(out).filter((r) => r.dropped !== 'false-interruption' && r.dropped !== 'continued');
+  return { turns: spoken.length, answered: spoken.filter((r) => r.answered).length };
 }
 
 export function summarize(name: string, samples: SoakSample[], warmupS: number): ServiceSoak {
@@ -100,23 +89,13 @@ export async function soak(options: Partial<SoakOptions> = {}, onSample?: (t: nu
     env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const pids = new Map<string, number>();
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf = (buf + d.toString()).slice(-4096);
-    for (const m of buf.matchAll(/\[demo\] started ([\w-]+) \(pid (\d+)\)/g)) pids.set(m[1]!, Number(m[2]));
-  });
-  child.stderr.on('data', () => {});
+  const pids = watchDemoProcesses(child);
   const t0 = performance.now();
   const samples = new Map<string, SoakSample[]>();
   const sample = () => {
-    if (!pids.has('nats')) {
-      const nats = demoChildPid(child.pid!, 'nats-server');
-      if (nats) pids.set('nats', nats);
-    }
     const t = (performance.now() - t0) / 1000;
     const parts: string[] = [];
-    for (const [name, pid] of pids) {
+    for (const [name, pid] of pids()) {
       if (!STACK_PROCESSES.includes(name)) continue;
       const p = readProc(pid);
       if (!p) continue;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +52,41 @@ export function demoChildPid(demoPid: number, command = 'nats-server'): number |
   return undefined;
 }
 
+/**
+ * The demo's processes by name, as it starts them (`[demo] started NAME (pid N)` on its
+ * stdout) plus its private nats-server as `nats`; `onStarted` hears each name once it appears.
+ */
+export function watchDemoProcesses(child: ChildProcess, onStarted?: (name: string) => void): () => Map<string, number> {
+  const pids = new Map<string, number>();
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /\[demo\] started ([\w-]+) \(pid (\d+)\)/.exec(line);
+      if (!m) continue;
+      pids.set(m[1]!, Number(m[2]));
+      onStarted?.(m[1]!);
+    }
+  });
+  child.stderr?.on('data', () => {});
+  return () => {
+    if (!pids.has('nats') && child.pid) {
+      const nats = demoChildPid(child.pid);
+      if (nats) pids.set('nats', nats);
+    }
+    return pids;
+  };
+}
+
+/** Every device's turns.jsonl rows in a demo's output directory. */
+export function demoTurnRows<T>(out: string): T[] {
+  return readdirSync(out).flatMap((dir) => {
+    const f = join(out, dir, 'turns.jsonl');
+    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T) : [];
+  });
+}
+
 /** Seconds of audio in a 16 kHz mono s16 WAV (size of the data after a 44-byte header, near enough). */
 function wavSeconds(file: string): number {
   return (statSync(file).size - 44) / 32000;
@@ -84,25 +119,14 @@ export async function runStack(devices: number, input: string, extra: string[] =
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let captureStartS = NaN;
-  const pids = new Map<string, number>();
   const usage = new Map<string, ProcessUsage>();
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (const m of buf.matchAll(/\[demo\] started ([\w-]+) \(pid (\d+)\)/g)) {
-      pids.set(m[1]!, Number(m[2]));
-      if (m[1]!.startsWith('capture') && Number.isNaN(captureStartS)) captureStartS = (performance.now() - t0) / 1000;
-    }
-  });
-  child.stderr.on('data', () => {});
   const t0 = performance.now();
+  const pids = watchDemoProcesses(child, (name) => {
+    if (name.startsWith('capture') && Number.isNaN(captureStartS)) captureStartS = (performance.now() - t0) / 1000;
+  });
   const sampler = setInterval(() => {
-    if (!pids.has('nats')) {
-      const nats = demoChildPid(child.pid!);
-      if (nats) pids.set('nats', nats);
-    }
     const t = (performance.now() - t0) / 1000;
-    for (const [name, pid] of pids) {
+    for (const [name, pid] of pids()) {
       const p = readProc(pid);
       if (!p) continue;
       const u = usage.get(name) ?? { name, cpuSeconds: 0, peakRssMb: 0, samples: [] };
@@ -115,11 +139,7 @@ export async function runStack(devices: number, input: string, extra: string[] =
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`demo run with ${devices} devices failed (code ${code}); see ${out}/logs`);
-  const rows: Row[] = [];
-  for (const dir of readdirSync(out)) {
-    const f = join(out, dir, 'turns.jsonl');
-    if (existsSync(f)) rows.push(...readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row));
-  }
+  const rows = demoTurnRows<Row>(out);
   return { devices, rows, wallSeconds: (performance.now() - t0) / 1000, usage: [...usage.values()], captureStartS, inputSeconds: wavSeconds(wav) };
 }
 
