@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
-import { makeEvent, STREAMS, type PlaybackEvent } from '@voicebus/protocol';
+import { makeEvent, STREAMS, type EventOf, type PlaybackEvent } from '@voicebus/protocol';
 import { Bus, nowUs } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,19 @@ afterAll(async () => {
   await bus?.drain();
   await server?.stop();
 });
+
+/** The device's turn.latency events as they come, and the first one's arrival (subscribed before it returns). */
+async function latenciesOf(deviceId: string): Promise<{ latencies: EventOf<'turn.latency'>[]; gotLatency: Promise<void> }> {
+  const latencies: EventOf<'turn.latency'>[] = [];
+  const gotLatency = new Promise<void>((resolve) => bus.subscribeEvents(STREAMS.turn, (e) => {
+    if (e.type === 'turn.latency' && e.deviceId === deviceId) {
+      latencies.push(e);
+      resolve();
+    }
+  }, { deviceId }));
+  await bus.flush();
+  return { latencies, gotLatency };
+}
 
 /** Never-zero samples, so played audio can be told from jitter-buffer silence. */
 const signal = (n: number, from: number) => Int16Array.from({ length: n }, (_, i) => ((from + i) % 20000) + 1);
@@ -128,14 +141,7 @@ describe('playback service (real process, real nats-server)', () => {
 
   it('a device that plays for itself (a browser): its audio is left alone, its own playback.started gives the turn\'s latency', async () => {
     const deviceId = 'selfplay';
-    const latencies: { turnId: string; playbackBufferMs: number; voiceToVoiceMs: number; busMs: number }[] = [];
-    const gotLatency = new Promise<void>((resolve) => bus.subscribeEvents(STREAMS.turn, (e) => {
-      if (e.type === 'turn.latency' && e.deviceId === deviceId) {
-        latencies.push(e);
-        resolve();
-      }
-    }, { deviceId }));
-    await bus.flush();
+    const { latencies, gotLatency } = await latenciesOf(deviceId);
     const t0 = Date.now();
     bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
     bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'self-1', speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
@@ -155,14 +161,7 @@ describe('playback service (real process, real nats-server)', () => {
 
   it('a device that plays for itself and flushed a speculative answer unheard: the answer that follows is the turn\'s, not interrupted', async () => {
     const deviceId = 'selfspec';
-    const latencies: { turnId: string; interrupted: boolean; playbackBufferMs: number }[] = [];
-    const gotLatency = new Promise<void>((resolve) => bus.subscribeEvents(STREAMS.turn, (e) => {
-      if (e.type === 'turn.latency' && e.deviceId === deviceId) {
-        latencies.push(e);
-        resolve();
-      }
-    }, { deviceId }));
-    await bus.flush();
+    const { latencies, gotLatency } = await latenciesOf(deviceId);
     const t0 = Date.now();
     bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
     // The model started at a pause; the user went on and the device dropped the held answer.
