@@ -3,8 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { linearRegression } from 'simple-statistics';
+import { unansweredTurns, type TurnRow } from '../../demo/src/conversation-monitor.ts';
 import { noisyWavPath } from './noisy-fixtures.ts';
-import { demoTurnRows, readProc, STACK_PROCESSES, watchDemoProcesses } from './stack-runs.ts';
+import { demoTurnRowsByDevice, readProc, STACK_PROCESSES, watchDemoProcesses } from './stack-runs.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -59,9 +60,16 @@ function longInput(minutes: number, dir: string): string {
 }
 
 function turnsOf(out: string): { turns: number; answered: number } {
-  // A false interruption is no spoken turn; a continued one is answered with the next.
-  const spoken = demoTurnRows<{ answered: boolean; dropped?: string | null }>(out).filter((r) => r.dropped !== 'false-interruption' && r.dropped !== 'continued');
-  return { turns: spoken.length, answered: spoken.filter((r) => r.answered).length };
+  let turns = 0;
+  let owed = 0;
+  for (const rows of demoTurnRowsByDevice<TurnRow>(out)) {
+    const unanswered = unansweredTurns(rows);
+    // A false interruption is no spoken turn; a continued one is answered with the next, and
+    // counts as a turn of its own only when no later answer came.
+    turns += rows.filter((r, i) => r.dropped !== 'false-interruption' && (r.dropped !== 'continued' || unanswered.includes(i))).length;
+    owed += unanswered.length;
+  }
+  return { turns, answered: turns - owed };
 }
 
 export function summarize(name: string, samples: SoakSample[], warmupS: number): ServiceSoak {

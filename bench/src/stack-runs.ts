@@ -81,9 +81,14 @@ export function watchDemoProcesses(child: ChildProcess, onStarted?: (name: strin
 
 /** Every device's turns.jsonl rows in a demo's output directory. */
 export function demoTurnRows<T>(out: string): T[] {
+  return demoTurnRowsByDevice<T>(out).flat();
+}
+
+/** The same rows, one list per device, each in the order of its turns. */
+export function demoTurnRowsByDevice<T>(out: string): T[][] {
   return readdirSync(out).flatMap((dir) => {
     const f = join(out, dir, 'turns.jsonl');
-    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T) : [];
+    return existsSync(f) ? [readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T)] : [];
   });
 }
 

@@ -32,6 +32,22 @@ export interface TurnRow {
   voiceToVoiceMs: number | null;
 }
 
+/**
+ * One device's spoken turns that nobody answered (rows in the order the turns came). A false
+ * interruption is no spoken turn; a turn the model took in with the next one (`continued`) is
+ * answered only if a later turn of the device was: a conversation that ends on one is owed an
+ * answer.
+ */
+export function unansweredTurns(rows: readonly Pick<TurnRow, 'answered' | 'dropped'>[]): number[] {
+  const out: number[] = [];
+  rows.forEach((r, i) => {
+    if (r.answered || r.dropped === 'false-interruption') return;
+    if (r.dropped === 'continued' && rows.slice(i + 1).some((later) => later.answered)) return;
+    out.push(i);
+  });
+  return out;
+}
+
 export interface Speculations {
   started: number;
   confirmed: number;

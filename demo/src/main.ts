@@ -4,13 +4,15 @@ import { Command, Option } from 'commander';
 import { faultsOption } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
-import { ConversationMonitor, type DeviceView, type TurnRow } from './conversation-monitor.ts';
+import { ConversationMonitor, unansweredTurns, type DeviceView } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
 import { listeningUrl, nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
 import { historyText, summaryTable } from './summary.ts';
 import { prepareBusCredentials, type BusCredentials } from './bus-credentials.ts';
+import { DemoFuzz } from './fuzz/demo-fuzz.ts';
+import type { FuzzReport } from './fuzz/fuzz-report.ts';
 
 const DEFAULT_INPUT = join(REPO_ROOT, 'test/fixtures/speech/conversation.wav');
 
@@ -50,6 +52,8 @@ const program = new Command('voicebus demo')
   .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
   .option('--quiet-history', 'do not print the conversation history at the end')
   .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)')
+  .addOption(new Option('--fuzz [perSecond]', 'hostile messages on every subject of dev1 while its conversation runs (random bytes, wrong shapes, bad audio headers, bad and stale leases, floods, hostile sequence numbers); prints what each service refused, writes fuzz.json, exits 5 if one got through or anything restarted').preset(100).argParser(numberIn(1, 10_000)).conflicts(['web', 'mic']))
+  .addOption(new Option('--fuzz-seed <n>', 'the fuzzer\'s seed (the same seed draws the same messages)').default(1).argParser(numberIn(0, 2 ** 31, true)))
   .option('--web', 'browsers are the devices: start the web service (prints "web: <url>"); runs until Ctrl-C or --timeout-s')
   .addOption(new Option('--web-port <port>', 'HTTP port of the web page (0: any free port)').default(8080).argParser(numberIn(0, 65_535, true)));
 
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
-    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number;
+    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number; fuzz?: number; fuzzSeed: number;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
@@ -75,7 +79,9 @@ async function main(): Promise<void> {
   }
   const monitorRef: { current?: ConversationMonitor } = {};
   const view = new LiveView(() => [...(monitorRef.current?.devices.values() ?? [])]);
+  const processRestarts: Record<string, number> = {};
   const onProcessEvent = (e: ManagedProcessEvent) => {
+    if (e.type === 'restarting') processRestarts[e.name] = e.restarts;
     if (e.type === 'started') view.note(`[demo] started ${e.name} (pid ${e.pid})`);
     else if (e.type === 'restarting') view.note(`[demo] ${e.name} died; restarting it (restart ${e.restarts})`);
     else if (e.type === 'gave-up') view.note(`[demo] ${e.name} keeps dying; gave up after ${e.restarts} restarts (see ${join(logDir, e.name + '.log')})`);
@@ -120,11 +126,18 @@ async function main(): Promise<void> {
   const leases = await DeviceOwnership.start(nc, { service: 'demo-monitor', instanceId: 'demo', replicas: stack.kvReplicas }, log).catch(() => undefined);
   const bus = new Bus(nc, { log, fencing: leases });
   const captures: ManagedProcess[] = [];
+  let fuzz: DemoFuzz | undefined;
+  let fuzzResult: FuzzReport | undefined;
   let stopping: Promise<void> | undefined;
   const finish = (why: string) => {
     stopping ??= (async () => {
       view.stop();
       console.log(`\n[demo] ${why}; stopping`);
+      // Asked while every service still runs: what each refused, and whether anything restarted.
+      fuzzResult = await fuzz?.finish(bus, processRestarts, outDir).catch((err) => {
+        console.log(`[demo] fuzz: no report: ${(err as Error).message}`);
+        return { failures: ['no report'] } as unknown as FuzzReport;
+      });
       await Promise.all(captures.map((c) => c.stop()));
       await bus.drain();
       await stack.stop();
@@ -185,9 +198,11 @@ async function main(): Promise<void> {
       captures.push(c);
       c.start();
     }
+    if (opts.fuzz !== undefined) fuzz = await DemoFuzz.start(stack.natsUrl, auth, nc, { deviceId: deviceIds[0]!, ratePerS: opts.fuzz, seed: opts.fuzzSeed });
     const why = await done;
     await finish(why);
-    process.exit(exitCode(why, [...monitorRef.current!.devices.values()].flatMap((d) => d.rows)));
+    const code = exitCode(why, [...monitorRef.current!.devices.values()]);
+    process.exit(code === 0 && fuzzResult && fuzzResult.failures.length > 0 ? 5 : code);
   } catch (err) {
     view.stop();
     console.error(`[demo] ${(err as Error).message}`);
@@ -248,11 +263,10 @@ class OutputWriter {
  * The exit code tells the truth: 0 when the run finished and every spoken turn was answered
  * (a false interruption is not a spoken turn), 3 when one went unanswered (the run then ends
  * when things went quiet), 4 when it ended on its time limit, or went quiet with no turn to
- * blame (an answer still owed).
+ * blame (an answer still owed); with --fuzz, 5 when the stack did not hold (see fuzz-report.ts).
  */
-function exitCode(why: string, rows: TurnRow[]): number {
-  // A false interruption is no spoken turn; a turn the model took in with the next is answered there.
-  const unanswered = rows.filter((r) => !r.answered && r.dropped !== 'false-interruption' && r.dropped !== 'continued');
+function exitCode(why: string, devices: DeviceView[]): number {
+  const unanswered = devices.flatMap((d) => unansweredTurns(d.rows).map((i) => d.rows[i]!));
   if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
   if (why.startsWith('time limit')) return 4;
   if (unanswered.length > 0) return 3;

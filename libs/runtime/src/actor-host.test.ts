@@ -132,10 +132,13 @@ describe('ActorHost on a real nats-server', () => {
     const host = new ActorHost<number>(() => {
       creations++;
       return { handle() {}, stop: (reason) => { stops.push(reason); stopped.push(); } };
-    }, log, { idleMs: 50 });
+    }, log, { idleMs: 50, onPassivated: (id) => passivated.push(id) });
+    const passivated = expectCalls<string>(1);
     host.deliver('idle-dev', { message: 1, droppable: true });
     await stopped.done;
     expect(stops).toEqual(['idle']);
+    // Told once the actor stopped, so its lease can go.
+    expect(await passivated.done).toEqual(['idle-dev']);
     expect(host.has('idle-dev')).toBe(false);
     host.deliver('idle-dev', { message: 2, droppable: true });
     await host.whenIdle();

@@ -73,6 +73,8 @@ export interface ActorHostOptions {
   idleMs: number;
   /** Called with the number of messages dropped for overload (metrics). */
   onDrop: ((count: number, deviceId: string) => void) | undefined;
+  /** Called once an idle actor was stopped (its device's lease can go: nothing holds it here). */
+  onPassivated: ((deviceId: string) => void) | undefined;
 }
 
 export const ACTOR_HOST_DEFAULTS: ActorHostOptions = {
@@ -80,6 +82,7 @@ export const ACTOR_HOST_DEFAULTS: ActorHostOptions = {
   mailboxCapacity: 250,
   idleMs: 5 * 60_000,
   onDrop: undefined,
+  onPassivated: undefined,
 };
 
 export interface ActorStats {
@@ -330,7 +333,7 @@ export class ActorHost<M> {
       if (quiet < this.options.idleMs) return this.idleTimerIn(cell, this.options.idleMs - quiet);
       if (cell.running || cell.mailbox.size > 0) return this.idleTimerIn(cell, this.options.idleMs);
       cell.log.info({ idleMs: this.options.idleMs }, 'actor idle: passivating');
-      void this.release(cell.deviceId, 'idle');
+      void this.release(cell.deviceId, 'idle').then(() => this.options.onPassivated?.(cell.deviceId));
     }, Math.max(1, Math.ceil(ms)));
     cell.idleTimer.unref();
   }

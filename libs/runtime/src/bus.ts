@@ -98,6 +98,9 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
   });
 }
 
+/** `Voice-Lease`: `<service>:<token>`, the token a non-negative integer. */
+const LEASE_HEADER = /^([A-Za-z0-9_-]{1,64}):(\d{1,16})$/;
+
 /** Marks a chunk that was given its own send span (sampled chunk tracing). */
 const CHUNK_SPAN_HEADER = 'Voice-Chunk-Span';
 
@@ -300,12 +303,20 @@ export class Bus {
           return;
         }
         const leaseRaw = msg.headers?.get(HEADERS.lease) ?? '';
-        const colon = leaseRaw.lastIndexOf(':');
-        const lease = colon > 0 ? Number(leaseRaw.slice(colon + 1)) : undefined;
-        // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
-        if (lease !== undefined && this.fencing?.isStale(leaseRaw.slice(0, colon), deviceId, lease)) {
-          this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
-          return;
+        let lease: number | undefined;
+        if (leaseRaw !== '') {
+          // A fence that cannot be read cannot be checked: refused, not taken as no fence.
+          const fence = LEASE_HEADER.exec(leaseRaw);
+          if (!fence || !Number.isSafeInteger(Number(fence[2]))) {
+            this.reject('bad-lease', new Error(`${HEADERS.lease}=${JSON.stringify(leaseRaw.slice(0, 80))} is not <service>:<token>`), msg.subject);
+            return;
+          }
+          lease = Number(fence[2]);
+          // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
+          if (this.fencing?.isStale(fence[1]!, deviceId, lease)) {
+            this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
+            return;
+          }
         }
         const meta: Received = {
           chunkTraced: msg.headers?.get(CHUNK_SPAN_HEADER) === '1',

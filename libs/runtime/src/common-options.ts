@@ -49,12 +49,15 @@ export interface ScaleOutOptions {
   maxDevices: number;
   leaseTtlMs: number;
   leaseOutageGraceMs: number;
+  /** A device's actor stops (its lease goes, the session's model connection closes) after this long without a message (0 = never). */
+  deviceIdleMs: number;
 }
 
 export const SCALE_OUT_FLAGS: FlagSpecs<ScaleOutOptions> = {
   ownership: choiceFlag('kv: instances share devices through leases in a JetStream KV bucket; none: this instance takes every device', ['kv', 'none'] as const, { env: 'OWNERSHIP', default: 'kv' }),
   maxDevices: numberFlag('take no more devices than this', { env: 'MAX_DEVICES', default: 1_000_000, min: 1, max: 1_000_000, integer: true }),
   leaseTtlMs: numberFlag('a device moves to another instance after its owner was silent this long', { env: 'LEASE_TTL_MS', default: 1200, min: 300, max: 60_000, integer: true }),
+  deviceIdleMs: numberFlag('stop a device\'s actor after this long without any message from or about the device (a capture that vanished without device.ended, a device id used once): its lease is handed back and the session closes its model connection, resumable when the device speaks again; 0 = never', { env: 'DEVICE_IDLE_MS', default: 60_000, min: 0, max: 86_400_000, integer: true }),
   leaseOutageGraceMs: numberFlag('while the lease store cannot be reached (a JetStream leader election takes seconds), keep serving held devices this much longer than the TTL', { env: 'LEASE_OUTAGE_GRACE_MS', default: 15_000, min: 0, max: 120_000, integer: true }),
 };
 

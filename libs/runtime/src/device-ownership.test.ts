@@ -13,6 +13,31 @@ afterAll(async () => {
   await server?.stop();
 });
 
+describe('DeviceOwnership release of one device', () => {
+  it('deletes the lease (another instance may take it at once), stops renewing it, and a claim right after waits for the delete', async () => {
+    const nc = await connectNats({ servers: server.url, name: 'releaser' });
+    const a = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'a', ttlMs: 60_000, bucket: 'release_test' }, memoryLogger().log);
+    const b = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'b', ttlMs: 60_000, bucket: 'release_test' }, memoryLogger().log);
+    expect(await a.acquire('quiet')).toBe(true);
+    expect(await a.acquire('busy')).toBe(true);
+    const kv = await new Kvm(nc as never).open('release_test');
+    void a.release('quiet');
+    // Released without waiting: a's own claim right after must not find the old key.
+    expect(await a.acquire('quiet')).toBe(true);
+    const token = a.tokenOf('quiet')!;
+    await a.release('quiet');
+    expect(a.isMine('quiet')).toBe(false);
+    expect((await kv.get('svc.quiet'))?.operation).not.toBe('PUT');
+    // With a 60 s TTL only a delete lets b take it now.
+    expect(await b.acquire('quiet')).toBe(true);
+    expect(b.tokenOf('quiet')!).toBeGreaterThan(token);
+    expect(a.isMine('busy')).toBe(true);
+    await a.releaseAll();
+    await b.releaseAll();
+    await nc.drain();
+  });
+});
+
 describe('DeviceOwnership renewals', () => {
   it('heartbeats that come faster than a renewal takes do not overlap: the lease is never given up to itself', async () => {
     // Old code: two renewals in flight sent the same expected revision; the loser released the device.

@@ -71,6 +71,8 @@ export class DeviceOwnership implements LeaseFencing {
   /** Every lease of every service as the watch reports it. */
   private readonly view = new Map<string, Seen>();
   private readonly pending = new Map<string, Promise<boolean>>();
+  /** Leases being deleted: a claim of the same device waits for it (it would find the old key). */
+  private readonly releasing = new Map<string, Promise<void>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private lastRenewedAt = Date.now();
   /** Since when renewals have failed inconclusively (undefined while they succeed). */
@@ -186,6 +188,7 @@ export class DeviceOwnership implements LeaseFencing {
 
   private async tryAcquire(deviceId: string): Promise<boolean> {
     if (this.stopped) return false;
+    await this.releasing.get(deviceId);
     // Still ours, but the renewal is late (a busy or paused process): renew now to find out.
     if (this.held.has(deviceId)) {
       await this.renew();
@@ -353,6 +356,26 @@ export class DeviceOwnership implements LeaseFencing {
     this.metrics?.ownershipChanges.add(1, { 'voicebus.change': 'lost' });
     this.log.warn({ deviceId, why }, 'lost device ownership: stopping this device here');
     this.onLost(deviceId);
+  }
+
+  /**
+   * Gives up one device (its actor was passivated: the device went quiet): the lease is
+   * deleted, so it is no longer renewed here, and whoever hears from the device first takes it.
+   */
+  release(deviceId: string): Promise<void> {
+    const h = this.held.get(deviceId);
+    if (!h) return Promise.resolve();
+    this.held.delete(deviceId);
+    this.changes++;
+    this.metrics?.ownershipChanges.add(1, { 'voicebus.change': 'released' });
+    const deleting = this.kv.delete(this.key(deviceId), { previousSeq: h.revision })
+      .catch(() => {})
+      .then(() => {
+        this.releasing.delete(deviceId);
+        this.log.info({ deviceId }, 'released device ownership (the device went quiet)');
+      });
+    this.releasing.set(deviceId, deleting);
+    return deleting;
   }
 
   /** Graceful hand-over: delete every lease so another instance takes the devices at once. */

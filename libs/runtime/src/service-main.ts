@@ -38,7 +38,7 @@ const ROUTES: RouteBuilder<never> = {
 export interface ActorService<M> {
   actor: (ctx: ActorContext<M>, rt: ServiceRuntime) => Actor<M>;
   routes: (on: RouteBuilder<M>) => Route<M>[];
-  host?: Partial<Omit<ActorHostOptions, 'onDrop'>>;
+  host?: Partial<Omit<ActorHostOptions, 'onDrop' | 'onPassivated' | 'idleMs'>>;
   /** More live stats, next to the devices, drops and rejects every service reports. */
   stats?: () => object;
   /** Logged once the service is configured (what it runs with). */
@@ -118,12 +118,17 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
         ...own,
         // What the bus refused plus what the actors refused (e.g. audio of the wrong format).
         rejected: rt.bus.rejectedTotal() + (own.rejected ?? 0),
+        // By kind (a bounded set, see Bus.reject): what the bus refused at the boundary.
+        rejectedByKind: Object.fromEntries(rt.bus.rejected),
       };
     },
   });
   const actors = new ActorHost<M>((ctx) => service.actor(ctx, rt), rt.log, {
     ...service.host,
+    idleMs: flags.deviceIdleMs,
     onDrop: (n) => rt.telemetry.metrics.chunksDropped.add(n),
+    // A passivated device is not renewed any longer: its lease goes with its actor.
+    onPassivated: (deviceId) => void rt.ownership?.release(deviceId),
   });
   host = actors;
   await service.attach?.(rt);

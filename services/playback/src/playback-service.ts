@@ -27,8 +27,7 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
         jitter: { targetMs: flags.jitterTargetMs, frameMs: flags.frameMs },
         counters,
       }),
-      // A device's playback keeps its timeline as long as the service runs.
-      host: { idleMs: 0, mailboxCapacity: flags.mailboxCapacity },
+      host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.out', (chunk, meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs, parent: meta.parent })),
         on.events(STREAMS.control, (event) => ({ kind: 'event', event }), { priority: true, traced: true }),

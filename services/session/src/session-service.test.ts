@@ -1,4 +1,5 @@
-import { makeEvent } from '@voicebus/protocol';
+import { Kvm } from '@nats-io/kv';
+import { KV_BUCKETS, makeEvent } from '@voicebus/protocol';
 import { nowUs } from '@voicebus/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audible, audioOut, bus, children, completed, controls, device, of, open, sim, speech, startSession, stopSessions, tone, typed, until, userTurn, useStack, withService } from './session-service.testing.ts';
@@ -192,6 +193,34 @@ describe('session service inactivity', () => {
     await userTurn(d, `${d}-2`);
     await next;
     await until(() => Boolean(completed(d, `${d}-2`)), 'answer after reopening');
+  });
+});
+
+describe('session service passivation', () => {
+  beforeAll(() => startSession('immediate', ['--device-idle-ms', '1500', '--inactivity-ms', '0']));
+  afterAll(() => stopSessions());
+
+  it('a device that goes quiet is passivated: its lease is handed back, and when it speaks again a new actor resumes its conversation with the handle', async () => {
+    const d = device('idle', 'one');
+    const kv = await new Kvm(bus.nc as never).open(KV_BUCKETS.owners);
+    await open(d);
+    await userTurn(d, `${d}-1`);
+    await until(() => Boolean(completed(d, `${d}-1`)), 'answer');
+    audible(d, `${d}-1`, true);
+    audible(d, `${d}-1`, false);
+    // Nothing more from or about the device: its lease goes (deleted, not left to expire).
+    const lease = await kv.watch({ key: `session.${d}` });
+    for await (const e of lease) if (e.operation !== 'PUT') break;
+    const next = sim.nextSession();
+    await userTurn(d, `${d}-2`);
+    const resumed = await next;
+    await until(() => typed(d, 'session.opened').length === 2, 'a session again');
+    expect(resumed.resumedFrom).toBeDefined();
+    await until(() => Boolean(completed(d, `${d}-2`)), 'answer after passivation');
+    expect(typed(d, 'session.opened').map((e) => e.resumed)).toEqual([false, true]);
+    // The model's context went on: this is its second answer, not a new conversation's first.
+    const final = typed(d, 'transcript').filter((e) => e.final && e.role === 'assistant').at(-1)!;
+    expect(final.text).toContain('answer number 2');
   });
 });
 

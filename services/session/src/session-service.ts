@@ -88,8 +88,6 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
         inactivityMs: flags.inactivityMs,
         traceTranscripts: flags.traceTranscripts,
       }),
-      // A device's conversation lasts as long as the service runs.
-      host: { idleMs: 0 },
       // Speech facts, what the user hears, turn starts and control overtake queued audio:
       // barge-in must not wait behind it. A turn's end does not: the model must get all of the
       // turn's audio before activityEnd, and that audio may still be queued.

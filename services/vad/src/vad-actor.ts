@@ -46,6 +46,9 @@ export class VadActor implements Actor<VadMessage> {
   /** A far jump of the sequence waits for this next number before it is believed. */
   private jumpConfirmsAt: number | undefined;
   private loggedLate = false;
+  /** A chunk numbered 0 in the middle of a run: a restart once the next chunk is 1. */
+  private restartHeld: AudioChunk | undefined;
+  private loggedFalseRestart = false;
   private readonly turnSpans = new Map<string, Span>();
   /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
   private sessionLabels: Record<string, string> = {};
@@ -82,13 +85,28 @@ export class VadActor implements Actor<VadMessage> {
       return;
     }
     if (chunk.sentAtUs) this.deps.metrics?.busTransit.record((receivedAtUs - chunk.sentAtUs) / 1000, { 'voicebus.hop': 'capture-vad' });
-    if (this.expectedSeq !== undefined) {
-      if (chunk.seq === 0 && this.expectedSeq > 0) {
+    const held = this.restartHeld;
+    if (held) {
+      this.restartHeld = undefined;
+      if (chunk.seq === 1) {
         // Capture restarted: a fresh stream. Close what was open and start clean.
         this.deps.counters.restarts++;
-        this.log.warn({ lastSeq: this.expectedSeq - 1 }, 'capture restarted (sequence back to 0): resetting VAD state');
-        this.endOfStream(chunk.captureTsUs);
+        this.log.warn({ lastSeq: (this.expectedSeq ?? 1) - 1 }, 'capture restarted (sequence back to 0): resetting VAD state');
+        this.endOfStream(held.captureTsUs);
         this.speech.reset();
+        await this.accept(held);
+      } else {
+        this.deps.counters.rejected++;
+        if (!this.loggedFalseRestart) this.log.warn({ seq: chunk.seq }, 'a chunk numbered 0 in the middle of a run was not followed by 1: dropped, the run goes on (logged once, counted)');
+        this.loggedFalseRestart = true;
+      }
+    }
+    if (this.expectedSeq !== undefined) {
+      if (chunk.seq === 0 && this.expectedSeq > 0) {
+        // A restart is believed once the next chunk follows it (held for one chunk, 20 ms):
+        // one forged or replayed chunk numbered 0 must not cut the user's turn in two.
+        this.restartHeld = chunk;
+        return;
       } else if (chunk.seq < this.expectedSeq) {
         this.deps.counters.rejected++;
         if (!this.loggedLate) this.log.warn({ seq: chunk.seq, expected: this.expectedSeq }, 'dropped a late or duplicate chunk (logged once, counted)');
@@ -106,6 +124,10 @@ export class VadActor implements Actor<VadMessage> {
         this.log.warn({ missing: chunk.seq - this.expectedSeq, from: this.expectedSeq }, 'gap in audio sequence');
       }
     }
+    await this.accept(chunk);
+  }
+
+  private async accept(chunk: AudioChunk): Promise<void> {
     this.expectedSeq = chunk.seq + 1;
     this.jumpConfirmsAt = undefined;
     const signals = await this.speech.push(chunk.pcm, chunk.captureTsUs, chunk.sampleRate);

@@ -112,6 +112,30 @@ describe('vad service (real process, real nats-server)', () => {
     expect(after).toHaveLength(1);
   });
 
+  it('one chunk numbered 0 in the middle of a turn (forged or replayed) does not cut the turn in two', async () => {
+    // Old code: any 0 was a capture restart; the VAD reset and the turn came out as two.
+    const { pcm, truth } = loadFixture('single-hello');
+    const origin = nowUs();
+    const seg = trueTurns(truth)[0]!;
+    const mid = Math.floor(((seg.startMs + seg.endMs) / 2) * 16); // a sample in the middle of the speech
+    const first = Math.ceil(mid / 320) * 320;
+    const next = publishFixture('vz', pcm.subarray(0, first), origin);
+    bus.publishAudio('vz', 'audio.in', { seq: 0, captureTsUs: origin, sampleRate: 16000, channels: 1, pcm: pcm.subarray(0, 320) });
+    let seq = next;
+    for (let i = first; i < pcm.length; i += 320, seq++) {
+      const chunk = new Int16Array(320);
+      chunk.set(pcm.subarray(i, i + 320));
+      bus.publishAudio('vz', 'audio.in', { seq, captureTsUs: origin + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
+    }
+    bus.publishEvent(makeEvent('device.ended', { deviceId: 'vz', reason: 'end-of-stream', lastSeq: seq - 1, lastCaptureTsUs: origin + (pcm.length / 16) * 1000 }));
+    // The turn that holds the end of the speech: a cut turn would have ended once before it.
+    await until(() => turnsOf('vz').some((t) => t.speechEndUs >= origin + (seg.endMs - 300) * 1000));
+    expect(turnsOf('vz')).toHaveLength(1);
+    const [turn] = turnsOf('vz');
+    expect(Math.abs((turn!.speechStartUs - origin) / 1000 - seg.startMs)).toBeLessThan(150);
+    expect(Math.abs((turn!.speechEndUs - origin) / 1000 - seg.endMs)).toBeLessThan(150);
+  });
+
   it('one chunk with a huge sequence number does not make the device deaf', async () => {
     // Old code: every later chunk had a lower number than the forged one and was dropped as late.
     const { pcm } = loadFixture('single-hello');
