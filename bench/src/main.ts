@@ -75,7 +75,7 @@ if (wanted('vad')) await suite('vad', async () => {
   ];
   const compare = await benchVadCompare(keys, quick ? 1 : 3, quick ? 1 : 3);
   const batching = await benchBatching(quick ? [1, 16, 64] : [1, 4, 8, 16, 32, 64], quick ? 0.5 : 2, quick ? 1 : 3);
-  // The model on a worker thread (the service's default) beside the same batcher on the main
+  // The model on a worker thread (opt-in: --inference-thread worker) beside the same batcher on the main
   // thread and a call per frame, each searched from its starting levels down and up.
   const search = { refineSteps: quick ? 1 : 2 };
   const capacity = [

@@ -125,7 +125,7 @@ export function vadSection(r: ResultFile): string {
     '',
     ...d.capacity.flatMap((c) => {
       const mode = c.mode ?? (c.batched ? 'batched-main' : 'unbatched');
-      const how = { 'batched-worker': '**batched, model on a worker thread** (the service\'s default)', 'batched-main': 'batched, model on the main thread', unbatched: 'unbatched (a call per frame, main thread)' }[mode];
+      const how = { 'batched-worker': '**batched, model on a worker thread** (`--inference-thread worker`)', 'batched-main': 'batched, model on the main thread (the service\'s default)', unbatched: 'unbatched (a call per frame, main thread)' }[mode];
       const diag = c.points.every((p) => p.loopDelayP99Ms);
       return [
         `Capacity of one VAD process, ${c.engine} ${how} (noisy conversation, ${(c.inferredShare * 100).toFixed(0)}% of frames inferred, 20 ms chunks in real time; decision delay = chunk due → processed; median of runs (min–max); levels searched down and up from the first): **${c.capacity} devices** with p99 under 10 ms${c.capacity ? ` (CPU share ${c.points.find((p) => p.devices === c.capacity)?.cpuShare.median.toFixed(2)}: ${c.streamsPerCore.toFixed(0)} streams per fully busy core if CPU were the only limit)` : ''}.`,

@@ -206,6 +206,10 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         // An answer that produced no audio still settles its turn.
         if (event.audioMs === 0) this.settle(d, event.turnId, event.interrupted);
         break;
+      case 'playback.finished':
+        // Heard (the rest of it, after a playback restart) but never measured: answered.
+        if (event.unmeasured) this.settle(d, event.turnId, false, true);
+        break;
       case 'turn.latency': {
         const row = this.row(d, event.turnId, event.interrupted, event);
         d.rows.push(row);
@@ -219,9 +223,9 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
     this.emit('change', d);
   }
 
-  private settle(d: DeviceView, turnId: string, interrupted: boolean): void {
+  private settle(d: DeviceView, turnId: string, interrupted: boolean, heard = false): void {
     if (!d.pending.delete(turnId)) return;
-    const row = this.row(d, turnId, interrupted, undefined);
+    const row = this.row(d, turnId, interrupted, undefined, heard);
     d.rows.push(row);
     this.emit('row', d, row);
   }
@@ -231,6 +235,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
     turnId: string,
     interrupted: boolean,
     latency: { endOfTurnDelayMs: number; busMs: number; modelFirstAudioMs: number; playbackBufferMs: number; voiceToVoiceMs: number; speechStartUs: number; speechEndUs: number } | undefined,
+    heard = false,
   ): TurnRow {
     const ended = this.turnEnds.get(turnId);
     const span = ended ?? latency;
@@ -241,9 +246,9 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
       userEndS: span ? round3((span.speechEndUs - origin) / 1e6) : NaN,
       userEndSource: ended?.speechEndSource ?? null,
       speculations: this.speculations.get(turnId) ?? noSpeculations(),
-      answered: latency !== undefined,
+      answered: latency !== undefined || heard,
       interrupted,
-      dropped: latency === undefined ? this.dropped.get(turnId) ?? null : null,
+      dropped: latency === undefined && !heard ? this.dropped.get(turnId) ?? null : null,
       endOfTurnDelayMs: latency ? round1(latency.endOfTurnDelayMs) : null,
       busMs: latency ? round1(latency.busMs) : null,
       modelFirstAudioMs: latency ? round1(latency.modelFirstAudioMs) : null,

@@ -22,8 +22,8 @@ export interface DemoRun {
  * Runs `pnpm demo` the way a user does (a real process tree: NATS, simulator, services,
  * capture), with `onLine` seeing its output as it comes, and returns when it exits.
  */
-export function runDemo(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<DemoRun> {
-  const out = mkdtempSync(join(tmpdir(), 'voicebus-demo-'));
+export function runDemo(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv; out?: string } = {}): Promise<DemoRun> {
+  const out = options.out ?? mkdtempSync(join(tmpdir(), 'voicebus-demo-'));
   const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', ...args], {
     env: { ...process.env, CI: 'true', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,8 +76,8 @@ export function readTurns(out: string, device = 'dev1'): TurnRow[] {
   return readFileSync(join(out, device, 'turns.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TurnRow);
 }
 
-export function readHistory(out: string, device = 'dev1'): { role: string; text: string }[] {
-  return readFileSync(join(out, device, 'history.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { role: string; text: string });
+export function readHistory(out: string, device = 'dev1'): { role: string; text: string; turnId?: string }[] {
+  return readFileSync(join(out, device, 'history.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { role: string; text: string; turnId?: string });
 }
 
 /** Audible stretches of a 24 kHz WAV (gaps of at least `gapS` of digital silence split them). */

@@ -1,4 +1,4 @@
-import { AUDIO_HISTORY_STREAM, KV_BUCKETS, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
+import { AUDIO_HISTORY_STREAM, KV_BUCKETS, TURN_HISTORY_STREAM, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
 
 /**
  * Who may publish and subscribe what, as NATS permissions. Device roles are templates: the
@@ -79,7 +79,7 @@ const leases = (service: string) => [JS_INFO, ...kv(KV_BUCKETS.owners, `${servic
 /** The services, as infra/nats/nats.conf grants them (docs/architecture.md, Processes). */
 export const SERVICE_PERMISSIONS = {
   vad: {
-    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...leases('vad')],
+    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...leases('vad'), ...readStream(TURN_HISTORY_STREAM)],
     subscribe: [all(STREAMS.audioIn), all(STREAMS.capture), all(STREAMS.session), all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, 'voicebus.vad.>', '_INBOX.>'],
     allowResponses: true,
   },

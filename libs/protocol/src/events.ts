@@ -248,7 +248,15 @@ export const PlaybackStarted = event('playback.started', {
   /** First audio received by playback to first sample played. */
   bufferMs: ms,
 });
-export const PlaybackFinished = event('playback.finished', { turnId, playedMs: ms });
+export const PlaybackFinished = event('playback.finished', {
+  turnId,
+  playedMs: ms,
+  /**
+   * This playback never saw the answer start (it was restarted while the answer played): it
+   * played the rest, and no `turn.latency` follows for the turn.
+   */
+  unmeasured: z.boolean().optional(),
+});
 /**
  * Whether the device's user hears the assistant: the one source of that fact, published by
  * playback on every change. `audible` from the first sample handed to the sink until the

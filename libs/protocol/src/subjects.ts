@@ -111,3 +111,9 @@ export const KV_BUCKETS = {
  * recent microphone audio a restarted session replays a turn in progress from.
  */
 export const AUDIO_HISTORY_STREAM = 'VOICEBUS_AUDIO' as const;
+
+/**
+ * The JetStream stream over every device's `turn` events (memory, a max age of seconds): a
+ * restarted vad finds there the user turn it had started and goes on with it.
+ */
+export const TURN_HISTORY_STREAM = 'VOICEBUS_TURNS' as const;

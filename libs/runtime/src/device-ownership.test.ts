@@ -38,6 +38,27 @@ describe('DeviceOwnership release of one device', () => {
   });
 });
 
+describe('DeviceOwnership after a restart with the same instance id', () => {
+  it('takes its earlier run\'s lease over at once, with a newer token; another instance still waits for it', async () => {
+    const dead = await connectNats({ servers: server.url, name: 'first-run' });
+    const first = await DeviceOwnership.start(dead, { service: 'svc', instanceId: 'x', ttlMs: 60_000, bucket: 'restart_test' }, memoryLogger().log);
+    expect(await first.acquire('d')).toBe(true);
+    const token = first.tokenOf('d')!;
+    await dead.close(); // kill -9: no release, the lease stays for its TTL
+    const nc = await connectNats({ servers: server.url, name: 'second-run' });
+    const other = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'y', ttlMs: 60_000, bucket: 'restart_test' }, memoryLogger().log);
+    expect(await other.acquire('d')).toBe(false);
+    const again = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'x', ttlMs: 60_000, bucket: 'restart_test' }, memoryLogger().log);
+    expect(await again.acquire('d')).toBe(true);
+    expect(again.tokenOf('d')!).toBeGreaterThan(token);
+    // What the first run might still publish is fenced.
+    await expect.poll(() => other.isStale('svc', 'd', token)).toBe(true);
+    await again.releaseAll();
+    await other.releaseAll();
+    await nc.drain();
+  });
+});
+
 describe('DeviceOwnership renewals', () => {
   it('heartbeats that come faster than a renewal takes do not overlap: the lease is never given up to itself', async () => {
     // Old code: two renewals in flight sent the same expected revision; the loser released the device.

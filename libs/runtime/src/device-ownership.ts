@@ -204,7 +204,9 @@ export class DeviceOwnership implements LeaseFencing {
     // Fair share: a busier instance waits a little, so a less loaded one usually wins a new device.
     if (this.held.size > 0) await new Promise((r) => setTimeout(r, Math.min(200, this.held.size * 15)));
     try {
-      this.held.set(deviceId, await this.claim(key));
+      // Held under our own id by an earlier run of this instance (it died and was restarted
+      // with the same id): nobody renews it, so take it over now instead of waiting out its TTL.
+      this.held.set(deviceId, seen?.instance === this.options.instanceId ? await this.takeOver(key) : await this.claim(key));
       this.changes++;
       this.metrics?.ownershipChanges.add(1, { 'voicebus.change': 'acquired' });
       this.log.info({ deviceId, token: this.held.get(deviceId)!.token }, 'acquired device ownership');
@@ -245,6 +247,22 @@ export class DeviceOwnership implements LeaseFencing {
     } catch (err) {
       return err instanceof JetStreamApiError;
     }
+  }
+
+  /**
+   * Takes over a lease under this instance's id that this process does not hold, at the
+   * revision it has now (fails if anyone changed it meanwhile), with a new fencing token: what
+   * the earlier run published, if it still runs, is fenced off. A key that is gone is claimed.
+   */
+  private async takeOver(key: string): Promise<Held> {
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return this.claim(key);
+    const value = JSON.parse(decoder.decode(entry.value)) as LeaseValue;
+    if (value.instance !== this.options.instanceId) return this.claim(key); // refused by the store: someone else's now
+    const taken = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: 0 })), entry.revision);
+    const revision = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: taken })), taken);
+    this.log.info({ key, formerToken: value.token, token: taken }, 'took over a lease of an earlier run of this instance');
+    return { token: taken, revision };
   }
 
   /** Creates the lease (fails if anyone holds it) and stamps it with its fencing token. */

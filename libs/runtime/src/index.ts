@@ -23,3 +23,4 @@ export { booleanFlag, choiceFlag, listFlag, numberFlag, numberIn, parseFlags, st
 export { COMMON_FLAGS, SCALE_OUT_FLAGS, defaultInstanceId, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
 export { runService, type ActorService, type ProcessService, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
+export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';

@@ -101,8 +101,11 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       finished: (turnId, playedMs) => {
         if (this.flushAtPause?.turnId === turnId) this.flushAtPause = undefined;
         const t = this.timing(turnId);
+        // A restarted playback gets the rest of an answer whose turn.end and first audio came
+        // before it ran: it plays it, and says no latency will follow.
+        const unmeasured = t.speechEndUs === undefined || t.requestedAtMs === undefined;
         this.inTurn(t, () => {
-          this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs }));
+          this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs, ...(unmeasured ? { unmeasured } : {}) }));
           this.audible(turnId, false, this.clock.epochUs() / 1000);
           this.reportLatency(turnId);
         });

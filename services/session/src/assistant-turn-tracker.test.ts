@@ -109,6 +109,21 @@ describe('AssistantTurnTracker', () => {
     expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
   });
 
+  it('the tail of an answer auto-completed in a stall is swallowed until the model closes it, not taken for an answer of its own', () => {
+    // Old code: the model's late "...answer number 1." became a model-initiated answer (s1).
+    const { t, events, audio } = tracker();
+    t.begin('u1');
+    t.audio(pcm());
+    expect(t.autoComplete()).toBe(true);
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(true);
+    expect(t.consumeRetired({ output: false, turnComplete: true })).toBe(true);
+    expect(audio).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'assistant.turn.complete').map((e) => e.turnId)).toEqual(['u1']);
+    // The next answer is the next turn's.
+    t.begin('u2');
+    expect(t.consumeRetired({ output: true, turnComplete: false })).toBe(false);
+  });
+
   it('two retired answers: both their turnCompletes are awaited', () => {
     const { t } = tracker();
     t.begin('u1');

@@ -277,6 +277,10 @@ export class AssistantTurnTracker {
     // answer takes to play (audio arrives faster than real time): that gap is not a stall.
     if (!a || a.firstAudioAt === undefined || a.generationComplete) return false;
     this.complete(a, true);
+    // A stalled model that comes back goes on with this answer: its tail, until the model's
+    // turnComplete, is swallowed, not taken for an answer of its own (a stray half sentence).
+    this.owedTurnCompletes++;
+    this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
     return true;
   }
 

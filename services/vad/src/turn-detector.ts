@@ -158,6 +158,16 @@ export class TurnDetector {
     }
   }
 
+  /**
+   * Goes on with a turn an earlier run of this detector started (a restarted vad, or another
+   * instance that took the device over, found it open in the turn history). Its voice may have
+   * stopped while nobody listened, so the end-of-turn silence counts from `atUs`, the first
+   * audio heard here, unless the voice is heard again.
+   */
+  adopt(turnId: string, speechStartUs: number, atUs: number): void {
+    this.turn = { id: turnId, speechStartUs, speechEndUs: atUs, speechEndSource: 'vad', paused: false };
+  }
+
   /** The device's audio ended: an open turn ends at its last voiced audio. */
   finish(speechEndUs: number | undefined): TurnSignal[] {
     const t = this.turn;

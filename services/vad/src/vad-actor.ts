@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
+import type { TurnHistory } from './turn-history.ts';
 import { ATTR, latencyAttributes, nowMs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import type { VadEngine } from './engines/vad-engine.ts';
 import { SpeechFacts, type SpeechFact, type SpeechFactsOptions } from './speech-facts.ts';
@@ -19,6 +20,8 @@ export interface VadActorDeps {
   facts: Partial<SpeechFactsOptions>;
   metrics?: VoiceMetrics | undefined;
   counters: { rejected: number; gaps: number; restarts: number };
+  /** The server's recent turn events (TurnHistory): none, and a turn begun before this actor is lost. */
+  turnHistory?: Pick<TurnHistory, 'openTurn'> | undefined;
 }
 
 /** How long the root span of a turn waits for its latency report once the answer stopped. */
@@ -49,6 +52,7 @@ export class VadActor implements Actor<VadMessage> {
   /** A chunk numbered 0 in the middle of a run: a restart once the next chunk is 1. */
   private restartHeld: AudioChunk | undefined;
   private loggedFalseRestart = false;
+  private historyRead = false;
   private readonly turnSpans = new Map<string, Span>();
   /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
   private sessionLabels: Record<string, string> = {};
@@ -79,6 +83,12 @@ export class VadActor implements Actor<VadMessage> {
   }
 
   private async onAudio(chunk: AudioChunk, receivedAtUs: number): Promise<void> {
+    // The device's audio began before this actor (seq > 0): a vad before it may have left a
+    // user turn open, which goes on here.
+    if (!this.historyRead) {
+      this.historyRead = true;
+      if (chunk.seq > 0) await this.adoptOpenTurn(chunk.captureTsUs);
+    }
     if (chunk.channels !== 1) {
       this.deps.counters.rejected++;
       this.log.warn({ channels: chunk.channels }, 'rejected audio: the VAD takes mono');
@@ -125,6 +135,19 @@ export class VadActor implements Actor<VadMessage> {
       }
     }
     await this.accept(chunk);
+  }
+
+  private async adoptOpenTurn(atUs: number): Promise<void> {
+    let open;
+    try {
+      open = await this.deps.turnHistory?.openTurn(this.deviceId);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'turn history unreadable: a turn in progress, if any, is lost');
+      return;
+    }
+    if (!open) return;
+    this.turns.adopt(open.turnId, open.speechStartUs, atUs);
+    this.log.info({ turnId: open.turnId, speechStartUs: open.speechStartUs }, 'a user turn was open when this vad started: going on with it');
   }
 
   private async accept(chunk: AudioChunk): Promise<void> {

@@ -1,5 +1,5 @@
 import { ENDPOINTING_MODES } from '@voicebus/protocol';
-import { choiceFlag, numberFlag, type FlagSpecs } from '@voicebus/runtime';
+import { choiceFlag, numberFlag, STREAM_HISTORY_DEFAULTS, type FlagSpecs } from '@voicebus/runtime';
 import { INFERENCE_THREADS, type InferenceThread } from './engines/batched-silero-engine.ts';
 import { SILERO_BATCH_DEFAULTS } from './engines/silero-batcher.ts';
 import { VAD_ENGINES, type VadEngineName } from './engines/vad-engine.ts';
@@ -11,6 +11,8 @@ import { SPEECH_END_SOURCES, VOICED_END_DEFAULTS } from './voiced-end.ts';
 export interface VadFlags extends Omit<SpeechDetectorOptions, 'voicedEnd' | 'pauseMs'>, TurnDetectorOptions, SpeechFactsOptions {
   engine: VadEngineName;
   mailboxCapacity: number;
+  /** Seconds of every device's turn events kept on the server for a restarted vad (0 = off). */
+  turnHistoryS: number;
   voicedEndMarginDb: number;
   batch: number;
   inferenceThread: InferenceThread;
@@ -49,6 +51,7 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   batch: numberFlag('most devices\' Silero v5/v6 frames in one inference call (1 = a call per frame)', { env: 'VAD_BATCH', default: SILERO_BATCH_DEFAULTS.maxBatch, min: 1, max: 1024, integer: true }),
   inferenceThread: choiceFlag('where batched Silero runs: worker = a thread of its own (the event loop that receives audio is never blocked by a call), main = the event loop\'s thread', INFERENCE_THREADS, { env: 'VAD_INFERENCE_THREAD', default: 'main' }),
+  turnHistoryS: numberFlag('keep every device\'s turn events this long in a JetStream memory stream, so a vad restarted mid-turn goes on with the turn (0 = off)', { env: 'TURN_HISTORY_S', default: STREAM_HISTORY_DEFAULTS.maxAgeMs / 1000, min: 0, max: 600, integer: true }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 

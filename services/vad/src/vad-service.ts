@@ -2,6 +2,7 @@ import { runService, UsageError, type ActorService, type ServiceDefinition } fro
 import { STREAMS } from '@voicebus/protocol';
 import { BatchedSileroEngine, createBatchedSileroEngine, isBatchableEngine } from './engines/batched-silero-engine.ts';
 import { createVadEngine } from './engines/create-engine.ts';
+import { TurnHistory } from './turn-history.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
 import { ENERGY_ENGINE_DEFAULTS, speechOptions, VAD_FLAGS, type VadFlags } from './vad-flags.ts';
 
@@ -26,8 +27,12 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch, thread: flags.inferenceThread })
       : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
+    let turnHistory: TurnHistory | undefined;
     return {
-      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters }),
+      attach: async (rt) => {
+        if (flags.turnHistoryS > 0) turnHistory = await TurnHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.turnHistoryS * 1000, replicas: rt.kvReplicas });
+      },
+      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),

@@ -1,0 +1,84 @@
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+
+export interface StreamHistoryOptions {
+  /** The JetStream stream's name (the protocol names each: AUDIO_HISTORY_STREAM, TURN_HISTORY_STREAM). */
+  stream: string;
+  subjects: string[];
+  /** How long the server keeps each message: longer than a user turn plus a restart. */
+  maxAgeMs: number;
+  /** Copies on a JetStream cluster (the KV buckets' count), so a node's loss keeps the history. */
+  replicas: number;
+  /** A read gives up after this long (and keeps what it has). */
+  fetchTimeoutMs: number;
+}
+
+export const STREAM_HISTORY_DEFAULTS: Pick<StreamHistoryOptions, 'maxAgeMs' | 'replicas' | 'fetchTimeoutMs'> = { maxAgeMs: 30_000, replicas: 1, fetchTimeoutMs: 2000 };
+
+/**
+ * The recent messages of some subjects, kept by the NATS server itself: a JetStream stream in
+ * memory with a max age of tens of seconds (the messages as published, headers and all). What
+ * core NATS forgets at once, a part that restarted, or took a device over, reads back from
+ * here (docs/architecture.md, what is kept where). The service that owns the subjects' facts
+ * creates the stream; only that one reads it.
+ */
+export class StreamHistory {
+  readonly options: StreamHistoryOptions;
+  private readonly nc: NatsConnection;
+
+  private constructor(nc: NatsConnection, options: StreamHistoryOptions) {
+    this.nc = nc;
+    this.options = options;
+  }
+
+  /** Creates the stream (or finds it); undefined without JetStream, with `lost` logged: what is lost on a restart then. */
+  static async open(nc: NatsConnection, log: Logger, options: Pick<StreamHistoryOptions, 'stream' | 'subjects'> & Partial<StreamHistoryOptions>, lost: string): Promise<StreamHistory | undefined> {
+    const opts = { ...STREAM_HISTORY_DEFAULTS, ...options };
+    try {
+      const jsm = await jetstreamManager(nc as never);
+      try {
+        await jsm.streams.info(opts.stream);
+      } catch {
+        await jsm.streams.add({
+          name: opts.stream,
+          subjects: opts.subjects,
+          storage: StorageType.Memory,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.Old,
+          max_age: nanos(opts.maxAgeMs),
+          num_replicas: opts.replicas,
+        });
+      }
+      return new StreamHistory(nc, opts);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, stream: opts.stream }, `no ${opts.stream} history (JetStream?): ${lost}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Hands `visit` the messages on `subject` that reached the server since `fromMs` (epoch ms),
+   * oldest first, until it returns true, the history is caught up, or the timeout passes.
+   */
+  async read(subject: string, fromMs: number, visit: (m: JsMsg) => boolean | void): Promise<void> {
+    const js = jetstream(this.nc as never);
+    const consumer = await js.consumers.get(this.options.stream, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(fromMs).toISOString(),
+    });
+    // Nothing since then: say so now, not after the timeout.
+    if ((await consumer.info()).num_pending === 0) return;
+    const messages = await consumer.consume({ max_messages: 500 });
+    const timer = setTimeout(() => void messages.stop(), this.options.fetchTimeoutMs);
+    try {
+      for await (const m of messages) {
+        if (visit(m) === true || m.info.pending === 0) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      await messages.close().catch(() => {});
+    }
+  }
+}
