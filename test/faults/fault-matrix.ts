@@ -169,8 +169,11 @@ export function check(run: Pick<DemoRun, 'code' | 'out' | 'violations'>, firedAt
     owed += segs.length > 0 ? (segs.at(-1)!.endMs - segs[0]!.startMs) / 1000 : 0;
     if (r.dropped === 'continued') return;
     const answer = byTurn.get(r.turnId)?.[0];
-    if (r.answered && answer) {
-      const heard = Number(/You spoke for ([\d.]+) seconds/.exec(answer.text)?.[1]);
+    // What the simulator heard is in its answer's first sentence; an answer a stall or a lost
+    // connection cut before that sentence ended says nothing.
+    const said = answer ? /You spoke for ([\d.]+) seconds/.exec(answer.text) : null;
+    if (r.answered && said) {
+      const heard = Number(said[1]);
       if (!(heard >= owed - 0.05)) failures.push(`the answer to ${r.turnId} heard ${heard} s of ${owed.toFixed(2)} s spoken`);
     }
     // An answered turn without a final transcript: an answer a lost connection cut short (the
