@@ -46,6 +46,7 @@ const program = new Command('voicebus demo')
   .option('--no-greeting', 'no greeting turn')
   .addOption(new Option('--instances <list>', 'instances per service, e.g. vad=2,session=2').default({}).argParser(parseInstances))
   .addOption(new Option('--nats-cluster <n>', 'a JetStream cluster of n nats-servers on loopback instead of one (services get every URL, KV buckets 3 replicas, a node that dies is restarted)').argParser(numberIn(3, 9, true)).conflicts('web'))
+  .addOption(new Option('--nats-restart-delay-ms <ms>', 'a nats-server that dies is started again (same port, same store) after this long').default(500).argParser(numberIn(0, 600_000, true)))
   .option('--jaeger <url>', 'export traces to this OTLP/HTTP endpoint (e.g. http://localhost:4318)')
   .addOption(new Option('--model-delay-ms <ms>', 'simulator: time to first audio').argParser(numberIn(0, 60_000)))
   .addOption(new Option('--sim-fault <script>', 'simulator: faults at moments of the conversation, e.g. "drop@speech2+1000" or "goaway@speech1+800:timeLeftMs=200" (see libs/gemini-live-sim/README.md)').argParser(faultScript))
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
-    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number; fuzz?: number; fuzzSeed: number;
+    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number; fuzz?: number; fuzzSeed: number; natsRestartDelayMs: number;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
     natsConfigText: auth.natsConfigText,
     serviceEnv: auth.serviceEnv,
     natsCluster: opts.natsCluster,
+    natsRestartDelayMs: opts.natsRestartDelayMs,
     onNote: (text) => view.note(text),
     serviceArgs: {
       vad: ['--endpointing', opts.endpointing],

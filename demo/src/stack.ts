@@ -26,6 +26,8 @@ export interface StackOptions {
   natsCluster?: number | undefined;
   /** What the cluster's supervision says (a node started, died, is back). */
   onNote?: (text: string) => void;
+  /** One nats-server that dies is started again (its port and store) after this long. */
+  natsRestartDelayMs?: number | undefined;
 }
 
 export interface RunningStack {
@@ -68,7 +70,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // config and nobody else's (a borrowed NATS_URL or a container without it would refuse them).
     nats = options.natsCluster
       ? await startSupervisedCluster(options.natsCluster, options.logDir, options.onNote ?? (() => {}), options.natsConfigText)
-      : await startNatsServer({ mode: 'local', logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText });
+      : superviseNats(await startNatsServer({ mode: 'local', logFile: join(options.logDir, 'nats-server.log'), configText: options.natsConfigText }), options.natsRestartDelayMs ?? 500, options.onNote ?? (() => {}));
     // Three copies survive one node's loss; more would only slow writes down.
     const kvReplicas = options.natsCluster ? Math.min(3, options.natsCluster) : 1;
     let geminiUrl = options.env.GEMINI_LIVE_URL;
@@ -113,6 +115,33 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * One nats-server that comes back when it dies, on its port and with its JetStream store, the
+ * way compose's `restart: unless-stopped` brings back its container: the services reconnect
+ * (they retry for ever) and the streams and buckets are there again. Said in lines a person (or
+ * the fault matrix) reads: `[demo] started nats-server (pid N)`.
+ */
+function superviseNats(server: NatsServer, delayMs: number, note: (text: string) => void): NatsServer {
+  let stopping = false;
+  const watch = () => {
+    note(`[demo] started nats-server (pid ${server.pid})`);
+    void server.exited?.then(async () => {
+      if (stopping) return;
+      note(`[demo] nats-server died; starting it again in ${delayMs} ms`);
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (stopping) return;
+      await server.restart!().then(watch, (err: Error) => note(`[demo] nats-server could not be started again: ${err.message}`));
+    });
+  };
+  watch();
+  const stop = server.stop.bind(server);
+  server.stop = () => {
+    stopping = true;
+    return stop();
+  };
+  return server;
 }
 
 /** The URL in a `{"event":"listening","url":...}` line, the way the simulator and the web service say they are ready. */

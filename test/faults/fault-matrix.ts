@@ -53,6 +53,9 @@ export const FAULTS = {
   'kill-session': { what: 'kill -9 of session', act: kill(/^session$/) },
   'kill-playback': { what: 'kill -9 of playback', act: kill(/^playback$/) },
   'kill-vad-instance': { what: 'kill -9 of one of two vad instances', args: ['--instances', 'vad=2'], act: kill(/^vad-1$/) },
+  // The demo starts a nats-server that died again on its port with its store, after the delay.
+  'nats-1s': { what: 'kill -9 of nats-server, back after 1 s (store kept)', args: ['--nats-restart-delay-ms', '1000'], act: kill(/^nats-server$/) },
+  'nats-5s': { what: 'kill -9 of nats-server, back after 5 s (store kept)', args: ['--nats-restart-delay-ms', '5000'], act: kill(/^nats-server$/) },
   'sigstop-vad': {
     what: 'SIGSTOP of vad for 3 s (past its 1.2 s lease), then SIGCONT',
     async act(ctx) {

@@ -79,7 +79,7 @@ const leases = (service: string) => [JS_INFO, ...kv(KV_BUCKETS.owners, `${servic
 /** The services, as infra/nats/nats.conf grants them (docs/architecture.md, Processes). */
 export const SERVICE_PERMISSIONS = {
   vad: {
-    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...leases('vad'), ...readStream(TURN_HISTORY_STREAM)],
+    publish: [all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), ...DISCOVERY, ...leases('vad'), ...readStream(TURN_HISTORY_STREAM), ...readStream(AUDIO_HISTORY_STREAM)],
     subscribe: [all(STREAMS.audioIn), all(STREAMS.capture), all(STREAMS.session), all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, 'voicebus.vad.>', '_INBOX.>'],
     allowResponses: true,
   },

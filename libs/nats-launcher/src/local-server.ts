@@ -53,7 +53,7 @@ export async function startLocalNatsServer(options: Partial<LocalNatsServerOptio
   };
 
   try {
-    const server = await launchNatsProcess({ binary: opts.binary, args, portsDir: dir, startTimeoutMs: opts.startTimeoutMs });
+    let server = await launchNatsProcess({ binary: opts.binary, args, portsDir: dir, startTimeoutMs: opts.startTimeoutMs });
     const url = server.ports.nats?.[0];
     if (!url) {
       await server.kill();
@@ -61,18 +61,28 @@ export async function startLocalNatsServer(options: Partial<LocalNatsServerOptio
     }
     const port = Number(new URL(url).port);
     let stopped: Promise<void> | undefined;
-    return {
+    const handle: NatsServer = {
       url: `nats://127.0.0.1:${port}`,
       port,
       pid: server.pid,
       monitorUrl: server.ports.monitoring?.[0],
       websocketUrl: server.ports.websocket?.[0],
       dataDir: dir,
+      exited: server.exited,
+      restart: async () => {
+        if (stopped) throw new NatsServerStartError('nats-server was stopped: not restarted');
+        await server.exited;
+        // The port it had, not a new one: clients hold that URL.
+        const again = args.map((a, i) => (args[i - 1] === '-p' ? String(port) : a));
+        server = await launchNatsProcess({ binary: opts.binary, args: again, portsDir: dir, startTimeoutMs: opts.startTimeoutMs });
+        Object.assign(handle, { pid: server.pid, monitorUrl: server.ports.monitoring?.[0], websocketUrl: server.ports.websocket?.[0], exited: server.exited });
+      },
       stop: () => {
         stopped ??= server.stop().then(cleanup);
         return stopped;
       },
     };
+    return handle;
   } catch (err) {
     await cleanup();
     throw err;

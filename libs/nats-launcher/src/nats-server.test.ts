@@ -1,3 +1,4 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatsServerNotFoundError, NatsServerStartError, startLocalNatsServer, type NatsServer } from './index.ts';
@@ -20,6 +21,27 @@ describe('local nats-server launcher', () => {
     await a!.stop();
     await a!.stop(); // idempotent
     await expect(connect({ servers: a!.url, reconnect: false, timeout: 1000 })).rejects.toThrow();
+  });
+
+  it('a server killed with -9 starts again on its port with its JetStream store: a client reconnects and finds its stream', async () => {
+    const server = await startLocalNatsServer();
+    started.push(server);
+    const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'KEPT', subjects: ['kept.>'] });
+    await jetstream(nc).publish('kept.one', 'hello');
+    const before = server.pid;
+    process.kill(before!, 'SIGKILL');
+    await server.exited;
+    const reconnected = (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') return;
+    })();
+    await server.restart!();
+    expect(server.pid).not.toBe(before);
+    await reconnected;
+    const msg = await jsm.streams.getMessage('KEPT', { last_by_subj: 'kept.one' });
+    expect(msg?.string()).toBe('hello');
+    await nc.close();
   });
 
   it('says clearly when the binary is missing', async () => {

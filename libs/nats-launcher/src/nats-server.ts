@@ -11,6 +11,14 @@ export interface NatsServer {
   /** The WebSocket listener (`ws://host:port`), when the config has one. */
   websocketUrl?: string | undefined;
   dataDir?: string | undefined;
+  /** A local server: resolves when its process exits (a crash, a kill, stop). */
+  exited?: Promise<void> | undefined;
+  /**
+   * A local server whose process is gone: starts it again on the same client port with the
+   * same config and JetStream store, so clients reconnect to it and streams and buckets are
+   * back (the monitoring and WebSocket ports, chosen by the server, may change).
+   */
+  restart?(): Promise<void>;
   stop(): Promise<void>;
 }
 

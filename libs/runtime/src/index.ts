@@ -24,3 +24,4 @@ export { COMMON_FLAGS, SCALE_OUT_FLAGS, defaultInstanceId, type CommonOptions, t
 export { runService, type ActorService, type ProcessService, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
 export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
+export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES, type InterruptionStrategy, type TurnDetectionMode } from '@voicebus/protocol';
-import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpec, type FlagSpecs } from '@voicebus/runtime';
+import { AUDIO_HISTORY_DEFAULTS, booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagSpec, type FlagSpecs } from '@voicebus/runtime';
 import { GEMINI_LIVE_SESSION_DEFAULTS } from './gemini-live-session.ts';
-import { AUDIO_HISTORY_DEFAULTS } from './audio-history.ts';
 import { ACTIVITY_HANDLINGS, TURN_COVERAGES, type LiveOptions } from './live-config.ts';
 import { SESSION_DEFAULTS } from './session-options.ts';
 

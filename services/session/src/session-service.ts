@@ -1,6 +1,5 @@
 import { STREAMS } from '@voicebus/protocol';
-import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
-import { AudioHistory } from './audio-history.ts';
+import { AudioHistory, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { GeminiLiveSession } from './gemini-live-session.ts';
 import { createInterruptionStrategy } from './interruption/index.ts';
 import { LiveSettingsError, mergeLiveOptions, validateLiveSettings, type LiveSettings } from './live-config.ts';

@@ -6,6 +6,14 @@ export interface OpenTurn {
   speechStartUs: number;
 }
 
+/** Where the device's turns stood, as far as the history goes back. */
+export interface TurnState {
+  /** A turn started and not ended. */
+  open: OpenTurn | undefined;
+  /** The last voiced audio of the last turn that ended (capture time, µs). */
+  lastEndUs: number | undefined;
+}
+
 /**
  * Every device's recent `turn` events (`voice.v1.*.turn` in the `VOICEBUS_TURNS` memory
  * stream). A vad that restarted, or took a device over, in the middle of a user turn finds
@@ -24,9 +32,10 @@ export class TurnHistory {
     return history ? new TurnHistory(history) : undefined;
   }
 
-  /** The device's user turn that was started and not ended within the history, if any. */
-  async openTurn(deviceId: string): Promise<OpenTurn | undefined> {
+  /** The device's turn that was started and not ended, and where the last ended one ended. */
+  async state(deviceId: string): Promise<TurnState> {
     let open: OpenTurn | undefined;
+    let lastEndUs: number | undefined;
     await this.history.read(deviceSubject(deviceId, STREAMS.turn), Date.now() - this.history.options.maxAgeMs, (m) => {
       let event;
       try {
@@ -36,8 +45,11 @@ export class TurnHistory {
       }
       if (event.deviceId !== deviceId) return;
       if (event.type === 'turn.start') open = { turnId: event.turnId, speechStartUs: event.speechStartUs };
-      else if (event.type === 'turn.end' && event.turnId === open?.turnId) open = undefined;
+      else if (event.type === 'turn.end') {
+        lastEndUs = event.speechEndUs;
+        if (event.turnId === open?.turnId) open = undefined;
+      }
     });
-    return open;
+    return { open, lastEndUs };
   }
 }

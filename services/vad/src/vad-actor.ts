@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import type { TurnHistory } from './turn-history.ts';
-import { ATTR, latencyAttributes, nowMs, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, latencyAttributes, nowMs, type Actor, type ActorContext, type AudioHistory, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import type { VadEngine } from './engines/vad-engine.ts';
 import { SpeechFacts, type SpeechFact, type SpeechFactsOptions } from './speech-facts.ts';
+import type { TurnHistory } from './turn-history.ts';
 import { SpeechDetector, type SpeechDetectorOptions, type SpeechSignal } from './speech-detector.ts';
 import { TurnDetector, type TurnDetectorOptions, type TurnSignal } from './turn-detector.ts';
 
@@ -21,7 +21,9 @@ export interface VadActorDeps {
   metrics?: VoiceMetrics | undefined;
   counters: { rejected: number; gaps: number; restarts: number };
   /** The server's recent turn events (TurnHistory): none, and a turn begun before this actor is lost. */
-  turnHistory?: Pick<TurnHistory, 'openTurn'> | undefined;
+  turnHistory?: Pick<TurnHistory, 'state'> | undefined;
+  /** The server's recent microphone audio (AudioHistory, the session's): what nobody listened to is heard late. */
+  audioHistory?: Pick<AudioHistory, 'between'> | undefined;
 }
 
 /** How long the root span of a turn waits for its latency report once the answer stopped. */
@@ -36,6 +38,8 @@ const SPAN_TIMER = 'end turn span:';
  */
 /** A sequence jump beyond this many chunks (5 s of 20 ms chunks) needs the next chunk to confirm it. */
 const MAX_SEQ_JUMP = 250;
+/** How far back a vad that starts on a running device hears the audio nobody listened to. */
+const REPLAY_MAX_MS = 10_000;
 
 export class VadActor implements Actor<VadMessage> {
   private readonly deviceId: string;
@@ -53,6 +57,8 @@ export class VadActor implements Actor<VadMessage> {
   private restartHeld: AudioChunk | undefined;
   private loggedFalseRestart = false;
   private historyRead = false;
+  /** While audio nobody listened to is heard late (see recover). */
+  private replay: { startedTurn: Extract<TurnSignal, { type: 'turn.start' }> | undefined } | undefined;
   private readonly turnSpans = new Map<string, Span>();
   /** How the device's session runs (model, barge-in), copied onto each turn's root span as labels. */
   private sessionLabels: Record<string, string> = {};
@@ -87,7 +93,7 @@ export class VadActor implements Actor<VadMessage> {
     // user turn open, which goes on here.
     if (!this.historyRead) {
       this.historyRead = true;
-      if (chunk.seq > 0) await this.adoptOpenTurn(chunk.captureTsUs);
+      if (chunk.seq > 0) await this.recover(chunk.captureTsUs);
     }
     if (chunk.channels !== 1) {
       this.deps.counters.rejected++;
@@ -137,17 +143,50 @@ export class VadActor implements Actor<VadMessage> {
     await this.accept(chunk);
   }
 
-  private async adoptOpenTurn(atUs: number): Promise<void> {
-    let open;
+  /**
+   * This actor starts on a device whose audio began before it: a vad before it may have died
+   * in the middle of a turn, or between turns while the user spoke. The turn history says
+   * where the turns stood; a turn left open is adopted (it ends under its own id), and the
+   * audio nobody listened to since (at most REPLAY_MAX_MS, from the server's audio history) is
+   * heard now, fast: a turn that ended in it is published as its `turn.end` alone (the session
+   * reads such a turn's audio back itself), one still going on gets its `turn.start` once the
+   * replay is done. Speech facts of the past are not published: nobody can act on them.
+   */
+  private async recover(liveUs: number): Promise<void> {
+    let state;
     try {
-      open = await this.deps.turnHistory?.openTurn(this.deviceId);
+      state = await this.deps.turnHistory?.state(this.deviceId);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'turn history unreadable: a turn in progress, if any, is lost');
       return;
     }
-    if (!open) return;
-    this.turns.adopt(open.turnId, open.speechStartUs, atUs);
-    this.log.info({ turnId: open.turnId, speechStartUs: open.speechStartUs }, 'a user turn was open when this vad started: going on with it');
+    if (!state) return;
+    let fromUs = liveUs - REPLAY_MAX_MS * 1000;
+    if (state.open) {
+      this.turns.adopt(state.open.turnId, state.open.speechStartUs, liveUs);
+      this.log.info({ turnId: state.open.turnId, speechStartUs: state.open.speechStartUs }, 'a user turn was open when this vad started: going on with it');
+      fromUs = Math.max(fromUs, state.open.speechStartUs);
+    } else if (state.lastEndUs !== undefined) {
+      // The vad before this one decided everything up to the end of the last turn's silence.
+      fromUs = Math.max(fromUs, state.lastEndUs + this.turns.endOfTurnSilenceMs * 1000);
+    }
+    if (fromUs >= liveUs || !this.deps.audioHistory) return;
+    let missed: AudioChunk[];
+    try {
+      missed = await this.deps.audioHistory.between(this.deviceId, fromUs, liveUs);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'audio history unreadable: what was said while no vad listened is not heard');
+      return;
+    }
+    this.replay = { startedTurn: undefined };
+    try {
+      for (const chunk of missed) await this.accept(chunk);
+    } finally {
+      const started = this.replay.startedTurn;
+      this.replay = undefined;
+      if (started && this.turns.openTurnId === started.turnId) this.onTurnSignals([started]);
+    }
+    this.log.info({ chunks: missed.length, fromUs, adopted: state.open?.turnId }, 'heard the audio no vad listened to');
   }
 
   private async accept(chunk: AudioChunk): Promise<void> {
@@ -158,7 +197,7 @@ export class VadActor implements Actor<VadMessage> {
   }
 
   private onSpeechSignals(signals: SpeechSignal[]): void {
-    for (const fact of this.facts.from(signals)) this.publishFact(fact);
+    for (const fact of this.facts.from(signals)) if (!this.replay) this.publishFact(fact);
     this.onTurnSignals(this.turns.onSignals(signals));
   }
 
@@ -182,6 +221,13 @@ export class VadActor implements Actor<VadMessage> {
 
   private onTurnSignals(signals: TurnSignal[]): void {
     for (const t of signals) {
+      if (this.replay && t.type !== 'turn.end') {
+        // Heard late: a start waits for the replay's end (published if the turn still goes on);
+        // a pause or a resume in the past says nothing now.
+        if (t.type === 'turn.start') this.replay.startedTurn = t;
+        continue;
+      }
+      if (this.replay && this.replay.startedTurn?.turnId === t.turnId) this.replay.startedTurn = undefined;
       if (t.type === 'turn.start') {
         const span = trace.getTracer('voicebus.vad').startSpan('user turn', {
           startTime: t.speechStartUs / 1000,

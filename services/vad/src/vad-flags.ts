@@ -51,7 +51,7 @@ export const VAD_FLAGS: FlagSpecs<VadFlags> = {
   sustainedSpeechMs: numberFlag('voiced speech this long is reported as sustained (the pause strategy interrupts on it)', { env: 'VAD_SUSTAINED_SPEECH_MS', default: SPEECH_FACTS_DEFAULTS.sustainedSpeechMs, min: 0, max: 10_000 }),
   batch: numberFlag('most devices\' Silero v5/v6 frames in one inference call (1 = a call per frame)', { env: 'VAD_BATCH', default: SILERO_BATCH_DEFAULTS.maxBatch, min: 1, max: 1024, integer: true }),
   inferenceThread: choiceFlag('where batched Silero runs: worker = a thread of its own (the event loop that receives audio is never blocked by a call), main = the event loop\'s thread', INFERENCE_THREADS, { env: 'VAD_INFERENCE_THREAD', default: 'main' }),
-  turnHistoryS: numberFlag('keep every device\'s turn events this long in a JetStream memory stream, so a vad restarted mid-turn goes on with the turn (0 = off)', { env: 'TURN_HISTORY_S', default: STREAM_HISTORY_DEFAULTS.maxAgeMs / 1000, min: 0, max: 600, integer: true }),
+  turnHistoryS: numberFlag('keep every device\'s turn events this long in a JetStream memory stream, so a vad restarted mid-turn goes on with the turn and hears, from the session\'s audio history, what was said while none listened (0 = off)', { env: 'TURN_HISTORY_S', default: STREAM_HISTORY_DEFAULTS.maxAgeMs / 1000, min: 0, max: 600, integer: true }),
   mailboxCapacity: numberFlag('queued chunks per device before the oldest audio is dropped', { env: 'VAD_MAILBOX', default: 250, min: 1, max: 100_000, integer: true }),
 };
 

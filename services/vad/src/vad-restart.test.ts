@@ -83,4 +83,30 @@ describe('a vad killed in the middle of a user turn', () => {
       expect(Math.abs((ends[0]!.speechEndUs - origin) / 1000 - seg.endMs)).toBeLessThan(150);
     }
   }, 60_000);
+
+  it('a turn spoken entirely while no vad ran is heard late from the audio history: its turn.end alone, with its own speech start and end', async () => {
+    const device = 'restart-gap';
+    const { pcm, truth } = loadFixture('single-hello');
+    const seg = trueTurns(truth)[0]!;
+    const origin = nowUs();
+    // One chunk while a vad runs (it makes the histories), then none runs while the user speaks.
+    const first = await startVad();
+    publish(device, pcm, origin, 0, 320);
+    await bus.flush();
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const end = pcm.length - (pcm.length % 320);
+    publish(device, pcm, origin, 320, end - 320);
+    await bus.flush();
+    const second = await startVad();
+    publish(device, pcm, origin, end - 320, end); // the first chunk the new vad hears
+    await until(() => ofType(device, 'turn.end').length > 0);
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+    const [turn] = ofType(device, 'turn.end');
+    expect(ofType(device, 'turn.end')).toHaveLength(1);
+    expect(ofType(device, 'turn.start')).toHaveLength(0);
+    expect(Math.abs((turn!.speechStartUs - origin) / 1000 - seg.startMs)).toBeLessThan(150);
+    expect(Math.abs((turn!.speechEndUs - origin) / 1000 - seg.endMs)).toBeLessThan(150);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { AudioHistory, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { STREAMS } from '@voicebus/protocol';
 import { BatchedSileroEngine, createBatchedSileroEngine, isBatchableEngine } from './engines/batched-silero-engine.ts';
 import { createVadEngine } from './engines/create-engine.ts';
@@ -28,11 +28,15 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
     const counters = { rejected: 0, gaps: 0, restarts: 0 };
     let turnHistory: TurnHistory | undefined;
+    let audioHistory: AudioHistory | undefined;
     return {
       attach: async (rt) => {
-        if (flags.turnHistoryS > 0) turnHistory = await TurnHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.turnHistoryS * 1000, replicas: rt.kvReplicas });
+        if (flags.turnHistoryS === 0) return;
+        turnHistory = await TurnHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.turnHistoryS * 1000, replicas: rt.kvReplicas });
+        // The session's copy of the microphones: what was said while no vad listened.
+        audioHistory = await AudioHistory.open(rt.bus.nc, rt.log, { replicas: rt.kvReplicas });
       },
-      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory }),
+      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory, audioHistory }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),

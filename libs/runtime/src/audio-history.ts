@@ -1,7 +1,7 @@
 import { allDevicesSubject, AUDIO_HISTORY_STREAM, chunkDurationMs, decodeAudioChunk, deviceSubject, STREAMS, type AudioChunk } from '@voicebus/protocol';
-import { StreamHistory, STREAM_HISTORY_DEFAULTS, type Bus, type Logger, type StreamHistoryOptions } from '@voicebus/runtime';
-
-type NatsConnection = Bus['nc'];
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 
 export type AudioHistoryOptions = Pick<StreamHistoryOptions, 'maxAgeMs' | 'fetchTimeoutMs' | 'replicas'>;
 
@@ -10,8 +10,9 @@ export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = STREAM_HISTORY_DEFAUL
 /**
  * Every device's recent microphone audio (`voice.v1.*.audio.in` in the `VOICEBUS_AUDIO`
  * memory stream). A session that restarted, or took a device over, in the middle of a user
- * turn gets that turn's audio from here instead of losing the turn. The session service owns
- * the stream (it creates it; docs/architecture.md, what is kept where).
+ * turn gets that turn's audio from here instead of losing the turn, and a restarted vad the
+ * audio it did not hear. The session service creates the stream (docs/architecture.md, what
+ * is kept where); the vad only reads it.
  */
 export class AudioHistory {
   private readonly history: StreamHistory;

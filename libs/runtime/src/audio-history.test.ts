@@ -1,7 +1,7 @@
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { deviceSubject, STREAMS } from '@voicebus/protocol';
-import { Bus } from '@voicebus/runtime';
-import { memoryLogger } from '@voicebus/runtime/testing';
+import { Bus } from './bus.ts';
+import { memoryLogger } from './testing.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioHistory } from './audio-history.ts';
 
