@@ -54,6 +54,15 @@ interface Seen extends LeaseValue {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A lease value as stored; undefined for one that is not a lease (not ours to read). */
+function parseLease(bytes: Uint8Array): LeaseValue | undefined {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as LeaseValue;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Per-device ownership across the instances of one service, coordinated by NATS itself: a
  * lease per (service, device) in a JetStream KV bucket whose TTL is the lease time. `create`
@@ -122,11 +131,8 @@ export class DeviceOwnership implements LeaseFencing {
       void (async () => {
         for await (const e of iter) {
           if (e.operation === 'PUT') {
-            try {
-              this.view.set(e.key, { ...(JSON.parse(decoder.decode(e.value)) as LeaseValue), seenAt: Date.now() });
-            } catch {
-              // not ours
-            }
+            const value = parseLease(e.value);
+            if (value) this.view.set(e.key, { ...value, seenAt: Date.now() });
           } else {
             this.view.delete(e.key);
           }
@@ -257,19 +263,26 @@ export class DeviceOwnership implements LeaseFencing {
   private async takeOver(key: string): Promise<Held> {
     const entry = await this.kv.get(key);
     if (!entry || entry.operation !== 'PUT') return this.claim(key);
-    const value = JSON.parse(decoder.decode(entry.value)) as LeaseValue;
-    if (value.instance !== this.options.instanceId) return this.claim(key); // refused by the store: someone else's now
-    const taken = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: 0 })), entry.revision);
-    const revision = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: taken })), taken);
-    this.log.info({ key, formerToken: value.token, token: taken }, 'took over a lease of an earlier run of this instance');
-    return { token: taken, revision };
+    const value = parseLease(entry.value);
+    if (value?.instance !== this.options.instanceId) return this.claim(key); // refused by the store: someone else's now
+    const held = await this.stamped(key, this.kv.update(key, this.leaseBody(0), entry.revision));
+    this.log.info({ key, formerToken: value.token, token: held.token }, 'took over a lease of an earlier run of this instance');
+    return held;
   }
 
   /** Creates the lease (fails if anyone holds it) and stamps it with its fencing token. */
-  private async claim(key: string): Promise<Held> {
-    const created = await this.kv.create(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: 0 })));
-    const revision = await this.kv.update(key, encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: created })), created);
-    return { token: created, revision };
+  private claim(key: string): Promise<Held> {
+    return this.stamped(key, this.kv.create(key, this.leaseBody(0)));
+  }
+
+  /** The revision a lease was just written at becomes its fencing token, written into it. */
+  private async stamped(key: string, written: Promise<number>): Promise<Held> {
+    const token = await written;
+    return { token, revision: await this.kv.update(key, this.leaseBody(token), token) };
+  }
+
+  private leaseBody(token: number): Uint8Array {
+    return encoder.encode(JSON.stringify({ instance: this.options.instanceId, token } satisfies LeaseValue));
   }
 
   /**
@@ -288,7 +301,7 @@ export class DeviceOwnership implements LeaseFencing {
     let ok = true;
     await Promise.all([...this.held].map(async ([deviceId, h]) => {
       try {
-        h.revision = await this.kv.update(this.key(deviceId), encoder.encode(JSON.stringify({ instance: this.options.instanceId, token: h.token })), h.revision);
+        h.revision = await this.kv.update(this.key(deviceId), this.leaseBody(h.token), h.revision);
       } catch (err) {
         // Another revision is the only proof of another holder, and even that is looked at first.
         if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
@@ -343,12 +356,7 @@ export class DeviceOwnership implements LeaseFencing {
       return 'unknown';
     }
     if (entry && entry.operation === 'PUT') {
-      let value: LeaseValue | undefined;
-      try {
-        value = JSON.parse(decoder.decode(entry.value)) as LeaseValue;
-      } catch {
-        value = undefined;
-      }
+      const value = parseLease(entry.value);
       if (value?.instance === this.options.instanceId && value.token === h.token) {
         h.revision = entry.revision;
         return 'kept';
