@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectAnswersPlayedWhole, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, simLog, type DemoRun } from '../support/run-demo.ts';
+import { demoSlots, expectAnswersPlayedWhole, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, simLog, type DemoRun } from '../support/run-demo.ts';
 
 /**
  * One scripted scenario per way the real Gemini Live has hurt voice agents (issue #15): the
@@ -73,22 +73,7 @@ function firedFaults(run: DemoRun): Record<string, unknown>[] {
   return simLog(run.out).filter((e) => e.event === 'fault');
 }
 
-/** At most three demos at once: two cores, and each demo is seven processes. */
-const slots = (() => {
-  let free = 3;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (free === 0) await new Promise<void>((resolve) => waiting.push(resolve));
-    else free--;
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    }
-  };
-})();
+const slots = demoSlots(3);
 
 const scenario = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   slots(() => runDemo(['--input', join(FIXTURES, `${FIXTURE}.wav`), '--timeout-s', '120', ...args], { env }));

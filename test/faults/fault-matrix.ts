@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, type DemoRun } from '../support/run-demo.ts';
+import { unansweredTurns } from '../../demo/src/conversation-monitor.ts';
+import { demoSlots, FIXTURES, fixtureTruth, readHistory, readTurns, runDemo, type DemoRun } from '../support/run-demo.ts';
 
 /**
  * The fault matrix: each fault at each moment of a two-turn conversation, one demo run per cell.
@@ -156,8 +157,8 @@ export function check(run: Pick<DemoRun, 'code' | 'out' | 'violations'>, firedAt
   // A turn the model took in with the next (continued) is answered there; it is still one spoken turn.
   if (rows.length !== truth.turns) failures.push(`${rows.length} turn rows for ${truth.turns} spoken turns`);
   const answered = rows.filter((r) => r.answered).length;
-  const continued = rows.filter((r) => r.dropped === 'continued').length;
-  if (answered + continued !== rows.length) failures.push(`${rows.length - answered - continued} turn(s) unanswered: ${rows.filter((r) => !r.answered && r.dropped !== 'continued').map((r) => `${r.turnId} (${r.dropped ?? 'no answer'})`).join(', ')}`);
+  const unanswered = unansweredTurns(rows).map((i) => rows[i]!);
+  if (unanswered.length > 0) failures.push(`${unanswered.length} turn(s) unanswered: ${unanswered.map((r) => `${r.turnId} (${r.dropped ?? 'no answer'})`).join(', ')}`);
   // One answer per answered turn, by the turn it names.
   const byTurn = new Map<string, { text: string }[]>();
   for (const a of answers) byTurn.set(a.turnId ?? '', [...(byTurn.get(a.turnId ?? '') ?? []), a]);
@@ -172,15 +173,14 @@ export function check(run: Pick<DemoRun, 'code' | 'out' | 'violations'>, firedAt
     owed += segs.length > 0 ? (segs.at(-1)!.endMs - segs[0]!.startMs) / 1000 : 0;
     if (r.dropped === 'continued') return;
     const answer = byTurn.get(r.turnId)?.[0];
-    // What the simulator heard is in its answer's first sentence; an answer a stall or a lost
-    // connection cut before that sentence ended says nothing.
+    // What the simulator heard is in its answer's first sentence. An answer a stall or a lost
+    // connection cut before that sentence ended (the model's text comes after its audio), or
+    // with no final transcript at all, says nothing.
     const said = answer ? /You spoke for ([\d.]+) seconds/.exec(answer.text) : null;
     if (r.answered && said) {
       const heard = Number(said[1]);
       if (!(heard >= owed - 0.05)) failures.push(`the answer to ${r.turnId} heard ${heard} s of ${owed.toFixed(2)} s spoken`);
     }
-    // An answered turn without a final transcript: an answer a lost connection cut short (the
-    // model's text comes after its audio), heard as far as it got.
     owed = 0;
   });
   return { firedAtMs, code: run.code, turns: rows.length, answered, answers: answers.length, failures };
@@ -188,15 +188,12 @@ export function check(run: Pick<DemoRun, 'code' | 'out' | 'violations'>, firedAt
 
 /** Runs cells `parallel` at a time (each demo is seven processes; two cores take three). */
 export async function runCells(cells: Cell[], parallel: number, onResult?: (r: CellResult) => void): Promise<CellResult[]> {
+  const slots = demoSlots(parallel);
   const results: CellResult[] = [];
-  let nextCell = 0;
-  await Promise.all(Array.from({ length: Math.min(parallel, cells.length) }, async () => {
-    while (nextCell < cells.length) {
-      const r = await runCell(cells[nextCell++]!);
-      results.push(r);
-      onResult?.(r);
-    }
-  }));
+  await Promise.all(cells.map((c) => slots(() => runCell(c)).then((r) => {
+    results.push(r);
+    onResult?.(r);
+  })));
   return results;
 }
 

@@ -19,6 +19,26 @@ export interface DemoRun {
 }
 
 /**
+ * At most `n` demos at once (two cores, and each demo is seven processes): a demo started
+ * through the returned function waits for a free slot.
+ */
+export function demoSlots(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (free === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+    else free--;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
+/**
  * Runs `pnpm demo` the way a user does (a real process tree: NATS, simulator, services,
  * capture), with `onLine` seeing its output as it comes, and returns when it exits.
  */
