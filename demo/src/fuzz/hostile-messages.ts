@@ -103,7 +103,7 @@ export class HostileMessages {
     if (audio) kinds.push('bad-audio-header', 'bad-audio-body');
     else kinds.push('wrong-field-type', 'missing-field', 'device-mismatch');
     if (!audio && this.sampleOtherThan(stream)) kinds.push('wrong-stream');
-    if (sample.headers[HEADERS.lease]) kinds.push('bad-lease-header', 'stale-lease');
+    if (this.sampleOf(stream, true)) kinds.push('bad-lease-header', 'stale-lease');
     if (stream === STREAMS.audioIn) kinds.push('hostile-sequence', 'future-stamp');
     return kinds;
   }
@@ -117,7 +117,7 @@ export class HostileMessages {
       case 'random-bytes':
         return [msg(this.pick(this.bytes), {})];
       case 'flood':
-        return Array.from({ length: FLOOD }, () => ({ ...msg(this.pick(this.bytes), {}) }));
+        return Array.from({ length: FLOOD }, () => msg(this.pick(this.bytes), {}));
       case 'huge-body':
         return [AUDIO_STREAMS.includes(stream) ? msg(new Uint8Array(HUGE), this.audioHeadersOf(stream)) : msg(json({ v: 1, type: 'transcript', deviceId: this.deviceId, ts: 1, text: 'x'.repeat(HUGE) }))];
       case 'not-an-object':
@@ -162,11 +162,11 @@ export class HostileMessages {
         return [msg(sample.body.subarray(0, 6), { ...headers, [HEADERS.channels]: '2' })];
       }
       case 'bad-lease-header': {
-        const sample = this.sampleOf(stream)!;
+        const sample = this.sampleOf(stream, true)!;
         return [msg(sample.body, { ...sample.headers, ...mark, [HEADERS.lease]: this.pick(BAD_LEASES) })];
       }
       case 'stale-lease': {
-        const sample = this.sampleOf(stream)!;
+        const sample = this.sampleOf(stream, true)!;
         const service = sample.headers[HEADERS.lease]!.split(':')[0]!;
         return [msg(sample.body, { ...sample.headers, ...mark, [HEADERS.lease]: `${service}:0` })];
       }
@@ -188,11 +188,10 @@ export class HostileMessages {
     return values[this.n++ % values.length]!;
   }
 
-  private sampleOf(stream: Stream): SeenMessage | undefined {
-    const byType = this.seen.get(stream);
-    if (!byType || byType.size === 0) return undefined;
-    const all = [...byType.values()];
-    return all[this.n % all.length];
+  /** One of the real messages seen on `stream` (with `leased`, one whose publisher stamped a lease). */
+  private sampleOf(stream: Stream, leased = false): SeenMessage | undefined {
+    const all = [...(this.seen.get(stream)?.values() ?? [])].filter((m) => !leased || m.headers[HEADERS.lease]);
+    return all.length > 0 ? all[this.n % all.length] : undefined;
   }
 
   /** A real event of another JSON stream than `stream`. */

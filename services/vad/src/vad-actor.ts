@@ -90,7 +90,7 @@ export class VadActor implements Actor<VadMessage> {
 
   private async onAudio(chunk: AudioChunk, receivedAtUs: number): Promise<void> {
     // The device's audio began before this actor (seq > 0): a vad before it may have left a
-    // user turn open, which goes on here.
+    // turn open, or missed one (see recover).
     if (!this.historyRead) {
       this.historyRead = true;
       if (chunk.seq > 0) await this.recover(chunk.captureTsUs);
@@ -227,7 +227,6 @@ export class VadActor implements Actor<VadMessage> {
         if (t.type === 'turn.start') this.replay.startedTurn = t;
         continue;
       }
-      if (this.replay && this.replay.startedTurn?.turnId === t.turnId) this.replay.startedTurn = undefined;
       if (t.type === 'turn.start') {
         const span = trace.getTracer('voicebus.vad').startSpan('user turn', {
           startTime: t.speechStartUs / 1000,
