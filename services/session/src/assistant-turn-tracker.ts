@@ -144,6 +144,11 @@ export class AssistantTurnTracker {
     if (this.retiredAnswer) this.complete(this.retiredAnswer, true);
     this.answer = undefined;
     this.retiredAnswer = a;
+    this.oweTurnComplete();
+  }
+
+  /** The model still owes a turnComplete: what it sends until then is swallowed (for a while). */
+  private oweTurnComplete(): void {
     this.owedTurnCompletes++;
     this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
   }
@@ -279,8 +284,7 @@ export class AssistantTurnTracker {
     this.complete(a, true);
     // A stalled model that comes back goes on with this answer: its tail, until the model's
     // turnComplete, is swallowed, not taken for an answer of its own (a stray half sentence).
-    this.owedTurnCompletes++;
-    this.swallowUntil = Date.now() + this.options.retiredSwallowMaxMs;
+    this.oweTurnComplete();
     return true;
   }
 
