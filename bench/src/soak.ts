@@ -60,16 +60,15 @@ function longInput(minutes: number, dir: string): string {
 }
 
 function turnsOf(out: string): { turns: number; answered: number } {
-  let turns = 0;
+  // The spoken turns are the answered ones and those owed an answer (a false interruption is
+  // none; a continued one counts with the answer that came after it, or as owed if none did).
+  let answered = 0;
   let owed = 0;
   for (const rows of demoTurnRowsByDevice<TurnRow>(out)) {
-    const unanswered = unansweredTurns(rows);
-    // A false interruption is no spoken turn; a continued one is answered with the next, and
-    // counts as a turn of its own only when no later answer came.
-    turns += rows.filter((r, i) => r.dropped !== 'false-interruption' && (r.dropped !== 'continued' || unanswered.includes(i))).length;
-    owed += unanswered.length;
+    answered += rows.filter((r) => r.answered).length;
+    owed += unansweredTurns(rows).length;
   }
-  return { turns, answered: turns - owed };
+  return { turns: answered + owed, answered };
 }
 
 export function summarize(name: string, samples: SoakSample[], warmupS: number): ServiceSoak {
