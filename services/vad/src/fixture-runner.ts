@@ -1,10 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Bus } from '@voicebus/runtime';
 import wavefile from 'wavefile';
 import { createVadEngine } from './engines/create-engine.ts';
 import type { VadEngineName } from './engines/vad-engine.ts';
 import { SpeechDetector, type SpeechDetectorOptions } from './speech-detector.ts';
 import { TurnDetector, type TurnDetectorOptions, type TurnSignal } from './turn-detector.ts';
+
+/**
+ * Publishes `pcm` on the device's `audio.in` as capture would: 20 ms chunks (the last padded
+ * with silence), stamped on the audio's own timeline from `originUs`, numbered from `seqFrom`.
+ * Returns the number the next chunk would have.
+ */
+export function publishChunks(bus: Pick<Bus, 'publishAudio'>, deviceId: string, pcm: Int16Array, originUs: number, seqFrom = 0): number {
+  let seq = seqFrom;
+  for (let i = 0; i < pcm.length; i += 320, seq++) {
+    const chunk = new Int16Array(320);
+    chunk.set(pcm.subarray(i, i + 320));
+    bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: originUs + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
+  }
+  return seq;
+}
 
 export const FIXTURES_DIR = join(import.meta.dirname, '../../../test/fixtures/speech');
 

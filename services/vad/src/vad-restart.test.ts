@@ -5,7 +5,7 @@ import { makeEvent, STREAMS, type VoiceEvent } from '@voicebus/protocol';
 import { Bus, nowUs } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFixture, trueTurns } from './fixture-runner.ts';
+import { loadFixture, publishChunks, trueTurns } from './fixture-runner.ts';
 
 let server: NatsServer;
 let bus: Bus;
@@ -36,12 +36,9 @@ async function startVad(extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess>
   return child;
 }
 
+/** Samples `fromSample` to `toSample` (multiples of a chunk) of the device's microphone, as capture sends them. */
 function publish(deviceId: string, pcm: Int16Array, originUs: number, fromSample: number, toSample: number): void {
-  for (let i = fromSample; i < toSample; i += 320) {
-    const chunk = new Int16Array(320);
-    chunk.set(pcm.subarray(i, Math.min(i + 320, toSample)));
-    bus.publishAudio(deviceId, 'audio.in', { seq: i / 320, captureTsUs: originUs + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
-  }
+  publishChunks(bus, deviceId, pcm.subarray(fromSample, toSample), originUs + (fromSample / 16) * 1000, fromSample / 320);
 }
 
 const ofType = <T extends VoiceEvent['type']>(deviceId: string, type: T) => seen.filter((e): e is Extract<VoiceEvent, { type: T }> => e.deviceId === deviceId && e.type === type);

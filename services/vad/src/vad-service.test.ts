@@ -6,7 +6,7 @@ import { encodeAudioChunk, makeEvent, STREAMS, type VoiceEvent } from '@voicebus
 import { Bus, nowUs } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFixture, trueTurns } from './fixture-runner.ts';
+import { loadFixture, publishChunks, trueTurns } from './fixture-runner.ts';
 
 let server: NatsServer;
 let bus: Bus;
@@ -38,16 +38,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Publishes a fixture as 20 ms chunks, as capture would, on the fixture's own timeline. */
-function publishFixture(deviceId: string, pcm: Int16Array, originUs: number, seqFrom = 0): number {
-  let seq = seqFrom;
-  for (let i = 0; i < pcm.length; i += 320, seq++) {
-    const chunk = new Int16Array(320);
-    chunk.set(pcm.subarray(i, i + 320));
-    bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: originUs + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
-  }
-  return seq;
-}
+const publishFixture = (deviceId: string, pcm: Int16Array, originUs: number, seqFrom = 0) => publishChunks(bus, deviceId, pcm, originUs, seqFrom);
 
 const turnsOf = (deviceId: string) => seen.filter((e): e is Extract<VoiceEvent, { type: 'turn.end' }> => e.type === 'turn.end' && e.deviceId === deviceId);
 
@@ -121,12 +112,7 @@ describe('vad service (real process, real nats-server)', () => {
     const first = Math.ceil(mid / 320) * 320;
     const next = publishFixture('vz', pcm.subarray(0, first), origin);
     bus.publishAudio('vz', 'audio.in', { seq: 0, captureTsUs: origin, sampleRate: 16000, channels: 1, pcm: pcm.subarray(0, 320) });
-    let seq = next;
-    for (let i = first; i < pcm.length; i += 320, seq++) {
-      const chunk = new Int16Array(320);
-      chunk.set(pcm.subarray(i, i + 320));
-      bus.publishAudio('vz', 'audio.in', { seq, captureTsUs: origin + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
-    }
+    const seq = publishFixture('vz', pcm.subarray(first), origin + (first / 16) * 1000, next);
     bus.publishEvent(makeEvent('device.ended', { deviceId: 'vz', reason: 'end-of-stream', lastSeq: seq - 1, lastCaptureTsUs: origin + (pcm.length / 16) * 1000 }));
     // The turn that holds the end of the speech: a cut turn would have ended once before it.
     await until(() => turnsOf('vz').some((t) => t.speechEndUs >= origin + (seg.endMs - 300) * 1000));
