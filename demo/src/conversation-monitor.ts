@@ -210,6 +210,10 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
         // Heard (the rest of it, after a playback restart) but never measured: answered.
         if (event.unmeasured) this.settle(d, event.turnId, false, true);
         break;
+      case 'playback.flushed':
+        // The same, cut short by the user: answered, and interrupted.
+        if (event.unmeasured && event.turnId) this.settle(d, event.turnId, true, true);
+        break;
       case 'turn.latency': {
         const row = this.row(d, event.turnId, event.interrupted, event);
         d.rows.push(row);

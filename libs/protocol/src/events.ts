@@ -247,6 +247,11 @@ export const PlaybackStarted = event('playback.started', {
   playedAt: epochMs,
   /** First audio received by playback to first sample played. */
   bufferMs: ms,
+  /**
+   * Said by a device that plays for itself (a browser), not by the playback service: a
+   * playback that restarts learns from it not to play this device's answers itself.
+   */
+  playout: z.literal('device').optional(),
 });
 export const PlaybackFinished = event('playback.finished', {
   turnId,
@@ -269,7 +274,12 @@ export const AssistantAudible = event('assistant.audible', {
   /** Wall-clock time of the change at the sink. */
   at: epochMs,
 });
-export const PlaybackFlushed = event('playback.flushed', { turnId: turnId.optional(), droppedMs: ms });
+export const PlaybackFlushed = event('playback.flushed', {
+  turnId: turnId.optional(),
+  droppedMs: ms,
+  /** As for playback.finished: the rest of an answer this playback never saw start was heard in part, and no `turn.latency` follows. */
+  unmeasured: z.boolean().optional(),
+});
 export const PlaybackUnderrun = event('playback.underrun', { turnId: turnId.optional(), silenceMs: ms });
 export const PlaybackPaused = event('playback.paused', { turnId: turnId.optional() });
 export const PlaybackResumed = event('playback.resumed', { turnId: turnId.optional() });

@@ -117,3 +117,11 @@ export const AUDIO_HISTORY_STREAM = 'VOICEBUS_AUDIO' as const;
  * restarted vad finds there the user turn it had started and goes on with it.
  */
 export const TURN_HISTORY_STREAM = 'VOICEBUS_TURNS' as const;
+
+/**
+ * The JetStream stream over every device's answers as they were sent and played
+ * (`voice.v1.*.audio.out`, `.session`, `.playback`; memory, a max age of a minute): the model
+ * sends an answer faster than it is spoken, so a playback restarted in the middle of one finds
+ * here the rest it still owes the user, and whether the answer was finished or flushed.
+ */
+export const ANSWER_HISTORY_STREAM = 'VOICEBUS_ANSWERS' as const;

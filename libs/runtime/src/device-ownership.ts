@@ -49,6 +49,8 @@ interface Held {
 
 interface Seen extends LeaseValue {
   seenAt: number;
+  /** When the store says it was written: its holder's last renewal. */
+  writtenAt: number;
 }
 
 const encoder = new TextEncoder();
@@ -132,7 +134,7 @@ export class DeviceOwnership implements LeaseFencing {
         for await (const e of iter) {
           if (e.operation === 'PUT') {
             const value = parseLease(e.value);
-            if (value) this.view.set(e.key, { ...value, seenAt: Date.now() });
+            if (value) this.view.set(e.key, { ...value, seenAt: Date.now(), writtenAt: e.created.getTime() });
           } else {
             this.view.delete(e.key);
           }
@@ -146,6 +148,14 @@ export class DeviceOwnership implements LeaseFencing {
       setTimeout(resolve, 200);
     });
     await ready;
+  }
+
+  /**
+   * When the device's lease of this service was last renewed, by whichever instance: the last
+   * sign of life of a holder that died (undefined once the lease is gone).
+   */
+  lastRenewedAtOf(deviceId: string): number | undefined {
+    return this.view.get(this.key(deviceId))?.writtenAt;
   }
 
   get ownedDevices(): string[] {

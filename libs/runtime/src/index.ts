@@ -21,7 +21,7 @@ export { Bus, connectNats, processSpan, type AudioStream, type BusHooks, type Bu
 export { nowUs, nowMs, systemClock, type Clock } from './clock.ts';
 export { booleanFlag, choiceFlag, listFlag, numberFlag, numberIn, parseFlags, stringFlag, UsageError, type FlagSpec, type FlagSpecs, type ParsedFlags } from './flags.ts';
 export { COMMON_FLAGS, SCALE_OUT_FLAGS, defaultInstanceId, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
-export { runService, type ActorService, type ProcessService, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
+export { runService, type ActorService, type ProcessService, type RecoveredMessage, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
 export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';

@@ -1,9 +1,10 @@
 import type { AudioChunk, EventOnStream, EventStream } from '@voicebus/protocol';
-import { ActorHost, type Actor, type ActorContext, type ActorHostOptions } from './actor-host.ts';
+import { ActorHost, type Actor, type ActorContext, type ActorHostOptions, type Delivery } from './actor-host.ts';
 import { processSpan, type AudioStream, type Received } from './bus.ts';
 import { nowUs } from './clock.ts';
 import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
 import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
+import type { DeviceOwnership } from './device-ownership.ts';
 import { OwnershipGate } from './ownership-gate.ts';
 import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
 
@@ -45,6 +46,18 @@ export interface ActorService<M> {
   summary?: object;
   /** Runs once the runtime is up, before the first subscription (stores that need the bus). */
   attach?(rt: ServiceRuntime): Promise<void>;
+  /**
+   * What a process of this service that died left undone (read back from the bus's
+   * histories), found once the subscriptions are made: each message returned goes to its
+   * device's actor, through the leases, before anything that arrived meanwhile, which is held
+   * until then. A failure is logged and recovers nothing.
+   */
+  recover?(rt: ServiceRuntime): Promise<RecoveredMessage<M>[]>;
+}
+
+export interface RecoveredMessage<M> {
+  deviceId: string;
+  message: M;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the actor's message type is the service's own
@@ -136,20 +149,57 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
   const ownership = rt.ownership;
   if (ownership) rt.shutdown.add('hand devices over', () => ownership.releaseAll());
   const gate = ownership ? new OwnershipGate(actors, ownership) : actors;
+  // While the service recovers, what arrives waits here, in order, so it follows what is recovered.
+  let held: [string, Delivery<M>][] | undefined = service.recover ? [] : undefined;
+  const deliver = (deviceId: string, delivery: Delivery<M>) => (held ? held.push([deviceId, delivery]) : gate.deliver(deviceId, delivery));
   for (const route of service.routes(ROUTES as RouteBuilder<M>)) {
     if ('audio' in route) {
       rt.bus.subscribeAudio(route.audio, (chunk, meta) => {
-        gate.deliver(meta.deviceId, { message: route.message(chunk, meta, nowUs()), droppable: true, trace: meta.chunkTraced ? processSpan(route.audio, meta) : undefined });
+        deliver(meta.deviceId, { message: route.message(chunk, meta, nowUs()), droppable: true, trace: meta.chunkTraced ? processSpan(route.audio, meta) : undefined });
       });
       continue;
     }
     rt.bus.subscribeEvents(route.events, (event, meta) => {
       const message = route.message(event as never, meta);
       if (message === undefined) return;
-      gate.deliver(meta.deviceId, { message, droppable: false, priority: route.priority(event as never), trace: route.traced ? processSpan(route.events, meta) : undefined });
+      deliver(meta.deviceId, { message, droppable: false, priority: route.priority(event as never), trace: route.traced ? processSpan(route.events, meta) : undefined });
     });
+  }
+  if (service.recover) {
+    await rt.bus.flush(); // subscribed before the history is read: nothing falls between the two
+    let recovered: RecoveredMessage<M>[] = [];
+    try {
+      recovered = await service.recover(rt);
+    } catch (err) {
+      rt.log.warn({ err: (err as Error).message }, 'recovery failed: what the last process left undone is lost');
+    }
+    // Priority, so that a command held meanwhile (a flush) cannot overtake what it applies to.
+    await Promise.all(recovered.map(async (r) => {
+      if (ownership && !(await outlastDeadHolder(ownership, r.deviceId))) return;
+      gate.deliver(r.deviceId, { message: r.message, droppable: false, priority: true });
+    }));
+    const arrived = held ?? [];
+    held = undefined;
+    for (const [deviceId, delivery] of arrived) gate.deliver(deviceId, delivery);
   }
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);
   rt.shutdown.add('actors', () => actors.close());
   await rt.ready();
+}
+
+/**
+ * Claims a device whose lease a dead process may still hold: its lease runs out within a TTL,
+ * so the claim is tried again until then. False if a live instance holds it (its renewals go
+ * on): that one has the device's work, and nothing is recovered here.
+ */
+async function outlastDeadHolder(ownership: DeviceOwnership, deviceId: string): Promise<boolean> {
+  const ttlMs = ownership.options.ttlMs;
+  const deadline = Date.now() + 3 * ttlMs;
+  const lastRenewal = ownership.lastRenewedAtOf(deviceId);
+  for (;;) {
+    if (await ownership.acquire(deviceId)) return true;
+    const renewed = ownership.lastRenewedAtOf(deviceId);
+    if ((renewed !== undefined && renewed !== lastRenewal) || Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, ttlMs / 4));
+  }
 }

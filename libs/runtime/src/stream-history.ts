@@ -12,6 +12,8 @@ export interface StreamHistoryOptions {
   replicas: number;
   /** A read gives up after this long (and keeps what it has). */
   fetchTimeoutMs: number;
+  /** The stream's size limit, oldest messages dropped first (undefined: the age alone). */
+  maxBytes?: number | undefined;
 }
 
 export const STREAM_HISTORY_DEFAULTS: Pick<StreamHistoryOptions, 'maxAgeMs' | 'replicas' | 'fetchTimeoutMs'> = { maxAgeMs: 30_000, replicas: 1, fetchTimeoutMs: 2000 };
@@ -48,6 +50,7 @@ export class StreamHistory {
           discard: DiscardPolicy.Old,
           max_age: nanos(opts.maxAgeMs),
           num_replicas: opts.replicas,
+          ...(opts.maxBytes !== undefined ? { max_bytes: opts.maxBytes } : {}),
         });
       }
       return new StreamHistory(nc, opts);
@@ -58,13 +61,14 @@ export class StreamHistory {
   }
 
   /**
-   * Hands `visit` the messages on `subject` that reached the server since `fromMs` (epoch ms),
-   * oldest first, until it returns true, the history is caught up, or the timeout passes.
+   * Hands `visit` the messages on `subject` (every subject of the stream when undefined) that
+   * reached the server since `fromMs` (epoch ms), oldest first, until it returns true, the
+   * history is caught up, or the timeout passes.
    */
-  async read(subject: string, fromMs: number, visit: (m: JsMsg) => boolean | void): Promise<void> {
+  async read(subject: string | undefined, fromMs: number, visit: (m: JsMsg) => boolean | void): Promise<void> {
     const js = jetstream(this.nc as never);
     const consumer = await js.consumers.get(this.options.stream, {
-      filter_subjects: subject,
+      ...(subject !== undefined ? { filter_subjects: subject } : {}),
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(fromMs).toISOString(),
     });

@@ -4,10 +4,13 @@ import { ATTR, latencyAttributes, type Actor, type ActorContext, type Bus, type 
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
+import { unheardPart, type UnfinishedAnswer } from './answer-history.ts';
 
 export type PlaybackMessage =
   | { kind: 'audio'; chunk: AudioChunk; receivedAtUs: number; parent: Context }
-  | { kind: 'event'; event: VoiceEvent };
+  | { kind: 'event'; event: VoiceEvent }
+  /** The answer a playback that died left unfinished (from the answer history), first of all. */
+  | { kind: 'resume'; answer: UnfinishedAnswer };
 
 export interface PlaybackActorDeps {
   bus: Pick<Bus, 'tryPublishEvent'>;
@@ -62,6 +65,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
+  /** A resumed answer's last chunk taken from the history: the same chunks arriving live are not played twice. */
+  private readonly resumedUpTo = new Map<string, number>();
   /**
    * The device plays the assistant itself (a browser: `device.announced` with `playout:
    * 'device'`): its audio is not played here and the device publishes the playback events;
@@ -146,6 +151,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
 
   handle(message: PlaybackMessage): void {
     if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs, message.parent);
+    else if (message.kind === 'resume') this.resume(message.answer);
     else this.onEvent(message.event);
   }
 
@@ -165,6 +171,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
     const turnId = chunk.turnId ?? 'unknown';
     if (this.flushed.has(turnId)) return;
+    if (chunk.seq <= (this.resumedUpTo.get(turnId) ?? -1)) return;
     const t = this.timing(turnId);
     if (t.firstReceivedAtUs === undefined) {
       t.firstReceivedAtUs = receivedAtUs;
@@ -173,6 +180,21 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       if (chunk.sentAtUs) this.deps.metrics?.busTransit.record((receivedAtUs - chunk.sentAtUs) / 1000, { 'voicebus.hop': 'session-playback' });
     }
     this.buffer.push(turnId, chunk.pcm);
+  }
+
+  /**
+   * Plays what the user has not heard yet of the answer the last playback left unfinished:
+   * it is finished here (`playback.finished`, unmeasured: its latency was not seen here).
+   */
+  private resume(answer: UnfinishedAnswer): void {
+    if (this.playsItself) return;
+    const { chunks, skippedMs } = unheardPart(answer, answer.heardUntilMs ?? this.clock.epochUs() / 1000);
+    this.resumedUpTo.clear();
+    this.resumedUpTo.set(answer.turnId, answer.chunks.at(-1)!.seq);
+    this.timing(answer.turnId).firstReceivedAtUs = this.clock.epochUs();
+    for (const c of chunks) this.buffer.push(answer.turnId, c.pcm);
+    if (answer.complete) this.buffer.complete(answer.turnId);
+    this.log.info({ turnId: answer.turnId, skippedMs, chunks: chunks.length, complete: answer.complete }, 'resumed the answer the last playback left unfinished');
   }
 
   private onEvent(event: VoiceEvent): void {
@@ -294,8 +316,10 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
     this.log.info({ turnId: flushedTurn, droppedMs, why }, 'playback flushed');
     const t = flushedTurn ? this.timing(flushedTurn) : undefined;
+    // The rest of an answer resumed after a restart, heard in part: no latency will follow.
+    const unmeasured = t !== undefined && t.playedAtUs !== undefined && (t.speechEndUs === undefined || t.requestedAtMs === undefined);
     const publish = () => {
-      this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs }));
+      this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs, ...(unmeasured ? { unmeasured } : {}) }));
       this.audible(flushedTurn, false, this.clock.epochUs() / 1000);
       if (flushedTurn) this.reportLatency(flushedTurn);
     };

@@ -1,6 +1,7 @@
 import { DEFAULT_CHUNK_MS } from '@voicebus/protocol';
 import { numberFlag, stringFlag, type FlagSpecs } from '@voicebus/runtime';
 import { JITTER_BUFFER_DEFAULTS } from './jitter-buffer.ts';
+import { ANSWER_HISTORY_DEFAULTS } from './answer-history.ts';
 
 export interface PlaybackFlags {
   sink: string;
@@ -8,6 +9,7 @@ export interface PlaybackFlags {
   frameMs: number;
   soxBin: string;
   mailboxCapacity: number;
+  answerHistoryS: number;
 }
 
 /** The playback service's settings: each flag is named after the option it sets. */
@@ -18,4 +20,5 @@ export const PLAYBACK_FLAGS: FlagSpecs<PlaybackFlags> = {
   soxBin: stringFlag('the sox binary the speaker sink runs', { env: 'SOX_BIN', default: 'sox' }),
   // The model sends audio faster than real time, in bursts: a whole answer may be queued at once.
   mailboxCapacity: numberFlag('queued messages per device before the oldest audio is dropped', { env: 'PLAYBACK_MAILBOX', default: 3000, min: 1, max: 100_000, integer: true }),
+  answerHistoryS: numberFlag('keep every device\'s answers this long in a JetStream memory stream, so a playback restarted in the middle of one plays the rest (0 = off)', { env: 'ANSWER_HISTORY_S', default: ANSWER_HISTORY_DEFAULTS.maxAgeMs / 1000, min: 0, max: 600, integer: true }),
 };

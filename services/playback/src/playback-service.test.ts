@@ -30,13 +30,17 @@ beforeAll(async () => {
     events.push(e);
     waiters = waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
   });
+  await startPlayback();
+});
+
+async function startPlayback(): Promise<void> {
   child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--sink', `wav:${outDir}`, '--jitter-target-ms', '60'], {
     env: { ...process.env, NATS_URL: server.url, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // Ready when it answers its status request (retried: no event says a subscriber appeared).
   await bus.waitForService('playback');
-});
+}
 afterAll(async () => {
   child?.kill('SIGKILL');
   await bus?.drain();
@@ -215,5 +219,48 @@ describe('playback service (real process, real nats-server)', () => {
     expect(stat).toBeDefined();
     // The header's size matches the samples actually in the file.
     expect(readWav('p2').length).toBe(Math.round(seconds * 24000));
+  });
+
+  it('a playback killed in the middle of an answer: the next one plays the rest, from where the dead one stopped, and finishes it', async () => {
+    // The previous case left the service dead; this one starts it again for its own device.
+    await startPlayback();
+    const deviceId = 'p5';
+    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+    // Sent at once, complete, as the model sends an answer: 4 s of it, all before it is heard.
+    // Pseudo-random and never zero, so any 8 samples in a row say where in the answer they are.
+    let x = 12345;
+    const answer = Int16Array.from({ length: 24000 * 4 }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 30000) + 1);
+    const whereIn = (window: Int16Array) => answer.findIndex((_, i) => window.every((v, k) => answer[i + k] === v));
+    sendTurn(deviceId, 'r1', answer, true);
+    await waitEvent((e) => e.type === 'playback.started' && e.turnId === 'r1');
+    await new Promise((r) => setTimeout(r, 800)); // part of it is heard
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const heardBefore = readWav(deviceId);
+    const firstHeard = heardBefore.findIndex((s) => s !== 0);
+    let lastHeard = heardBefore.length - 1;
+    while (heardBefore[lastHeard] === 0) lastHeard--;
+    const heardSamples = lastHeard + 1 - firstHeard;
+    expect(heardSamples).toBeGreaterThan(0);
+    expect(heardSamples).toBeLessThan(answer.length);
+    // Nothing more is sent: what the new process plays comes from the answer history.
+    await startPlayback();
+    const finished = await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 'r1');
+    expect(finished.type === 'playback.finished' && finished.unmeasured).toBe(true);
+    // The file goes on with the rest: the answer's last sample is the file's last audible one,
+    // and the new process started at or before where the dead one stopped (nothing skipped),
+    // at most a lease heartbeat (300 ms) before it.
+    const wav = readWav(deviceId);
+    let end = wav.length - 1;
+    while (wav[end] === 0) end--;
+    expect(wav[end]).toBe(answer[answer.length - 1]);
+    const resumedAt = wav.subarray(firstHeard + heardSamples).findIndex((s) => s !== 0) + firstHeard + heardSamples;
+    const resumedFrom = whereIn(wav.subarray(resumedAt, resumedAt + 8));
+    expect(resumedFrom).toBeGreaterThanOrEqual(0);
+    expect(Array.from(wav.subarray(resumedAt, end + 1))).toEqual(Array.from(answer.subarray(resumedFrom)));
+    expect(resumedFrom).toBeLessThanOrEqual(heardSamples + 480); // a playout frame of slack
+    expect(heardSamples - resumedFrom).toBeLessThan(0.4 * 24000);
+    // One answer, finished once.
+    expect(events.filter((e) => e.deviceId === deviceId && e.type === 'playback.finished')).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import { runService, UsageError, type ActorService, type ServiceDefinition } fro
 import { PlaybackActor, type PlaybackMessage } from './playback-actor.ts';
 import { PLAYBACK_FLAGS, type PlaybackFlags } from './playback-flags.ts';
 import { sinkFactory, type Sink } from './sinks.ts';
+import { AnswerHistory } from './answer-history.ts';
 
 /** Plays each device's assistant audio through a jitter buffer into a sink; obeys control at once. */
 export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<PlaybackMessage>> = {
@@ -19,7 +20,16 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
       throw new UsageError(`--sink: ${(err as Error).message}`);
     }
     const counters = { rejected: 0 };
+    let answers: AnswerHistory | undefined;
     return {
+      attach: async (rt) => {
+        if (flags.answerHistoryS > 0) answers = await AnswerHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.answerHistoryS * 1000, replicas: rt.kvReplicas });
+      },
+      // An answer the last process was playing when it died: its rest was sent already.
+      recover: async (rt) => [...((await answers?.unfinished()) ?? [])].map(([deviceId, answer]) => ({
+        deviceId,
+        message: { kind: 'resume', answer: { ...answer, heardUntilMs: rt.ownership?.lastRenewedAtOf(deviceId) } },
+      })),
       actor: (ctx, rt) => new PlaybackActor(ctx, {
         bus: rt.bus,
         sink: makeSink(ctx.deviceId),

@@ -216,7 +216,7 @@ export class WebDevice {
     const id = this.deviceId;
     return {
       started: (turnId, playedAt, bufferMs) => {
-        this.publishEvent(makeEvent('playback.started', { deviceId: id, turnId, playedAt, bufferMs }));
+        this.publishEvent(makeEvent('playback.started', { deviceId: id, turnId, playedAt, bufferMs, playout: 'device' }));
         this.audible(turnId, true, false, playedAt);
       },
       finished: (turnId, playedMs, at) => {
