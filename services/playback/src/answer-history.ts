@@ -22,6 +22,9 @@ export type AnswerHistoryOptions = Pick<StreamHistoryOptions, 'maxAgeMs' | 'repl
  */
 export const ANSWER_HISTORY_DEFAULTS: AnswerHistoryOptions = { maxAgeMs: 60_000, replicas: 1, fetchTimeoutMs: 5000, maxBytes: 256 * 1024 * 1024 };
 
+/** An answer whose audio has not come for this long is not coming any more. */
+const STALLED_ANSWER_MS = 5000;
+
 interface Seen {
   chunks: AudioChunk[];
   startedAtMs: number | undefined;
@@ -100,7 +103,12 @@ export class AnswerHistory {
       if (d.playsItself || !a || a.done || a.chunks.length === 0) continue;
       // The server keeps them in arrival order; a resent chunk is played once.
       const bySeq = new Map(a.chunks.map((c) => [c.seq, c]));
-      owed.set(deviceId, { turnId: d.turnId, chunks: [...bySeq.values()].sort((x, y) => x.seq - y.seq), startedAtMs: a.startedAtMs, complete: a.complete });
+      const chunks = [...bySeq.values()].sort((x, y) => x.seq - y.seq);
+      // Never said complete, and its audio stopped coming a while ago (the session died too):
+      // it is played to its end, not left open, where it would hold the device's next answers.
+      const lastSentMs = chunks.reduce((latest, c) => Math.max(latest, (c.sentAtUs ?? c.captureTsUs) / 1000), 0);
+      const complete = a.complete || Date.now() - lastSentMs > STALLED_ANSWER_MS;
+      owed.set(deviceId, { turnId: d.turnId, chunks, startedAtMs: a.startedAtMs, complete });
     }
     this.log.info({ messages: read, unfinished: owed.size }, 'answer history read');
     return owed;
