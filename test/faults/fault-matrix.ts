@@ -26,6 +26,8 @@ interface FaultContext {
   sim: string;
   /** The newest pid the demo reported for a process (`[demo] started NAME (pid N)`). */
   pidOf(name: RegExp): number;
+  /** Of the processes named so, the one whose log says last that it acquired the device (`logs/NAME.log`). */
+  ownerOf(name: RegExp, deviceId: string): string;
 }
 
 interface FaultSpec {
@@ -53,7 +55,11 @@ export const FAULTS = {
   'kill-vad': { what: 'kill -9 of vad', act: kill(/^vad$/) },
   'kill-session': { what: 'kill -9 of session', act: kill(/^session$/) },
   'kill-playback': { what: 'kill -9 of playback', act: kill(/^playback$/) },
-  'kill-vad-instance': { what: 'kill -9 of one of two vad instances', args: ['--instances', 'vad=2'], act: kill(/^vad-1$/) },
+  'kill-vad-instance': {
+    what: 'kill -9 of the one of two vad instances that owns the device',
+    args: ['--instances', 'vad=2'],
+    act: async (ctx) => void process.kill(ctx.pidOf(new RegExp(`^${ctx.ownerOf(/^vad-\d+$/, 'dev1')}$`)), 'SIGKILL'),
+  },
   // The demo starts a nats-server that died again on its port with its store, after the delay.
   'nats-1s': { what: 'kill -9 of nats-server, back after 1 s (store kept)', args: ['--nats-restart-delay-ms', '1000'], act: kill(/^nats-server$/) },
   'nats-5s': { what: 'kill -9 of nats-server, back after 5 s (store kept)', args: ['--nats-restart-delay-ms', '5000'], act: kill(/^nats-server$/) },
@@ -112,6 +118,21 @@ export async function runCell(cell: Cell): Promise<CellResult> {
     pidOf(name) {
       for (const [n, pid] of [...pids].reverse()) if (name.test(n)) return pid;
       throw new Error(`no process matching ${name}`);
+    },
+    ownerOf(name, deviceId) {
+      let owner: { name: string; at: string } | undefined;
+      for (const n of pids.keys()) {
+        if (!name.test(n)) continue;
+        const log = join(out, 'logs', `${n}.log`);
+        if (!existsSync(log)) continue;
+        for (const line of readFileSync(log, 'utf8').split('\n')) {
+          if (!line.includes('acquired device ownership')) continue;
+          const entry = JSON.parse(line) as { time: string; deviceId?: string };
+          if (entry.deviceId === deviceId && (!owner || entry.time > owner.at)) owner = { name: n, at: entry.time };
+        }
+      }
+      if (!owner) throw new Error(`no process matching ${name} says it acquired ${deviceId}`);
+      return owner.name;
     },
   };
   const run: DemoRun = await runDemo(['--input', join(FIXTURES, `${FIXTURE}.wav`), '--no-greeting', '--timeout-s', '120', ...(spec.args ?? [])], {

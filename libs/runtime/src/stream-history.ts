@@ -38,25 +38,36 @@ export class StreamHistory {
   static async open(nc: NatsConnection, log: Logger, options: Pick<StreamHistoryOptions, 'stream' | 'subjects'> & Partial<StreamHistoryOptions>, lost: string): Promise<StreamHistory | undefined> {
     const opts = { ...STREAM_HISTORY_DEFAULTS, ...options };
     try {
-      const jsm = await jetstreamManager(nc as never);
-      try {
-        await jsm.streams.info(opts.stream);
-      } catch {
-        await jsm.streams.add({
-          name: opts.stream,
-          subjects: opts.subjects,
-          storage: StorageType.Memory,
-          retention: RetentionPolicy.Limits,
-          discard: DiscardPolicy.Old,
-          max_age: nanos(opts.maxAgeMs),
-          num_replicas: opts.replicas,
-          ...(opts.maxBytes !== undefined ? { max_bytes: opts.maxBytes } : {}),
-        });
-      }
-      return new StreamHistory(nc, opts);
+      await ensureStream(nc, opts);
     } catch (err) {
       log.warn({ err: (err as Error).message, stream: opts.stream }, `no ${opts.stream} history (JetStream?): ${lost}`);
       return undefined;
+    }
+    const history = new StreamHistory(nc, opts);
+    void history.keepAcrossServerRestarts(log);
+    return history;
+  }
+
+  /**
+   * A memory stream does not outlive its server: a nats-server that restarted has none, and
+   * nothing would be kept from then on. It is made again on every reconnect (found, on a
+   * cluster that kept it), retried while a restarted JetStream is not ready yet.
+   */
+  private async keepAcrossServerRestarts(log: Logger): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await ensureStream(this.nc, this.options);
+          break;
+        } catch (err) {
+          if (attempt === 10 || this.nc.isClosed()) {
+            log.warn({ err: (err as Error).message, stream: this.options.stream }, `${this.options.stream} not made again after a reconnect: nothing is kept in it`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 250 * attempt));
+        }
+      }
     }
   }
 
@@ -84,5 +95,23 @@ export class StreamHistory {
       clearTimeout(timer);
       await messages.close().catch(() => {});
     }
+  }
+}
+
+async function ensureStream(nc: NatsConnection, opts: StreamHistoryOptions): Promise<void> {
+  const jsm = await jetstreamManager(nc as never);
+  try {
+    await jsm.streams.info(opts.stream);
+  } catch {
+    await jsm.streams.add({
+      name: opts.stream,
+      subjects: opts.subjects,
+      storage: StorageType.Memory,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(opts.maxAgeMs),
+      num_replicas: opts.replicas,
+      ...(opts.maxBytes !== undefined ? { max_bytes: opts.maxBytes } : {}),
+    });
   }
 }
