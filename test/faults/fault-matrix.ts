@@ -127,7 +127,12 @@ export async function runCell(cell: Cell): Promise<CellResult> {
         if (!existsSync(log)) continue;
         for (const line of readFileSync(log, 'utf8').split('\n')) {
           if (!line.includes('acquired device ownership')) continue;
-          const entry = JSON.parse(line) as { time: string; deviceId?: string };
+          let entry: { time: string; deviceId?: string };
+          try {
+            entry = JSON.parse(line) as typeof entry;
+          } catch {
+            continue; // the line being written as the log is read
+          }
           if (entry.deviceId === deviceId && (!owner || entry.time > owner.at)) owner = { name: n, at: entry.time };
         }
       }

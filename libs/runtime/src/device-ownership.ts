@@ -158,6 +158,23 @@ export class DeviceOwnership implements LeaseFencing {
     return this.view.get(this.key(deviceId))?.writtenAt;
   }
 
+  /**
+   * Claims a device whose lease a dead process may still hold: its lease runs out within a TTL,
+   * so the claim is tried again until then. False if a live instance holds it (its renewals go
+   * on): that one has the device's work.
+   */
+  async acquireFromDeadHolder(deviceId: string): Promise<boolean> {
+    const { ttlMs } = this.options;
+    const deadline = Date.now() + 3 * ttlMs;
+    const lastRenewal = this.lastRenewedAtOf(deviceId);
+    for (;;) {
+      if (await this.acquire(deviceId)) return true;
+      const renewed = this.lastRenewedAtOf(deviceId);
+      if ((renewed !== undefined && renewed !== lastRenewal) || Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, ttlMs / 4));
+    }
+  }
+
   get ownedDevices(): string[] {
     return [...this.held.keys()];
   }

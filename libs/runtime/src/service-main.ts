@@ -4,7 +4,6 @@ import { processSpan, type AudioStream, type Received } from './bus.ts';
 import { nowUs } from './clock.ts';
 import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
 import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
-import type { DeviceOwnership } from './device-ownership.ts';
 import { OwnershipGate } from './ownership-gate.ts';
 import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
 
@@ -175,7 +174,7 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
     }
     // Priority, so that a command held meanwhile (a flush) cannot overtake what it applies to.
     await Promise.all(recovered.map(async (r) => {
-      if (ownership && !(await outlastDeadHolder(ownership, r.deviceId))) return;
+      if (ownership && !(await ownership.acquireFromDeadHolder(r.deviceId))) return;
       gate.deliver(r.deviceId, { message: r.message, droppable: false, priority: true });
     }));
     const arrived = held ?? [];
@@ -185,21 +184,4 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);
   rt.shutdown.add('actors', () => actors.close());
   await rt.ready();
-}
-
-/**
- * Claims a device whose lease a dead process may still hold: its lease runs out within a TTL,
- * so the claim is tried again until then. False if a live instance holds it (its renewals go
- * on): that one has the device's work, and nothing is recovered here.
- */
-async function outlastDeadHolder(ownership: DeviceOwnership, deviceId: string): Promise<boolean> {
-  const ttlMs = ownership.options.ttlMs;
-  const deadline = Date.now() + 3 * ttlMs;
-  const lastRenewal = ownership.lastRenewedAtOf(deviceId);
-  for (;;) {
-    if (await ownership.acquire(deviceId)) return true;
-    const renewed = ownership.lastRenewedAtOf(deviceId);
-    if ((renewed !== undefined && renewed !== lastRenewal) || Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, ttlMs / 4));
-  }
 }

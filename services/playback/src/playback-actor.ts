@@ -43,6 +43,12 @@ interface TurnTiming {
   span?: Span;
 }
 
+/**
+ * A restarted playback gets the rest of an answer whose turn.end and first audio came before
+ * it ran: it plays it, and says no latency will follow (reportLatency needs both).
+ */
+const isUnmeasured = (t: TurnTiming) => t.speechEndUs === undefined || t.requestedAtMs === undefined;
+
 /** A pause: this much audio at least, every sample under PAUSE_PEAK (about -36 dBFS). */
 const PAUSE_MIN_MS = 80;
 const PAUSE_PEAK = 500;
@@ -65,8 +71,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
-  /** A resumed answer's last chunk taken from the history: the same chunks arriving live are not played twice. */
-  private readonly resumedUpTo = new Map<string, number>();
+  /** The resumed answer and its last chunk taken from the history: the same chunks arriving live are not played twice. */
+  private resumed: { turnId: string; upToSeq: number } | undefined;
   /**
    * The device plays the assistant itself (a browser: `device.announced` with `playout:
    * 'device'`): its audio is not played here and the device publishes the playback events;
@@ -106,9 +112,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       finished: (turnId, playedMs) => {
         if (this.flushAtPause?.turnId === turnId) this.flushAtPause = undefined;
         const t = this.timing(turnId);
-        // A restarted playback gets the rest of an answer whose turn.end and first audio came
-        // before it ran: it plays it, and says no latency will follow.
-        const unmeasured = t.speechEndUs === undefined || t.requestedAtMs === undefined;
+        const unmeasured = isUnmeasured(t);
         this.inTurn(t, () => {
           this.publish(makeEvent('playback.finished', { deviceId: this.deviceId, turnId, playedMs, ...(unmeasured ? { unmeasured } : {}) }));
           this.audible(turnId, false, this.clock.epochUs() / 1000);
@@ -171,7 +175,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
     const turnId = chunk.turnId ?? 'unknown';
     if (this.flushed.has(turnId)) return;
-    if (chunk.seq <= (this.resumedUpTo.get(turnId) ?? -1)) return;
+    if (turnId === this.resumed?.turnId && chunk.seq <= this.resumed.upToSeq) return;
     const t = this.timing(turnId);
     if (t.firstReceivedAtUs === undefined) {
       t.firstReceivedAtUs = receivedAtUs;
@@ -189,8 +193,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private resume(answer: UnfinishedAnswer): void {
     if (this.playsItself) return;
     const { chunks, skippedMs } = unheardPart(answer, answer.heardUntilMs ?? this.clock.epochUs() / 1000);
-    this.resumedUpTo.clear();
-    this.resumedUpTo.set(answer.turnId, answer.chunks.at(-1)!.seq);
+    this.resumed = { turnId: answer.turnId, upToSeq: answer.chunks.at(-1)!.seq };
     this.timing(answer.turnId).firstReceivedAtUs = this.clock.epochUs();
     for (const c of chunks) this.buffer.push(answer.turnId, c.pcm);
     if (answer.complete) this.buffer.complete(answer.turnId);
@@ -316,8 +319,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
     this.log.info({ turnId: flushedTurn, droppedMs, why }, 'playback flushed');
     const t = flushedTurn ? this.timing(flushedTurn) : undefined;
-    // The rest of an answer resumed after a restart, heard in part: no latency will follow.
-    const unmeasured = t !== undefined && t.playedAtUs !== undefined && (t.speechEndUs === undefined || t.requestedAtMs === undefined);
+    // The rest of an answer resumed after a restart, heard in part: no latency will follow either.
+    const unmeasured = t !== undefined && t.playedAtUs !== undefined && isUnmeasured(t);
     const publish = () => {
       this.publish(makeEvent('playback.flushed', { deviceId: this.deviceId, turnId: flushedTurn, droppedMs, ...(unmeasured ? { unmeasured } : {}) }));
       this.audible(flushedTurn, false, this.clock.epochUs() / 1000);
