@@ -40,6 +40,8 @@ export class AudioHistory {
    */
   async between(deviceId: string, fromUs: number, toUs: number): Promise<AudioChunk[]> {
     const chunks: AudioChunk[] = [];
+    // A chunk sent again after a NATS outage (capture's OutageHold) is in the stream twice.
+    const seen = new Set<string>();
     await this.history.read(deviceSubject(deviceId, STREAMS.audioIn), fromUs / 1000 - 1000, (m) => {
       let chunk: AudioChunk;
       try {
@@ -48,9 +50,23 @@ export class AudioHistory {
         return; // what the bus would have rejected is not replayed either
       }
       if (chunk.captureTsUs >= toUs) return true;
-      if (chunk.captureTsUs + chunkDurationMs(chunk) * 1000 > fromUs) chunks.push(chunk);
+      const key = `${chunk.seq}:${chunk.captureTsUs}`;
+      if (chunk.captureTsUs + chunkDurationMs(chunk) * 1000 > fromUs && !seen.has(key)) {
+        seen.add(key);
+        chunks.push(chunk);
+      }
     });
     this.log.debug({ deviceId, chunks: chunks.length }, 'audio history replayed');
     return chunks;
+  }
+
+  /**
+   * The chunks a consumer missed between two it got (`after` and `before`, a gap in the
+   * sequence): those numbered between them and captured between them, in order. A NATS
+   * outage or a node's loss leaves such a gap in a consumer that resubscribed late.
+   */
+  async missing(deviceId: string, after: Pick<AudioChunk, 'seq' | 'captureTsUs'>, before: Pick<AudioChunk, 'seq' | 'captureTsUs'>): Promise<AudioChunk[]> {
+    const chunks = await this.between(deviceId, after.captureTsUs + 1, before.captureTsUs);
+    return chunks.filter((c) => c.seq > after.seq && c.seq < before.seq && c.captureTsUs > after.captureTsUs);
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
@@ -220,12 +221,7 @@ export class Bus {
    * turn's, still travels in the headers so consumers can link audio to its turn.
    */
   publishAudio(deviceId: string, stream: AudioStream, chunk: AudioChunk): void {
-    const { body, headers } = encodeAudioChunk({ ...chunk, sentAtUs: chunk.sentAtUs ?? nowUs() });
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(headers)) h.set(k, v);
-    const leaseHeader = this.leaseHeader(deviceId);
-    if (leaseHeader) h.set(HEADERS.lease, leaseHeader);
-    const subject = deviceSubject(deviceId, stream);
+    const { subject, body, h } = this.audioMessage(deviceId, stream, chunk);
     if (this.chunkSpanRatio > 0 && Math.random() < this.chunkSpanRatio) {
       const span = trace.getTracer('voicebus.runtime').startSpan(`send ${subjectTemplate(stream)}`, {
         kind: SpanKind.PRODUCER,
@@ -246,6 +242,28 @@ export class Bus {
     }
     injectTraceContext(h);
     this.nc.publish(subject, body, { headers: h });
+  }
+
+  /**
+   * Publishes an audio chunk through JetStream: resolves once the stream `streamName` has
+   * stored it (the server's ack), rejects when no such stream takes the subject (it is not
+   * there yet, e.g. after a server restart) or the ack does not come within `timeoutMs`.
+   * Subscribers get it as they get any chunk. For audio that must not be lost on its way, at
+   * the cost of a round trip per chunk.
+   */
+  async storeAudio(deviceId: string, stream: AudioStream, chunk: AudioChunk, streamName: string, timeoutMs = 2000): Promise<void> {
+    const { subject, body, h } = this.audioMessage(deviceId, stream, chunk);
+    injectTraceContext(h);
+    await jetstream(this.nc as never).publish(subject, body, { headers: h, expect: { streamName }, timeout: timeoutMs });
+  }
+
+  private audioMessage(deviceId: string, stream: AudioStream, chunk: AudioChunk): { subject: string; body: Uint8Array; h: MsgHdrs } {
+    const { body, headers } = encodeAudioChunk({ ...chunk, sentAtUs: chunk.sentAtUs ?? nowUs() });
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    const leaseHeader = this.leaseHeader(deviceId);
+    if (leaseHeader) h.set(HEADERS.lease, leaseHeader);
+    return { subject: deviceSubject(deviceId, stream), body, h };
   }
 
   /** Subscribes to one event stream of every device (or one), delivering only valid events. */

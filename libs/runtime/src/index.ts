@@ -25,3 +25,4 @@ export { runService, type ActorService, type ProcessService, type RecoveredMessa
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
 export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';
+export { AudioGaps, AUDIO_GAPS_DEFAULTS, type AudioGapsOptions } from './audio-gaps.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { STREAMS, type AudioChunk } from '@voicebus/protocol';
-import { Bus } from '@voicebus/runtime';
+import { AudioHistory, Bus } from '@voicebus/runtime';
 import { expectCalls, memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavAs16kMono } from './wav-file.ts';
@@ -81,6 +81,60 @@ describe('capture service (real process, real nats-server)', () => {
       expect(ts.every((t, i) => i === 0 || t - ts[i - 1]! === 20_000)).toBe(true);
     }
   }, 40_000);
+
+  it('a nats-server killed for 1.5 s while a device speaks: every chunk reaches the server, in order, nothing lost (held, then stored in the audio history)', async () => {
+    const file = fixture('outage', 'The server goes away while I am talking, and nothing I say is lost.', 6, 16000);
+    // A server of this test's own: it is killed. The test's bus keeps the audio history as
+    // the session does (made again when the restarted server is back).
+    const own = await startNatsServer({ useEnvUrl: false });
+    const log = memoryLogger().log;
+    const listener = await Bus.connect({ servers: own.url, name: 'outage-test', log });
+    const history = (await AudioHistory.open(listener.nc, log))!;
+    const live: AudioChunk[] = [];
+    let onChunk = () => {};
+    listener.subscribeAudio('audio.in', (chunk) => (live.push(chunk), onChunk()));
+    const ended = expectCalls<number>(1, 40_000);
+    listener.subscribeEvents(STREAMS.capture, (e) => {
+      if (e.type === 'device.ended') ended.push(e.lastSeq);
+    });
+    await listener.flush();
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--device', `outage=file:${file}`], {
+      env: { ...process.env, NATS_URL: own.url, LOG_LEVEL: 'warn', CAPTURE_LINGER_MS: '0' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    try {
+      // 1 s into the audio, the server dies; it is back 1.5 s later, its memory streams gone.
+      await new Promise<void>((resolve) => (onChunk = () => live.length === 50 && resolve()));
+      process.kill(own.pid!, 'SIGKILL');
+      await own.exited;
+      const liveBefore = live.length;
+      await new Promise((r) => setTimeout(r, 1500)); // the outage itself
+      await own.restart!();
+      const [lastSeq] = await ended.done;
+      expect(lastSeq).toBe(299);
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      // What this consumer got live, and what the history holds since the restart (a
+      // consumer that resubscribed late reads its gap there), together: the whole file.
+      const stored = await history.between('outage', live[0]!.captureTsUs, live[0]!.captureTsUs + 7_000_000);
+      const bySeq = new Map<number, AudioChunk>();
+      for (const c of [...live, ...stored]) if (!bySeq.has(c.seq)) bySeq.set(c.seq, c);
+      expect([...bySeq.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      expect(live.length - liveBefore, 'audio arrived after the restart').toBeGreaterThan(0);
+      // The history has the outage's audio in order, every chunk once.
+      const storedSeqs = stored.map((c) => c.seq);
+      expect(storedSeqs).toEqual([...storedSeqs].sort((a, b) => a - b));
+      expect(storedSeqs[0]!).toBeLessThanOrEqual(liveBefore);
+      const expected = await readWavAs16kMono(file);
+      const pcm = new Int16Array(300 * 320);
+      for (const [seq, c] of bySeq) pcm.set(c.pcm, seq * 320);
+      expect(Buffer.from(pcm.buffer, 0, expected.length * 2).equals(Buffer.from(expected.buffer))).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await listener.drain();
+      await own.stop();
+    }
+  }, 60_000);
 
   it('reports a bad device spec clearly and exits non-zero', async () => {
     const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts'), '--device', 'bad.id=mic'], {

@@ -17,6 +17,8 @@ class FakeLive implements LiveSession {
   /** The next open is a reconnect of this actor's own session. */
   reconnects = false;
   sent: string[] = [];
+  /** The first sample of each chunk of audio sent (tests number their chunks so). */
+  sentFirstSamples: number[] = [];
   toolResponses: FunctionResponse[][] = [];
   readonly port: LiveSessionPort;
   constructor(port: LiveSessionPort) {
@@ -40,8 +42,10 @@ class FakeLive implements LiveSession {
   async onTimer(name: string): Promise<boolean> {
     return name.startsWith('live.');
   }
-  sendAudio(): void {
-    if (this.connected) this.sent.push('audio');
+  sendAudio(pcm: Int16Array): void {
+    if (!this.connected) return;
+    this.sent.push('audio');
+    this.sentFirstSamples.push(pcm[0]!);
   }
   activityStart(): void {
     this.sent.push('activityStart');
@@ -194,6 +198,7 @@ describe('SessionActor with a fake live session', () => {
         calls.push({ deviceId, fromUs, toUs, result });
         return result;
       },
+      missing: () => Promise.reject(new Error('no gap in this test')),
     };
     const h = harness({ interruption: 'immediate' }, new ToolRegistry(), history);
     await h.audio();
@@ -359,6 +364,78 @@ describe('SessionActor with a fake live session', () => {
     await h.heard('u1', false);
     await h.actor.onTimer('inactivity');
     expect(h.live.connected).toBe(false);
+  });
+});
+
+describe('SessionActor across a NATS outage (capture held the audio, consumers came back late)', () => {
+  const T0 = 1_000_000_000_000;
+  /** Chunk n of the device: 20 ms at T0 + n × 20 ms, its first sample n (to tell what the model got). */
+  const chunk = (n: number): AudioChunk => {
+    const pcm = new Int16Array(320);
+    pcm[0] = n;
+    return { seq: n, captureTsUs: T0 + n * 20_000, sampleRate: 16000, channels: 1, pcm };
+  };
+  const storedHistory = (upTo: number) => {
+    const stored = Array.from({ length: upTo }, (_, n) => chunk(n));
+    const calls: string[] = [];
+    return {
+      calls,
+      between: async (_d: string, fromUs: number, toUs: number) => {
+        calls.push(`between ${(fromUs - T0) / 20_000}..${(toUs - T0) / 20_000}`);
+        return stored.filter((c) => c.captureTsUs + 20_000 > fromUs && c.captureTsUs < toUs);
+      },
+      missing: async (_d: string, after: { seq: number }, before: { seq: number }) => {
+        calls.push(`missing ${after.seq}..${before.seq}`);
+        return stored.filter((c) => c.seq > after.seq && c.seq < before.seq);
+      },
+    };
+  };
+  const turnStart = (turnId: string, speechStartChunk: number) => makeEvent('turn.start', { deviceId: 'd', turnId, speechStartUs: T0 + speechStartChunk * 20_000, decidedAt: Date.now() });
+
+  it('a chunk sent again reaches the model once; a capture that restarted (numbered from 0, later in time) is heard', async () => {
+    const h = harness({}, new ToolRegistry(), storedHistory(0));
+    for (let n = 0; n < 20; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    await h.event(turnStart('u1', 15));
+    // The last 500 ms before the disconnect come again after it, then the audio goes on.
+    for (const n of [17, 18, 19, 20, 21]) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    const restarted = { ...chunk(0), captureTsUs: T0 + 30 * 20_000 };
+    restarted.pcm = new Int16Array(320).fill(-7);
+    await h.actor.handle({ kind: 'audio', chunk: restarted });
+    // Pre-roll (300 ms before chunk 15: from 0), then 20, 21 once each, then the restarted stream.
+    expect(h.live.sentFirstSamples).toEqual([...Array.from({ length: 22 }, (_, n) => n), -7]);
+  });
+
+  it('a forged chunk far ahead (number and time) does not make the chunks after it look heard: the device is not deafened', async () => {
+    const h = harness({}, new ToolRegistry(), storedHistory(0));
+    for (let n = 0; n < 20; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    await h.event(turnStart('u1', 15));
+    const forged = chunk(1_000_000);
+    forged.pcm[0] = -1;
+    await h.actor.handle({ kind: 'audio', chunk: forged });
+    for (let n = 20; n < 25; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    expect(h.live.sentFirstSamples.slice(-5)).toEqual([20, 21, 22, 23, 24]);
+  });
+
+  it('a gap in the sequence is read back from the history and heard before the next chunk, in order', async () => {
+    const history = storedHistory(100);
+    const h = harness({}, new ToolRegistry(), history);
+    for (let n = 0; n < 20; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    await h.event(turnStart('u1', 15));
+    await h.actor.handle({ kind: 'audio', chunk: chunk(40) });
+    await h.actor.handle({ kind: 'audio', chunk: chunk(41) });
+    expect(history.calls).toEqual(['missing 19..40']);
+    expect(h.live.sentFirstSamples).toEqual(Array.from({ length: 42 }, (_, n) => n));
+  });
+
+  it('a turn that starts further back than the ring keeps (its audio came in a burst) gets its start from the history', async () => {
+    const history = storedHistory(300);
+    const h = harness({}, new ToolRegistry(), history);
+    // 5 s in a burst: the 2 s ring keeps chunks 149 to 249.
+    for (let n = 0; n < 250; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
+    await h.event(turnStart('u1', 60));
+    // From 300 ms before the speech start (chunk 45) to the ring's first chunk, read back.
+    expect(history.calls).toEqual(['between 45..149']);
+    expect(h.live.sentFirstSamples).toEqual(Array.from({ length: 250 - 45 }, (_, n) => 45 + n));
   });
 });
 

@@ -1,6 +1,6 @@
 import type { FunctionCall, FunctionResponse, FunctionResponseScheduling, LiveServerMessage } from '@google/genai';
 import { makeEvent, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
-import type { Actor, ActorContext, Bus, VoiceMetrics } from '@voicebus/runtime';
+import { AudioGaps, type Actor, type ActorContext, type AudioHistory, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { AssistantTurnTracker } from './assistant-turn-tracker.ts';
 import { createInterruptionStrategy, type AssistantView, type BargeInStrategy, type InterruptionDecision, type InterruptionFact } from './interruption/index.ts';
 import type { CreateLiveSession, LiveSession, LiveSessionMessage } from './live-session.ts';
@@ -26,7 +26,7 @@ export interface SessionDeps {
   toolScheduling?: ((toolName: string | undefined) => FunctionResponseScheduling | undefined) | undefined;
   metrics?: VoiceMetrics | undefined;
   /** The server's recent copy of the microphone (AudioHistory): none, and a turn begun before this actor is lost. */
-  history?: { between(deviceId: string, fromUs: number, toUs: number): Promise<AudioChunk[]> } | undefined;
+  history?: Pick<AudioHistory, 'between' | 'missing'> | undefined;
 }
 
 const TIMERS = { autoComplete: 'auto-complete', retiredClose: 'retired-close', inactivity: 'inactivity' } as const;
@@ -62,6 +62,8 @@ export class SessionActor implements Actor<SessionMessage> {
   private readonly startedTurns = new Set<string>();
   /** Speculative endpointing: the turn whose answer started at a pause, held by playback until the turn ends. */
   private speculation: string | undefined;
+  /** The device's audio sequence: duplicates dropped, gaps read back from the history. */
+  private readonly gaps: AudioGaps;
 
   constructor(ctx: ActorContext<SessionMessage>, deps: SessionDeps, options: Partial<SessionOptions> = {}) {
     this.ctx = ctx;
@@ -70,6 +72,7 @@ export class SessionActor implements Actor<SessionMessage> {
     const { deviceId } = ctx;
     this.strategy = createInterruptionStrategy(this.options.interruption);
     this.relay = new UserTurnRelay({ preRollMs: this.options.preRollMs });
+    this.gaps = new AudioGaps(deviceId, deps.history);
     this.answers = new AssistantTurnTracker(
       { deviceId, publish: (e) => this.publish(e), publishAudio: (c) => deps.bus.publishAudio(deviceId, 'audio.out', c), onCompleted: (a) => this.onAnswerClosed(a.turnId), metrics: deps.metrics, claimUnaskedAnswer: () => this.serverModeTurns.claim() },
       { traceTranscripts: this.options.traceTranscripts, model: this.options.model, strategy: this.options.interruption, modelTurnPrefix: this.local ? 'm' : 's' },
@@ -128,8 +131,25 @@ export class SessionActor implements Actor<SessionMessage> {
 
   private async onAudio(chunk: AudioChunk): Promise<void> {
     if (chunk.channels !== 1) return;
+    // Sent again after a NATS outage (capture's OutageHold): heard once.
+    if (this.gaps.alreadyHeard(chunk)) return;
     // Open first: a session that comes back sends the lost turn's earlier audio before this chunk.
     await this.live.open();
+    if (this.gaps.isGapBefore(chunk)) {
+      let missed: AudioChunk[] = [];
+      try {
+        missed = await this.gaps.missingBefore(chunk);
+      } catch (err) {
+        this.ctx.log.warn({ err: (err as Error).message }, 'audio history unreadable: the gap stays unheard');
+      }
+      if (missed.length > 0) this.ctx.log.info({ chunks: missed.length, from: missed[0]!.seq }, 'gap in audio sequence: the missing audio read back from the history');
+      for (const c of missed) this.hear(c);
+    }
+    this.hear(chunk);
+  }
+
+  private hear(chunk: AudioChunk): void {
+    this.gaps.heard(chunk);
     const route = this.relay.push(chunk);
     if (!this.local || route === 'send') this.live.sendAudio(chunk.pcm, chunk.sampleRate);
   }
@@ -145,6 +165,7 @@ export class SessionActor implements Actor<SessionMessage> {
         this.startedTurns.add(event.turnId);
         if (this.startedTurns.size > 32) this.startedTurns.delete(this.startedTurns.values().next().value!);
         const turn = this.relay.startTurn(event.turnId, event.speechStartUs);
+        await this.reachBack(turn);
         this.answers.noteUserTurn(turn.turnId);
         return this.bargeIn({ type: 'user.turn.start' }, turn);
       }
@@ -181,6 +202,26 @@ export class SessionActor implements Actor<SessionMessage> {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * A turn that starts further back than the ring keeps: its audio came in a burst (held over a
+   * NATS outage by capture, or read back by a vad that missed it), faster than the VAD could
+   * say where the turn began. The start is read back from the history.
+   */
+  private async reachBack(turn: UserTurn): Promise<void> {
+    const history = this.deps.history;
+    const newest = this.gaps.lastHeard;
+    const fromUs = turn.speechStartUs - this.relay.options.preRollMs * 1000;
+    if (!history || !newest || newest.captureTsUs - fromUs <= this.relay.options.ringMs * 1000) return;
+    const toUs = turn.pending[0]?.captureTsUs ?? newest.captureTsUs;
+    try {
+      const earlier = await history.between(this.ctx.deviceId, fromUs, toUs);
+      turn.pending.unshift(...earlier);
+      this.ctx.log.info({ turnId: turn.turnId, chunks: earlier.length }, 'a turn begun before the audio kept for it: its start read back from the history');
+    } catch (err) {
+      this.ctx.log.warn({ turnId: turn.turnId, err: (err as Error).message }, 'audio history could not be read: the turn\'s start is missing');
     }
   }
 

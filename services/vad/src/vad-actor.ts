@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, latencyAttributes, nowMs, type Actor, type ActorContext, type AudioHistory, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, nowMs, type Actor, type ActorContext, type AudioHistory, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import type { VadEngine } from './engines/vad-engine.ts';
 import { SpeechFacts, type SpeechFact, type SpeechFactsOptions } from './speech-facts.ts';
 import type { TurnHistory } from './turn-history.ts';
@@ -19,11 +19,11 @@ export interface VadActorDeps {
   turn: Partial<TurnDetectorOptions>;
   facts: Partial<SpeechFactsOptions>;
   metrics?: VoiceMetrics | undefined;
-  counters: { rejected: number; gaps: number; restarts: number };
+  counters: { rejected: number; gaps: number; restarts: number; gapChunksFilled: number };
   /** The server's recent turn events (TurnHistory): none, and a turn begun before this actor is lost. */
   turnHistory?: Pick<TurnHistory, 'state'> | undefined;
   /** The server's recent microphone audio (AudioHistory, the session's): what nobody listened to is heard late. */
-  audioHistory?: Pick<AudioHistory, 'between'> | undefined;
+  audioHistory?: Pick<AudioHistory, 'between' | 'missing'> | undefined;
 }
 
 /** How long the root span of a turn waits for its latency report once the answer stopped. */
@@ -57,6 +57,8 @@ export class VadActor implements Actor<VadMessage> {
   private restartHeld: AudioChunk | undefined;
   private loggedFalseRestart = false;
   private historyRead = false;
+  /** The last chunk heard, and what a gap after it left out (read back from the history). */
+  private readonly gaps: AudioGaps;
   /** While audio nobody listened to is heard late (see recover). */
   private replay: { startedTurn: Extract<TurnSignal, { type: 'turn.start' }> | undefined } | undefined;
   private readonly turnSpans = new Map<string, Span>();
@@ -81,6 +83,7 @@ export class VadActor implements Actor<VadMessage> {
     let n = 0;
     this.turns = new TurnDetector(() => `${prefix}-${++n}`, deps.turn);
     this.facts = new SpeechFacts(deps.facts);
+    this.gaps = new AudioGaps(ctx.deviceId, deps.audioHistory);
   }
 
   async handle(message: VadMessage): Promise<void> {
@@ -137,7 +140,9 @@ export class VadActor implements Actor<VadMessage> {
         return;
       } else if (chunk.seq > this.expectedSeq) {
         this.deps.counters.gaps++;
-        this.log.warn({ missing: chunk.seq - this.expectedSeq, from: this.expectedSeq }, 'gap in audio sequence');
+        const from = this.expectedSeq;
+        const filled = await this.fillGap(chunk);
+        this.log.warn({ missing: chunk.seq - from, from, filled }, filled > 0 ? 'gap in audio sequence: the missing audio read back from the history and heard late' : 'gap in audio sequence');
       }
     }
     await this.accept(chunk);
@@ -178,18 +183,46 @@ export class VadActor implements Actor<VadMessage> {
       this.log.warn({ err: (err as Error).message }, 'audio history unreadable: what was said while no vad listened is not heard');
       return;
     }
+    await this.hearLate(missed);
+    this.log.info({ chunks: missed.length, fromUs, adopted: state.open?.turnId }, 'heard the audio no vad listened to');
+  }
+
+  /**
+   * Chunks this actor did not get live (a NATS outage, a node's loss: its subscription came
+   * back after the device's audio went on), read back from the audio history and heard late,
+   * before `next`. Returns how many.
+   */
+  private async fillGap(next: AudioChunk): Promise<number> {
+    let missed: AudioChunk[];
+    try {
+      missed = await this.gaps.missingBefore(next);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'audio history unreadable: the gap stays unheard');
+      return 0;
+    }
+    await this.hearLate(missed);
+    this.deps.counters.gapChunksFilled += missed.length;
+    return missed.length;
+  }
+
+  /**
+   * Audio of the past, heard fast: its speech facts are not published (nobody can act on them
+   * now), a turn that ended in it is published as its `turn.end` alone (the session reads such
+   * a turn's audio back itself), one still going on gets its `turn.start` once all is heard.
+   */
+  private async hearLate(chunks: AudioChunk[]): Promise<void> {
     this.replay = { startedTurn: undefined };
     try {
-      for (const chunk of missed) await this.accept(chunk);
+      for (const chunk of chunks) await this.accept(chunk);
     } finally {
       const started = this.replay.startedTurn;
       this.replay = undefined;
       if (started && this.turns.openTurnId === started.turnId) this.onTurnSignals([started]);
     }
-    this.log.info({ chunks: missed.length, fromUs, adopted: state.open?.turnId }, 'heard the audio no vad listened to');
   }
 
   private async accept(chunk: AudioChunk): Promise<void> {
+    this.gaps.heard(chunk);
     this.expectedSeq = chunk.seq + 1;
     this.jumpConfirmsAt = undefined;
     const signals = await this.speech.push(chunk.pcm, chunk.captureTsUs, chunk.sampleRate);

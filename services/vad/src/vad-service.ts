@@ -26,7 +26,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
     const engine = isBatchableEngine(flags.engine) && flags.batch > 1
       ? await createBatchedSileroEngine(flags.engine, { maxBatch: flags.batch, thread: flags.inferenceThread })
       : await createVadEngine(flags.engine, { minVolume: flags.minVolume });
-    const counters = { rejected: 0, gaps: 0, restarts: 0 };
+    const counters = { rejected: 0, gaps: 0, restarts: 0, gapChunksFilled: 0 };
     let turnHistory: TurnHistory | undefined;
     let audioHistory: AudioHistory | undefined;
     return {
@@ -46,7 +46,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
         // Our own turn events come back on the turn stream; only the latency report matters here.
         on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
       ],
-      stats: () => ({ engine: flags.engine, ...(engine instanceof BatchedSileroEngine ? { batch: engine.batcher.stats } : {}), rejected: counters.rejected, gaps: counters.gaps, captureRestarts: counters.restarts }),
+      stats: () => ({ engine: flags.engine, ...(engine instanceof BatchedSileroEngine ? { batch: engine.batcher.stats } : {}), rejected: counters.rejected, gaps: counters.gaps, gapChunksFilled: counters.gapChunksFilled, captureRestarts: counters.restarts }),
       summary: { engine: flags.engine, endpointing: flags.endpointing, endOfTurnSilenceMs: flags.endOfTurnSilenceMs },
     };
   },

@@ -1,0 +1,76 @@
+import type { AudioChunk } from '@voicebus/protocol';
+import type { AudioHistory } from './audio-history.ts';
+
+export interface AudioGapsOptions {
+  /** How much of a gap is read back (the audio history's default age). */
+  maxGapMs: number;
+  /** At most one read per device in this long: a device that skips numbers on purpose costs one read a second. */
+  minIntervalMs: number;
+}
+
+export const AUDIO_GAPS_DEFAULTS: AudioGapsOptions = { maxGapMs: 30_000, minIntervalMs: 1000 };
+
+type Position = Pick<AudioChunk, 'seq' | 'captureTsUs'>;
+
+/** More than the 500 ms capture sends again after an outage, in 20 ms chunks, with room. */
+const RECENT_KEPT = 128;
+
+/**
+ * One device's consumer-side view of its audio sequence: the last chunk heard, and the chunks
+ * that a gap after it left out, read back from the audio history. A consumer whose
+ * subscription came back after the device's audio went on (a NATS outage, a cluster node's
+ * loss) gets them before the next chunk instead of a hole in the user's turn. What counts as
+ * a gap (a restart, a forged number) is the consumer's rule; this only reads.
+ */
+export class AudioGaps {
+  readonly options: AudioGapsOptions;
+  private readonly history: Pick<AudioHistory, 'missing'> | undefined;
+  private readonly deviceId: string;
+  private last: Position | undefined;
+  private lastReadAt = -Infinity;
+  /** The chunks heard last (number and capture time), to hear one that comes again once. */
+  private readonly recent = new Set<string>();
+  /** Chunks read back over this actor's life. */
+  filled = 0;
+
+  constructor(deviceId: string, history: Pick<AudioHistory, 'missing'> | undefined, options: Partial<AudioGapsOptions> = {}) {
+    this.options = { ...AUDIO_GAPS_DEFAULTS, ...options };
+    this.deviceId = deviceId;
+    this.history = history;
+  }
+
+  get lastHeard(): Position | undefined {
+    return this.last;
+  }
+
+  heard(chunk: Position): void {
+    this.last = { seq: chunk.seq, captureTsUs: chunk.captureTsUs };
+    this.recent.add(`${chunk.seq}:${chunk.captureTsUs}`);
+    if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.values().next().value!);
+  }
+
+  /**
+   * True for a chunk heard among the last RECENT_KEPT: capture sends the audio of the last
+   * 500 ms before a disconnect again. Only the same number at the same capture time counts,
+   * so a forged chunk far ahead cannot make the chunks after it look old (a deaf device).
+   */
+  alreadyHeard(chunk: Position): boolean {
+    return this.recent.has(`${chunk.seq}:${chunk.captureTsUs}`);
+  }
+
+  /** True when `next` comes after the last chunk heard with numbers missing between them. */
+  isGapBefore(next: Position): boolean {
+    return this.last !== undefined && next.seq > this.last.seq + 1 && next.captureTsUs > this.last.captureTsUs;
+  }
+
+  /** The chunks between the last one heard and `next`, oldest first (none without history, or read too recently). Throws when the history cannot be read. */
+  async missingBefore(next: Position, now = Date.now()): Promise<AudioChunk[]> {
+    const last = this.last;
+    if (!last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
+    this.lastReadAt = now;
+    const after = { seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) };
+    const chunks = await this.history.missing(this.deviceId, after, next);
+    this.filled += chunks.length;
+    return chunks;
+  }
+}

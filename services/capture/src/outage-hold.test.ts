@@ -1,0 +1,82 @@
+import type { AudioChunk } from '@voicebus/protocol';
+import { memoryLogger } from '@voicebus/runtime/testing';
+import { describe, expect, it } from 'vitest';
+import { OutageHold } from './outage-hold.ts';
+
+const chunk = (seq: number): AudioChunk => ({ seq, captureTsUs: seq * 20_000, sampleRate: 16000, channels: 1, pcm: new Int16Array(320) });
+
+/** A bus whose audio history refuses to store until `storing` is set (the stream is not back yet). */
+function fakeBus() {
+  const bus = {
+    live: [] as number[],
+    stored: [] as number[],
+    storing: true,
+    attempts: 0,
+    publish: (c: AudioChunk) => void bus.live.push(c.seq),
+    store: async (c: AudioChunk) => {
+      bus.attempts++;
+      await Promise.resolve();
+      if (!bus.storing) throw new Error('no stream');
+      bus.stored.push(c.seq);
+    },
+  };
+  return bus;
+}
+
+describe('OutageHold: a device\'s audio across a NATS outage', () => {
+  it('holds from the disconnect, sends the last 500 ms again first, stores every held chunk in order after the reconnect, then goes live', async () => {
+    const bus = fakeBus();
+    let now = 0;
+    const hold = new OutageHold(bus, memoryLogger().log, { resendMs: 500 }, () => now);
+    for (let n = 0; n < 50; n++, now += 20) hold.send(chunk(n));
+    hold.disconnected();
+    for (let n = 50; n < 100; n++, now += 20) hold.send(chunk(n));
+    expect(bus.live).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    hold.reconnected();
+    // Audio captured while the held audio goes out waits behind it.
+    hold.send(chunk(100));
+    await hold.settled();
+    // Sent in the last 500 ms before the disconnect noticed (at 1000 ms): chunks 25 to 49, again.
+    expect(bus.stored).toEqual(Array.from({ length: 76 }, (_, n) => 25 + n));
+    hold.send(chunk(101));
+    expect(bus.live.at(-1)).toBe(101);
+    expect(hold.isHolding).toBe(false);
+  });
+
+  it('retries until the history takes the audio; gone again while sending, it keeps holding and goes on at the next reconnect', async () => {
+    const bus = fakeBus();
+    const hold = new OutageHold(bus, memoryLogger().log, { retryMs: 1, resendMs: 0 });
+    hold.disconnected();
+    for (let n = 0; n < 5; n++) hold.send(chunk(n));
+    bus.storing = false;
+    hold.reconnected();
+    // Not stored until the stream is there: tried again, nothing sent live meanwhile.
+    while (bus.attempts < 3) await new Promise((r) => setImmediate(r));
+    expect(bus.stored).toEqual([]);
+    hold.disconnected();
+    hold.send(chunk(5));
+    bus.storing = true;
+    hold.reconnected();
+    await hold.settled();
+    expect(bus.stored).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(bus.live).toEqual([]);
+  });
+
+  it('a stack whose history never takes it gets the held audio live after storeWaitMs, late but in order; beyond maxHeldMs the oldest goes', async () => {
+    const bus = fakeBus();
+    bus.storing = false;
+    let now = 0;
+    const { log, lines } = memoryLogger();
+    const hold = new OutageHold(bus, log, { retryMs: 1, resendMs: 0, storeWaitMs: 100, maxHeldMs: 200 }, () => now);
+    hold.disconnected();
+    for (let n = 0; n < 15; n++) hold.send(chunk(n));
+    expect(hold.dropped).toBe(5);
+    hold.reconnected();
+    while (bus.attempts < 2) await new Promise((r) => setImmediate(r));
+    now = 101;
+    await hold.settled();
+    expect(bus.live).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(hold.unstored).toBe(10);
+    expect(lines().filter((l) => /oldest held audio is dropped/.test(String(l.msg)))).toHaveLength(1);
+  });
+});

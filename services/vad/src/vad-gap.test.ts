@@ -1,0 +1,65 @@
+import type { AudioChunk, VoiceEvent } from '@voicebus/protocol';
+import type { ActorContext } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
+import { describe, expect, it } from 'vitest';
+import { createVadEngine } from './engines/create-engine.ts';
+import { loadFixture, trueTurns } from './fixture-runner.ts';
+import { VadActor, type VadMessage } from './vad-actor.ts';
+
+const T0 = 1_700_000_000_000_000;
+
+/** The fixture as capture sends it: 20 ms chunks numbered from 0, stamped from T0. */
+function chunksOf(pcm: Int16Array): AudioChunk[] {
+  const chunks: AudioChunk[] = [];
+  for (let i = 0, seq = 0; i + 320 <= pcm.length; i += 320, seq++) chunks.push({ seq, captureTsUs: T0 + seq * 20_000, sampleRate: 16000, channels: 1, pcm: pcm.slice(i, i + 320) });
+  return chunks;
+}
+
+async function run(withHistory: boolean) {
+  const { pcm, truth } = loadFixture('single-hello');
+  const turn = trueTurns(truth)[0]!;
+  // One second of quiet after the fixture: the audio goes on after the gap.
+  const chunks = chunksOf(Int16Array.from([...pcm, ...new Int16Array(16000)]));
+  // The whole turn and the silence that ends it fall into a gap (the vad's subscription was
+  // away: a NATS outage, its node lost); the history kept them.
+  const gapFrom = Math.floor(turn.startMs / 20) - 10;
+  const gapTo = Math.ceil(turn.endMs / 20) + 45; // past the 700 ms of silence that end it
+  const calls: string[] = [];
+  const history = {
+    between: async () => [],
+    missing: async (_d: string, after: { seq: number }, before: { seq: number }) => {
+      calls.push(`${after.seq}..${before.seq}`);
+      return chunks.filter((c) => c.seq > after.seq && c.seq < before.seq);
+    },
+  };
+  const events: VoiceEvent[] = [];
+  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: memoryLogger().log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false };
+  const actor = new VadActor(ctx, {
+    bus: { tryPublishEvent: (e) => (events.push(e), true) },
+    engine: await createVadEngine('silero-v6'),
+    speech: {},
+    turn: {},
+    facts: {},
+    counters: { rejected: 0, gaps: 0, restarts: 0, gapChunksFilled: 0 },
+    audioHistory: withHistory ? history : undefined,
+  });
+  for (const chunk of chunks) if (chunk.seq < gapFrom || chunk.seq >= gapTo) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
+  return { events, calls, turn, gapFrom, gapTo };
+}
+
+describe('VadActor: a gap in a device\'s audio sequence', () => {
+  it('is read back from the audio history and heard: the turn spoken in it ends (its end alone, as for audio heard late), its speech start where the audio says', async () => {
+    const { events, calls, turn, gapFrom, gapTo } = await run(true);
+    expect(calls).toEqual([`${gapFrom - 1}..${gapTo}`]);
+    const ends = events.filter((e): e is Extract<VoiceEvent, { type: 'turn.end' }> => e.type === 'turn.end');
+    expect(ends).toHaveLength(1);
+    expect(Math.abs((ends[0]!.speechStartUs - T0) / 1000 - turn.startMs)).toBeLessThan(150);
+    // Speech facts of the past are not published: nobody can act on them now.
+    expect(events.filter((e) => e.type === 'turn.start' || e.type.startsWith('speech.'))).toEqual([]);
+  });
+
+  it('without a history the turn in the gap is not heard at all', async () => {
+    const { events } = await run(false);
+    expect(events.filter((e) => e.type === 'turn.end')).toEqual([]);
+  });
+});
