@@ -53,6 +53,12 @@ export interface LeaseFencing {
   isStale(service: string, deviceId: string, token: number): boolean;
 }
 
+/** Told when the connection goes away and comes back (DeviceOutbox). */
+export interface OutageListener {
+  disconnected(): void;
+  reconnected(): void;
+}
+
 /** Everything a Bus is given when it is made; nothing is attached afterwards. */
 export interface BusHooks {
   log: Logger;
@@ -162,10 +168,26 @@ export class Bus {
   /** False between a disconnect and the reconnect that follows it. */
   connected = true;
 
+  /** The devices' outboxes (DeviceOutbox): told of every disconnect and reconnect. */
+  private readonly outboxes = new Set<OutageListener>();
+
+  /** Registers a listener of disconnects and reconnects; returns its removal. */
+  onOutage(listener: OutageListener): () => void {
+    this.outboxes.add(listener);
+    if (!this.connected) listener.disconnected();
+    return () => void this.outboxes.delete(listener);
+  }
+
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') this.connected = false;
-      if (s.type === 'reconnect') this.connected = true;
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        for (const o of this.outboxes) o.disconnected();
+      }
+      if (s.type === 'reconnect') {
+        this.connected = true;
+        for (const o of this.outboxes) o.reconnected();
+      }
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error' || s.type === 'slowConsumer') {
         this.log.warn({ natsStatus: s.type, data: 'data' in s ? String((s as { data?: unknown }).data) : undefined }, `nats ${s.type}`);
       }
@@ -174,6 +196,22 @@ export class Bus {
 
   /** Validates, serialises and publishes an event on its device's stream, inside a send span. */
   publishEvent(event: VoiceEvent): void {
+    this.sendEvent(event, (subject, body, h) => this.nc.publish(subject, body, { headers: h }));
+  }
+
+  /**
+   * publishEvent through JetStream: resolves once the stream `streamName` stored it, rejects
+   * when no such stream takes the subject or the ack does not come (see storeAudio).
+   */
+  async storeEvent(event: VoiceEvent, streamName: string, timeoutMs = 2000): Promise<void> {
+    let stored: Promise<unknown> = Promise.resolve();
+    this.sendEvent(event, (subject, body, h) => {
+      stored = jetstream(this.nc as never).publish(subject, body, { headers: h, expect: { streamName }, timeout: timeoutMs });
+    });
+    await stored;
+  }
+
+  private sendEvent(event: VoiceEvent, send: (subject: string, body: Uint8Array, h: MsgHdrs) => void): void {
     const stream = streamOfEvent(event.type);
     const lease = this.fencing?.tokenOf(event.deviceId);
     const withLease = lease !== undefined && event.lease === undefined ? { ...event, lease } : event;
@@ -199,7 +237,7 @@ export class Bus {
     });
     injectTraceContext(h, trace.setSpan(context.active(), span));
     try {
-      this.nc.publish(subject, body, { headers: h });
+      send(subject, body, h);
     } finally {
       span.end();
     }

@@ -1,9 +1,8 @@
 import { assertDeviceId, AUDIO_HISTORY_STREAM, makeEvent, STREAMS } from '@voicebus/protocol';
-import { runService, UsageError, type ProcessService, type ServiceDefinition, type ServiceRuntime } from '@voicebus/runtime';
+import { DeviceOutbox, runService, UsageError, type ProcessService, type ServiceDefinition, type ServiceRuntime } from '@voicebus/runtime';
 import { AssistantAudibleSpans } from './assistant-audible.ts';
 import { CAPTURE_FLAGS, type CaptureFlags } from './capture-flags.ts';
 import { CaptureDevice } from './capture-device.ts';
-import { OutageHold } from './outage-hold.ts';
 import { sourceFromSpec, type AudioSource } from './sources.ts';
 
 interface DeviceSpec {
@@ -27,7 +26,7 @@ function devicesOf(flags: CaptureFlags): DeviceSpec[] {
 }
 
 /** Publishes each device's audio until its input ends, then lingers while its last answer plays. */
-async function capture(rt: ServiceRuntime, flags: CaptureFlags, devices: DeviceSpec[], sent: Map<string, number>, holds: Map<string, OutageHold>): Promise<number> {
+async function capture(rt: ServiceRuntime, flags: CaptureFlags, devices: DeviceSpec[], sent: Map<string, number>, outboxes: Map<string, DeviceOutbox>): Promise<number> {
   let exitCode = 0;
   let endedAt = 0;
   // Each device listens to its own playback only (its bus permissions allow no more).
@@ -38,38 +37,32 @@ async function capture(rt: ServiceRuntime, flags: CaptureFlags, devices: DeviceS
     }, { deviceId: id });
   }
   rt.shutdown.add('audible spans', () => audible.close());
-  // Each device's audio is held over a NATS outage and sent, stored, after it (OutageHold).
+  // Each device's audio is held over a NATS outage and sent after it, stored in the audio
+  // history (DeviceOutbox); its announcements in their turn.
   for (const { id } of devices) {
-    holds.set(id, new OutageHold({
-      publish: (chunk) => rt.bus.publishAudio(id, 'audio.in', chunk),
-      store: (chunk) => rt.bus.storeAudio(id, 'audio.in', chunk, AUDIO_HISTORY_STREAM),
-    }, rt.log.child({ deviceId: id })));
+    const outbox = new DeviceOutbox(rt.bus, id, rt.log.child({ deviceId: id }), { history: AUDIO_HISTORY_STREAM, storedStreams: [STREAMS.audioIn] });
+    outboxes.set(id, outbox);
+    rt.shutdown.add(`outbox ${id}`, () => outbox.close());
   }
-  void (async () => {
-    for await (const s of rt.bus.nc.status()) {
-      if (s.type === 'disconnect') for (const hold of holds.values()) hold.disconnected();
-      if (s.type === 'reconnect') for (const hold of holds.values()) hold.reconnected();
-    }
-  })();
   await rt.ready();
   const running = devices.map(({ id, source }) => {
-    const hold = holds.get(id)!;
+    const outbox = outboxes.get(id)!;
     const device = new CaptureDevice(id, source, {
       announce: (info) => {
         rt.log.info({ deviceId: id, source: info.source }, 'device attached');
-        rt.bus.publishEvent(makeEvent('device.announced', { ...info, channels: 1 }));
+        outbox.tryPublishEvent(makeEvent('device.announced', { ...info, channels: 1 }), rt.log);
       },
       chunk: async (chunk) => {
-        hold.send(chunk);
+        outbox.publishAudio('audio.in', chunk);
         const n = (sent.get(id) ?? 0) + 1;
         sent.set(id, n);
         // In fast mode, let the bus catch up now and then instead of buffering the whole file.
-        if (flags.fast && n % 50 === 0 && !hold.isHolding) await rt.bus.flush();
+        if (flags.fast && n % 50 === 0 && !outbox.isHolding) await rt.bus.flush();
       },
       ended: async (end) => {
         // The end must not overtake the device's audio held over an outage (bounded: a bus
         // that never comes back must not keep the process).
-        await Promise.race([hold.settled(), new Promise((r) => setTimeout(r, hold.options.maxHeldMs + hold.options.storeWaitMs).unref())]);
+        await Promise.race([outbox.settled(), new Promise((r) => setTimeout(r, outbox.options.maxHeldMs + outbox.options.storeWaitMs).unref())]);
         endedAt = Date.now();
         rt.bus.publishEvent(makeEvent('device.ended', { deviceId: id, ...end }));
         await rt.bus.flush();
@@ -101,14 +94,10 @@ export const CAPTURE_SERVICE: ServiceDefinition<CaptureFlags, ProcessService> = 
   configure(flags) {
     const devices = devicesOf(flags);
     const sent = new Map<string, number>();
-    const holds = new Map<string, OutageHold>();
-    const outage = (id: string) => {
-      const hold = holds.get(id);
-      return hold ? { holding: hold.isHolding, storedAfterOutage: hold.stored, sentLateUnstored: hold.unstored, droppedInOutage: hold.dropped } : {};
-    };
+    const outboxes = new Map<string, DeviceOutbox>();
     return {
-      stats: () => ({ devices: devices.map((d) => ({ id: d.id, source: d.source.description, sent: sent.get(d.id) ?? 0, ...outage(d.id) })) }),
-      run: (rt) => capture(rt, flags, devices, sent, holds),
+      stats: () => ({ devices: devices.map((d) => ({ id: d.id, source: d.source.description, sent: sent.get(d.id) ?? 0, ...outboxes.get(d.id)?.stats })) }),
+      run: (rt) => capture(rt, flags, devices, sent, outboxes),
     };
   },
 };

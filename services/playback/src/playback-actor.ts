@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, latencyAttributes, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
@@ -71,6 +71,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
+  /** The answer audio heard last: the session sends the last 500 ms before a NATS outage again (its DeviceOutbox). */
+  private readonly heardAudio: AudioGaps;
   /** The resumed answer and its last chunk taken from the history: the same chunks arriving live are not played twice. */
   private resumed: { turnId: string; upToSeq: number } | undefined;
   /**
@@ -89,6 +91,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     this.deps = deps;
     this.clock = new MailboxPlayoutClock(ctx);
     this.ctx = ctx;
+    this.heardAudio = new AudioGaps(ctx.deviceId, undefined);
     this.buffer = new JitterBuffer({
       frame: (pcm, playedAtUs, turnId) => {
         this.deps.sink.write(pcm, playedAtUs);
@@ -176,6 +179,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     const turnId = chunk.turnId ?? 'unknown';
     if (this.flushed.has(turnId)) return;
     if (turnId === this.resumed?.turnId && chunk.seq <= this.resumed.upToSeq) return;
+    if (this.heardAudio.alreadyHeard(chunk)) return;
+    this.heardAudio.heard(chunk);
     const t = this.timing(turnId);
     if (t.firstReceivedAtUs === undefined) {
       t.firstReceivedAtUs = receivedAtUs;

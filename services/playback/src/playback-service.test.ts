@@ -192,6 +192,21 @@ describe('playback service (real process, real nats-server)', () => {
     expect(latencies[0]!.playbackBufferMs).toBeCloseTo(60, 6);
   });
 
+  it('answer audio that comes twice (the session sends its last 500 ms again after a NATS outage) is played once, bit-exact', async () => {
+    const originUs = nowUs();
+    bus.publishEvent(makeEvent('device.announced', { deviceId: 'p-twice', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: originUs }));
+    const answer = signal(24000, 3000); // 1 s: 25 chunks of 40 ms
+    const chunks = Array.from({ length: 25 }, (_, seq) => ({ seq, captureTsUs: originUs + seq * 40_000, sampleRate: 24000 as const, channels: 1 as const, pcm: answer.subarray(seq * 960, (seq + 1) * 960), turnId: 'twice' }));
+    for (const c of [...chunks.slice(0, 15), ...chunks.slice(3, 15), ...chunks.slice(15)]) bus.publishAudio('p-twice', 'audio.out', c);
+    bus.publishEvent(makeEvent('assistant.turn.complete', { deviceId: 'p-twice', turnId: 'twice', interrupted: false, audioMs: 1000 }));
+    const finished = await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 'twice');
+    expect(finished.type === 'playback.finished' && Math.round(finished.playedMs)).toBe(1000);
+    const wav = readWav('p-twice');
+    const first = wav.findIndex((v) => v !== 0);
+    expect(Array.from(wav.subarray(first, first + answer.length))).toEqual(Array.from(answer));
+    expect(wav.subarray(first + answer.length).every((v) => v === 0)).toBe(true);
+  });
+
   it('rejects and counts audio in the wrong format without losing the turn', async () => {
     bus.publishEvent(makeEvent('device.announced', { deviceId: 'p3', source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
     bus.publishAudio('p3', 'audio.out', { seq: 0, captureTsUs: nowUs(), sampleRate: 16000, channels: 1, pcm: new Int16Array(320).fill(5), turnId: 'b1' });

@@ -1,5 +1,5 @@
-import { STREAMS } from '@voicebus/protocol';
-import { AudioHistory, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { ANSWER_HISTORY_STREAM, STREAMS } from '@voicebus/protocol';
+import { AudioHistory, DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { GeminiLiveSession } from './gemini-live-session.ts';
 import { createInterruptionStrategy } from './interruption/index.ts';
 import { LiveSettingsError, mergeLiveOptions, validateLiveSettings, type LiveSettings } from './live-config.ts';
@@ -67,6 +67,8 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
         toolScheduling: (name) => responseScheduling(prompt.tools, name),
         metrics: rt.telemetry.metrics,
         history,
+        // An answer said while NATS is away goes out after it, stored where playback reads it.
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, { history: ANSWER_HISTORY_STREAM, storedStreams: [STREAMS.audioOut, STREAMS.session] }),
         createLiveSession: (port) => new GeminiLiveSession(port, {
           endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
           live,

@@ -1,5 +1,5 @@
 import type { AudioChunk } from '@voicebus/protocol';
-import { memoryLogger } from '@voicebus/runtime/testing';
+import { memoryLogger } from './testing.ts';
 import { describe, expect, it } from 'vitest';
 import { OutageHold } from './outage-hold.ts';
 
@@ -19,6 +19,8 @@ function fakeBus() {
       if (!bus.storing) throw new Error('no stream');
       bus.stored.push(c.seq);
     },
+    durationMs: () => 20,
+    resendable: () => true,
   };
   return bus;
 }
@@ -77,6 +79,24 @@ describe('OutageHold: a device\'s audio across a NATS outage', () => {
     await hold.settled();
     expect(bus.live).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     expect(hold.unstored).toBe(10);
-    expect(lines().filter((l) => /oldest held audio is dropped/.test(String(l.msg)))).toHaveLength(1);
+    expect(lines().filter((l) => /oldest held are dropped/.test(String(l.msg)))).toHaveLength(1);
+  });
+
+  it('a message the history does not keep goes out live in its turn: after the stored ones held before it, before those after it; an event is not sent again', async () => {
+    const order: string[] = [];
+    const hold = new OutageHold<string>({
+      publish: (m) => void order.push(`live ${m}`),
+      store: (m) => (m.startsWith('audio') ? Promise.resolve().then(() => void order.push(`stored ${m}`)) : undefined),
+      durationMs: (m) => (m.startsWith('audio') ? 20 : 0),
+      resendable: (m) => m.startsWith('audio'),
+    }, memoryLogger().log, { resendMs: 500 });
+    // Sent just before the disconnect: the audio goes again, the event does not (it would count twice).
+    hold.send('start');
+    hold.send('audio 0');
+    hold.disconnected();
+    for (const m of ['audio 1', 'audio 2', 'end', 'audio 3']) hold.send(m);
+    hold.reconnected();
+    await hold.settled();
+    expect(order).toEqual(['live start', 'live audio 0', 'stored audio 0', 'stored audio 1', 'stored audio 2', 'live end', 'stored audio 3']);
   });
 });

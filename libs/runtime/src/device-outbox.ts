@@ -1,0 +1,82 @@
+import { context, type Context } from '@opentelemetry/api';
+import { chunkDurationMs, encodeEvent, streamOfEvent, type AudioChunk, type Stream, type VoiceEvent } from '@voicebus/protocol';
+import type { AudioStream, Bus } from './bus.ts';
+import type { Logger } from './logger.ts';
+import { OutageHold, type OutageHoldOptions } from './outage-hold.ts';
+
+type Outgoing =
+  | { kind: 'audio'; stream: AudioStream; chunk: AudioChunk; ctx: Context }
+  | { kind: 'event'; event: VoiceEvent; ctx: Context };
+
+export interface DeviceOutboxOptions extends Partial<OutageHoldOptions> {
+  /** The JetStream stream that keeps `storedStreams` (AUDIO_HISTORY_STREAM, ANSWER_HISTORY_STREAM). */
+  history: string;
+  /** The device's streams that `history` keeps: held messages on them are sent stored (acked), the rest live in their turn. */
+  storedStreams: readonly Stream[];
+}
+
+/**
+ * One device's publishes, held over a NATS outage in one order (OutageHold): audio and events
+ * alike, so an answer's end cannot overtake its audio. The publisher's trace context goes
+ * with each message. While the bus is up it is a plain publish.
+ */
+export class DeviceOutbox {
+  readonly deviceId: string;
+  private readonly hold: OutageHold<Outgoing>;
+  private readonly unregister: () => void;
+
+  constructor(bus: Bus, deviceId: string, log: Logger, options: DeviceOutboxOptions) {
+    this.deviceId = deviceId;
+    const stored = new Set<Stream>(options.storedStreams);
+    const streamOf = (m: Outgoing): Stream => (m.kind === 'audio' ? m.stream : streamOfEvent(m.event.type));
+    this.hold = new OutageHold<Outgoing>({
+      publish: (m) => context.with(m.ctx, () => (m.kind === 'audio' ? bus.publishAudio(deviceId, m.stream, m.chunk) : bus.publishEvent(m.event))),
+      store: (m) => {
+        if (!stored.has(streamOf(m))) return undefined;
+        return context.with(m.ctx, () => (m.kind === 'audio' ? bus.storeAudio(deviceId, m.stream, m.chunk, options.history) : bus.storeEvent(m.event, options.history)));
+      },
+      durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
+      // Consumers hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.
+      resendable: (m) => m.kind === 'audio',
+    }, log, options);
+    this.unregister = bus.onOutage(this.hold);
+  }
+
+  get isHolding(): boolean {
+    return this.hold.isHolding;
+  }
+
+  get stats() {
+    return { holding: this.hold.isHolding, storedAfterOutage: this.hold.stored, sentLateUnstored: this.hold.unstored, droppedInOutage: this.hold.dropped };
+  }
+
+  get options(): OutageHoldOptions {
+    return this.hold.options;
+  }
+
+  publishAudio(stream: AudioStream, chunk: AudioChunk): void {
+    this.hold.send({ kind: 'audio', stream, chunk, ctx: context.active() });
+  }
+
+  /** Like Bus.tryPublishEvent: an event that fails validation is logged, never thrown, and never held. */
+  tryPublishEvent(event: VoiceEvent, log: Logger): boolean {
+    try {
+      if (this.hold.isHolding) encodeEvent(event);
+      this.hold.send({ kind: 'event', event, ctx: context.active() });
+      return true;
+    } catch (err) {
+      log.error({ err, type: event.type }, 'could not publish event');
+      return false;
+    }
+  }
+
+  /** Resolves when nothing is held any more. */
+  settled(): Promise<void> {
+    return this.hold.settled();
+  }
+
+  close(): void {
+    this.unregister();
+    this.hold.close();
+  }
+}
