@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from './soak.ts';
+import { memorySamples, summarize } from './soak.ts';
 
 describe('soak summary', () => {
   it('fits RSS after the warm-up only, as MB per 10 minutes, and averages CPU over the same window', () => {
@@ -18,5 +18,16 @@ describe('soak summary', () => {
 
   it('says nothing (NaN) from fewer than two samples', () => {
     expect(summarize('vad', [{ t: 100, rssMb: 50, cpuSeconds: 1 }], 60).rssSlopeMbPer10Min).toBeNaN();
+  });
+
+  it('splits a service\'s growth into V8 heap and native memory from its own memory lines, after the warm-up', () => {
+    const t0 = Date.parse('2026-12-02T10:00:00.000Z');
+    // Heap flat at 50 MB; RSS (hence native) grows 1 MB a minute; one line cut off at the end.
+    const lines = Array.from({ length: 31 }, (_, i) => JSON.stringify({ level: 30, time: new Date(t0 + i * 20_000).toISOString(), memory: { rss: 200 + i / 3, heapTotal: 70, heapUsed: 50, external: 5, arrayBuffers: 1 }, msg: 'memory' }));
+    const memory = memorySamples([...lines, '{"time":"2026-12-02T10:11', '{"msg":"other"}'].join('\n'), t0);
+    expect(memory).toHaveLength(31);
+    const s = summarize('vad', memory.map((m) => ({ t: m.t, rssMb: m.native + 70, cpuSeconds: 0 })), 60, memory);
+    expect(s.heapSlopeMbPer10Min).toBeCloseTo(0, 6);
+    expect(s.nativeSlopeMbPer10Min).toBeCloseTo(10, 6);
   });
 });

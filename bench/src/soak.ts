@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { linearRegression } from 'simple-statistics';
@@ -26,8 +26,19 @@ export interface SoakSample {
   cpuSeconds: number;
 }
 
+/** A service's own `memory` log line (MEMORY_LOG_S), MB. */
+export interface MemorySample {
+  t: number;
+  heapUsed: number;
+  /** RSS less V8's heap: native memory (buffers, onnxruntime, allocator). */
+  native: number;
+}
+
 export interface ServiceSoak {
   name: string;
+  /** From the service's own memory lines, after warm-up, MB per 10 minutes: where a leak is. */
+  heapSlopeMbPer10Min?: number | undefined;
+  nativeSlopeMbPer10Min?: number | undefined;
   /** RSS growth after warm-up, MB per 10 minutes (least-squares slope over every sample). */
   rssSlopeMbPer10Min: number;
   rssAfterWarmupMb: number;
@@ -71,13 +82,39 @@ function turnsOf(out: string): { turns: number; answered: number } {
   return { turns: answered + owed, answered };
 }
 
-export function summarize(name: string, samples: SoakSample[], warmupS: number): ServiceSoak {
+const slopePer10Min = (points: [number, number][]) => (points.length >= 2 ? linearRegression(points).m * 600 : NaN);
+
+/** The `memory` lines of a service's log (MEMORY_LOG_S), on the soak's clock (`t0` epoch ms). */
+export function memorySamples(logText: string, t0EpochMs: number): MemorySample[] {
+  const out: MemorySample[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"msg":"memory"')) continue;
+    try {
+      const l = JSON.parse(line) as { time: string; memory: { rss: number; heapTotal: number; heapUsed: number } };
+      out.push({ t: (Date.parse(l.time) - t0EpochMs) / 1000, heapUsed: l.memory.heapUsed, native: l.memory.rss - l.memory.heapTotal });
+    } catch {
+      // a line cut off at the end of the run
+    }
+  }
+  return out;
+}
+
+export function summarize(name: string, samples: SoakSample[], warmupS: number, memory: MemorySample[] = []): ServiceSoak {
+  const mem = memory.filter((s) => s.t >= warmupS);
   const after = samples.filter((s) => s.t >= warmupS);
   const slope = after.length >= 2 ? linearRegression(after.map((s) => [s.t, s.rssMb])).m : NaN;
   const first = after[0];
   const last = after.at(-1);
   const cpuPercent = first && last && last.t > first.t ? ((last.cpuSeconds - first.cpuSeconds) / (last.t - first.t)) * 100 : NaN;
-  return { name, rssSlopeMbPer10Min: slope * 600, rssAfterWarmupMb: first?.rssMb ?? NaN, rssEndMb: last?.rssMb ?? NaN, cpuPercent, samples };
+  return {
+    name,
+    rssSlopeMbPer10Min: slope * 600,
+    ...(mem.length >= 2 ? { heapSlopeMbPer10Min: slopePer10Min(mem.map((s) => [s.t, s.heapUsed])), nativeSlopeMbPer10Min: slopePer10Min(mem.map((s) => [s.t, s.native])) } : {}),
+    rssAfterWarmupMb: first?.rssMb ?? NaN,
+    rssEndMb: last?.rssMb ?? NaN,
+    cpuPercent,
+    samples,
+  };
 }
 
 /**
@@ -93,11 +130,13 @@ export async function soak(options: Partial<SoakOptions> = {}, onSample?: (t: nu
   const out = join(dir, 'out');
   const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture',
     '--devices', String(opts.devices), '--input', input, '--timeout-s', String(Math.ceil(opts.minutes * 60 + 300))], {
-    env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn' },
+    // Each service logs its memory (heap and native) as often as it is sampled here.
+    env: { ...process.env, CI: 'true', LOG_LEVEL: 'info', MEMORY_LOG_S: String(opts.intervalS) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pids = watchDemoProcesses(child);
   const t0 = performance.now();
+  const t0EpochMs = Date.now();
   const samples = new Map<string, SoakSample[]>();
   const sample = () => {
     const t = (performance.now() - t0) / 1000;
@@ -117,7 +156,11 @@ export async function soak(options: Partial<SoakOptions> = {}, onSample?: (t: nu
   const exitCode = await new Promise<number | null>((r) => child.on('exit', r));
   clearInterval(timer);
   const warmupS = opts.warmupMinutes * 60;
-  const services = [...samples].map(([name, s]) => summarize(name, s, warmupS));
+  const memoryOf = (name: string) => {
+    const log = join(out, 'logs', `${name}.log`);
+    return existsSync(log) ? memorySamples(readFileSync(log, 'utf8'), t0EpochMs) : [];
+  };
+  const services = [...samples].map(([name, s]) => summarize(name, s, warmupS, memoryOf(name)));
   return {
     options: opts,
     input,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusAuthority } from './bus-authority.ts';
 import { CredentialError } from './errors.ts';
 import type { UserCredential } from './user-credential.ts';
+import { SERVICE_PERMISSIONS, type ServiceRole } from './permissions.ts';
 
 /**
  * Operator mode on a real nats-server (Debian's 2.9 works): devices connect over the
@@ -59,6 +60,16 @@ async function settle(...ncs: NatsConnection[]): Promise<void> {
 }
 
 describe('per-device credentials in operator mode', () => {
+  it('every service role connects: its JWT, which rides in the CONNECT line, fits the 4 kB nats-server takes', async () => {
+    for (const role of Object.keys(SERVICE_PERMISSIONS) as ServiceRole[]) {
+      const cred = await authority.serviceCredential(role);
+      expect(cred.jwt.length, role).toBeLessThan(3600);
+      const nc = await connect({ servers: server.url, authenticator: credsAuthenticator(new TextEncoder().encode(cred.creds)), reconnect: false, timeout: 5000 });
+      await nc.flush();
+      await nc.close();
+    }
+  });
+
   it('a web device publishes its own audio and hears its own answers over WebSocket', async () => {
     const vad = await service('vad');
     const session = await service('session');

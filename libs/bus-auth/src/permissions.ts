@@ -59,19 +59,24 @@ function kv(bucket: string, writable: string | undefined): string[] {
   return writable === undefined ? rights : [...rights, `$KV.${bucket}.${writable}`];
 }
 
-/** Create or look up a stream and read it through consumers of one's own (push or pull). */
-function readStream(stream: string): string[] {
+/**
+ * Look up a stream and read it through consumers of one's own (push or pull): consumer
+ * create, info, delete (and list) on that stream alone, as two wildcards. Compact on purpose:
+ * a user's JWT rides in its CONNECT line, which nats-server caps at 4 kB (max_control_line).
+ */
+function findStream(stream: string): string[] {
   return [
     `$JS.API.STREAM.INFO.${stream}`,
-    `$JS.API.STREAM.CREATE.${stream}`,
-    `$JS.API.STREAM.MSG.GET.${stream}`,
-    `$JS.API.CONSUMER.CREATE.${stream}`,
-    `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.DELETE.${stream}.>`,
-    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.*.${stream}`,
+    `$JS.API.CONSUMER.*.${stream}.>`,
     `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
     `$JS.FC.${stream}.>`,
   ];
+}
+
+/** Create or look up a stream and read it (its owner, or a service that may make it first). */
+function readStream(stream: string): string[] {
+  return [...findStream(stream), `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.MSG.GET.${stream}`];
 }
 const JS_INFO = '$JS.API.INFO';
 const leases = (service: string) => [JS_INFO, ...kv(KV_BUCKETS.owners, `${service}.>`)];
@@ -84,7 +89,8 @@ export const SERVICE_PERMISSIONS = {
     allowResponses: true,
   },
   session: {
-    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>'), ...readStream(AUDIO_HISTORY_STREAM)],
+    // The turn and answer histories too: a restarted session answers a turn the dead one left unanswered.
+    publish: [all(STREAMS.audioOut), all(STREAMS.session), all(STREAMS.control), ...DISCOVERY, ...leases('session'), ...kv(KV_BUCKETS.sessions, '>'), ...readStream(AUDIO_HISTORY_STREAM), ...findStream(TURN_HISTORY_STREAM), ...findStream(ANSWER_HISTORY_STREAM)],
     // vad: speech facts (onset, sustained) decide barge-in before a turn exists.
     subscribe: [all(STREAMS.audioIn), all(STREAMS.vad), all(STREAMS.turn), all(STREAMS.control), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.session.>', '_INBOX.>'],
     allowResponses: true,

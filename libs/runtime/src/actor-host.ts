@@ -41,6 +41,11 @@ export interface ActorContext<M = unknown> {
   schedule(name: string, delayMs: number, options?: LaneOptions): void;
   cancel(name: string): void;
   isScheduled(name: string): boolean;
+  /**
+   * Audio this device's mailbox dropped so far because the actor fell behind (load shedding).
+   * A gap in the audio it made is on purpose: read back, it would only make the actor later.
+   */
+  droppedAudio(): number;
 }
 
 export type ActorFactory<M> = (ctx: ActorContext<M>) => Actor<M>;
@@ -297,6 +302,7 @@ export class ActorHost<M> {
         cell.timers.delete(name);
       },
       isScheduled: (name) => cell.generation === generation && cell.timers.has(name),
+      droppedAudio: () => cell.mailbox.dropped,
     };
   }
 

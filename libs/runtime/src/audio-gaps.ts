@@ -33,10 +33,15 @@ export class AudioGaps {
   /** Chunks read back over this actor's life. */
   filled = 0;
 
-  constructor(deviceId: string, history: Pick<AudioHistory, 'missing'> | undefined, options: Partial<AudioGapsOptions> = {}) {
+  /** The consumer's own load shedding (ActorContext.droppedAudio), and its count at the last look. */
+  private readonly shed: () => number;
+  private shedSeen = 0;
+
+  constructor(deviceId: string, history: Pick<AudioHistory, 'missing'> | undefined, options: Partial<AudioGapsOptions> = {}, shed: () => number = () => 0) {
     this.options = { ...AUDIO_GAPS_DEFAULTS, ...options };
     this.deviceId = deviceId;
     this.history = history;
+    this.shed = shed;
   }
 
   get lastHeard(): Position | undefined {
@@ -66,7 +71,12 @@ export class AudioGaps {
   /** The chunks between the last one heard and `next`, oldest first (none without history, or read too recently). Throws when the history cannot be read. */
   async missingBefore(next: Position, now = Date.now()): Promise<AudioChunk[]> {
     const last = this.last;
-    if (!last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
+    // A gap the consumer's own mailbox made (it fell behind and dropped the oldest audio) is
+    // left alone: reading it back would undo the shedding and keep the consumer behind.
+    const shed = this.shed();
+    const shedding = shed !== this.shedSeen;
+    this.shedSeen = shed;
+    if (shedding || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
     this.lastReadAt = now;
     const after = { seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) };
     const chunks = await this.history.missing(this.deviceId, after, next);

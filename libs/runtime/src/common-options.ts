@@ -22,6 +22,8 @@ export interface CommonOptions {
   discovery: 'on' | 'off';
   /** Replicas of the KV buckets this service creates (leases, resumption handles): 3 on a 3-node cluster. */
   kvReplicas: number;
+  /** Log the process's memory (RSS, V8 heap, external) this often, in seconds (0: never): a leak's heap or native side. */
+  memoryLogS: number;
 }
 
 export function defaultInstanceId(): string {
@@ -41,6 +43,7 @@ export const COMMON_FLAGS: FlagSpecs<CommonOptions> = {
   traceChunks: numberFlag('fraction of audio chunks traced with their own spans', { env: 'VOICEBUS_TRACE_CHUNKS', default: 0, min: 0, max: 1 }),
   discovery: choiceFlag('$SRV discovery and status requests (off: a device credential may not answer them)', ['on', 'off'] as const, { env: 'SERVICE_DISCOVERY', default: 'on' }),
   kvReplicas: numberFlag('replicas of the KV buckets it creates (leases, resumption handles); at most the JetStream cluster\'s size', { env: 'KV_REPLICAS', default: 1, min: 1, max: 5, integer: true }),
+  memoryLogS: numberFlag('log the process\'s memory (RSS, V8 heap, external) this often, in seconds; 0: never', { env: 'MEMORY_LOG_S', default: 0, min: 0, max: 3600 }),
 };
 
 /** Settings of services that can run as several instances sharing the devices. */

@@ -73,6 +73,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   };
   if (options.handleSignals !== false) shutdown.installSignalHandlers();
   if (options.healthFile) keepHealthFile(options.healthFile, bus, shutdown);
+  if (options.memoryLogS > 0) logMemory(options.memoryLogS, log, shutdown);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   return { name: options.name, instanceId: options.instanceId, log, bus, telemetry, shutdown, ownership, kvReplicas: options.kvReplicas, ready };
 }
@@ -110,6 +111,17 @@ async function startOwnership(nc: Bus['nc'], options: StartServiceOptions, flags
       return undefined;
     }
   }
+}
+
+/** `memory` lines (MB): a leak's slope, and whether it is in V8's heap or native memory (`./voicebus soak`). */
+function logMemory(everyS: number, log: Logger, shutdown: Shutdown): void {
+  const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    log.info({ memory: { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) } }, 'memory');
+  }, everyS * 1000);
+  timer.unref();
+  shutdown.add('memory log', () => clearInterval(timer));
 }
 
 /** Containers: the file is fresh while connected to NATS (see infra/healthcheck.ts). */

@@ -49,6 +49,19 @@ export class StreamHistory {
   }
 
   /**
+   * Another service's stream, to read only: found as it is, never made (its owner decides how
+   * it is kept). Undefined when it is not there (that service runs without it, or no JetStream).
+   */
+  static async find(nc: NatsConnection, stream: string, options: Partial<Pick<StreamHistoryOptions, 'fetchTimeoutMs'>> = {}): Promise<StreamHistory | undefined> {
+    try {
+      const info = await (await jetstreamManager(nc as never)).streams.info(stream);
+      return new StreamHistory(nc, { ...STREAM_HISTORY_DEFAULTS, ...options, stream, subjects: info.config.subjects ?? [], maxAgeMs: info.config.max_age / 1e6, replicas: info.config.num_replicas });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * A memory stream does not outlive its server: a nats-server that restarted has none, and
    * nothing would be kept from then on. It is made again on every reconnect (found, on a
    * cluster that kept it), retried while a restarted JetStream is not ready yet.

@@ -86,6 +86,7 @@ function harness(options: Partial<SessionOptions> = {}, tools = new ToolRegistry
     schedule: (name) => timers.add(name),
     cancel: (name) => timers.delete(name),
     isScheduled: (name) => timers.has(name),
+    droppedAudio: () => 0,
   };
   const actor = new SessionActor(ctx, {
     bus: { tryPublishEvent: (e) => (events.push(e), true), publishAudio: (_d, _s, c) => void audioOut.push(c) },

@@ -79,7 +79,7 @@ export class SessionActor implements Actor<SessionMessage> {
     const { deviceId } = ctx;
     this.strategy = createInterruptionStrategy(this.options.interruption);
     this.relay = new UserTurnRelay({ preRollMs: this.options.preRollMs });
-    this.gaps = new AudioGaps(deviceId, deps.history);
+    this.gaps = new AudioGaps(deviceId, deps.history, {}, () => ctx.droppedAudio());
     this.out = deps.outbox?.(deviceId) ?? { publishAudio: (stream, c) => deps.bus.publishAudio(deviceId, stream, c), tryPublishEvent: (e, log) => deps.bus.tryPublishEvent(e, log), close: () => {} };
     this.answers = new AssistantTurnTracker(
       { deviceId, publish: (e) => this.publish(e), publishAudio: (c) => this.out.publishAudio('audio.out', c), onCompleted: (a) => this.onAnswerClosed(a.turnId), metrics: deps.metrics, claimUnaskedAnswer: () => this.serverModeTurns.claim() },

@@ -6,6 +6,7 @@ import { LiveSettingsError, mergeLiveOptions, validateLiveSettings, type LiveSet
 import { loadPromptPack, packValues, PromptPackError, renderPrompt, type RenderedPrompt } from './prompt-pack.ts';
 import { ResumptionStore } from './resumption-store.ts';
 import { SessionActor, type SessionMessage } from './session-actor.ts';
+import { UnansweredTurns } from './unanswered-turns.ts';
 import { liveOptionsOf, SESSION_FLAGS, type SessionFlags } from './session-flags.ts';
 import { defaultToolRegistry, responseScheduling } from './tool-handlers.ts';
 
@@ -36,6 +37,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
     const tools = defaultToolRegistry();
     let handleStore: ResumptionStore | undefined;
     let history: AudioHistory | undefined;
+    let unanswered: UnansweredTurns | undefined;
     const live: LiveSettings = {
       model,
       prompt,
@@ -60,7 +62,12 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
         for (const warning of liveWarnings) rt.log.warn({ model }, warning);
         if (rt.ownership) handleStore = await ResumptionStore.open(rt.bus, rt.log, rt.kvReplicas);
         if (flags.audioHistoryS > 0) history = await AudioHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.audioHistoryS * 1000, replicas: rt.kvReplicas });
+        // The turns are the vad's (local turn detection), and the turn's audio must be there to send it.
+        if (history && flags.turnDetection === 'local') unanswered = await UnansweredTurns.find(rt.bus.nc, rt.log);
       },
+      // A session that died left a turn unanswered (it ended while none ran, or before its
+      // answer came): its turn.end goes first, and is answered as a turn whose start was missed.
+      recover: async () => [...((await unanswered?.find()) ?? [])].map(([deviceId, event]) => ({ deviceId, message: { kind: 'event' as const, event } })),
       actor: (ctx, rt) => new SessionActor(ctx, {
         bus: rt.bus,
         tools,

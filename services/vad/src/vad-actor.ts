@@ -83,7 +83,7 @@ export class VadActor implements Actor<VadMessage> {
     let n = 0;
     this.turns = new TurnDetector(() => `${prefix}-${++n}`, deps.turn);
     this.facts = new SpeechFacts(deps.facts);
-    this.gaps = new AudioGaps(ctx.deviceId, deps.audioHistory);
+    this.gaps = new AudioGaps(ctx.deviceId, deps.audioHistory, {}, () => ctx.droppedAudio());
   }
 
   async handle(message: VadMessage): Promise<void> {

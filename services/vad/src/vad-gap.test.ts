@@ -15,7 +15,7 @@ function chunksOf(pcm: Int16Array): AudioChunk[] {
   return chunks;
 }
 
-async function run(withHistory: boolean) {
+async function run(withHistory: boolean, shedByMailbox = false) {
   const { pcm, truth } = loadFixture('single-hello');
   const turn = trueTurns(truth)[0]!;
   // One second of quiet after the fixture: the audio goes on after the gap.
@@ -33,7 +33,8 @@ async function run(withHistory: boolean) {
     },
   };
   const events: VoiceEvent[] = [];
-  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: memoryLogger().log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false };
+  let dropped = 0;
+  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: memoryLogger().log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => dropped };
   const actor = new VadActor(ctx, {
     bus: { tryPublishEvent: (e) => (events.push(e), true) },
     engine: await createVadEngine('silero-v6'),
@@ -43,7 +44,11 @@ async function run(withHistory: boolean) {
     counters: { rejected: 0, gaps: 0, restarts: 0, gapChunksFilled: 0 },
     audioHistory: withHistory ? history : undefined,
   });
-  for (const chunk of chunks) if (chunk.seq < gapFrom || chunk.seq >= gapTo) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
+  for (const chunk of chunks) {
+    // The actor's own mailbox dropped the gap's audio (it fell behind): load shedding.
+    if (chunk.seq === gapTo && shedByMailbox) dropped += gapTo - gapFrom;
+    if (chunk.seq < gapFrom || chunk.seq >= gapTo) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
+  }
   return { events, calls, turn, gapFrom, gapTo };
 }
 
@@ -60,6 +65,12 @@ describe('VadActor: a gap in a device\'s audio sequence', () => {
 
   it('without a history the turn in the gap is not heard at all', async () => {
     const { events } = await run(false);
+    expect(events.filter((e) => e.type === 'turn.end')).toEqual([]);
+  });
+
+  it('is left alone when the actor\'s own mailbox made it (it fell behind and dropped the oldest audio): reading it back would keep it behind', async () => {
+    const { events, calls } = await run(true, true);
+    expect(calls).toEqual([]);
     expect(events.filter((e) => e.type === 'turn.end')).toEqual([]);
   });
 });
