@@ -60,11 +60,11 @@ async function capture(rt: ServiceRuntime, flags: CaptureFlags, devices: DeviceS
         if (flags.fast && n % 50 === 0 && !outbox.isHolding) await rt.bus.flush();
       },
       ended: async (end) => {
-        // The end must not overtake the device's audio held over an outage (bounded: a bus
-        // that never comes back must not keep the process).
+        // In order after the device's audio, also when it is held over an outage; waited for
+        // (bounded: a bus that never comes back must not keep the process).
+        outbox.tryPublishEvent(makeEvent('device.ended', { deviceId: id, ...end }), rt.log);
         await Promise.race([outbox.settled(), new Promise((r) => setTimeout(r, outbox.options.maxHeldMs + outbox.options.storeWaitMs).unref())]);
         endedAt = Date.now();
-        rt.bus.publishEvent(makeEvent('device.ended', { deviceId: id, ...end }));
         await rt.bus.flush();
         rt.log.info({ deviceId: id, reason: end.reason, lastSeq: end.lastSeq }, 'device ended');
       },

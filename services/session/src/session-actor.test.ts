@@ -427,17 +427,6 @@ describe('SessionActor across a NATS outage (capture held the audio, consumers c
     expect(history.calls).toEqual(['missing 19..40']);
     expect(h.live.sentFirstSamples).toEqual(Array.from({ length: 42 }, (_, n) => n));
   });
-
-  it('a turn that starts further back than the ring keeps (its audio came in a burst) gets its start from the history', async () => {
-    const history = storedHistory(300);
-    const h = harness({}, new ToolRegistry(), history);
-    // 5 s in a burst: the 2 s ring keeps chunks 149 to 249.
-    for (let n = 0; n < 250; n++) await h.actor.handle({ kind: 'audio', chunk: chunk(n) });
-    await h.event(turnStart('u1', 60));
-    // From 300 ms before the speech start (chunk 45) to the ring's first chunk, read back.
-    expect(history.calls).toEqual(['between 45..149']);
-    expect(h.live.sentFirstSamples).toEqual(Array.from({ length: 250 - 45 }, (_, n) => 45 + n));
-  });
 });
 
 describe('SessionActor when the session is lost in the middle of a user turn', () => {

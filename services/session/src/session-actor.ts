@@ -173,7 +173,6 @@ export class SessionActor implements Actor<SessionMessage> {
         this.startedTurns.add(event.turnId);
         if (this.startedTurns.size > 32) this.startedTurns.delete(this.startedTurns.values().next().value!);
         const turn = this.relay.startTurn(event.turnId, event.speechStartUs);
-        await this.reachBack(turn);
         this.answers.noteUserTurn(turn.turnId);
         return this.bargeIn({ type: 'user.turn.start' }, turn);
       }
@@ -210,26 +209,6 @@ export class SessionActor implements Actor<SessionMessage> {
         return;
       default:
         return;
-    }
-  }
-
-  /**
-   * A turn that starts further back than the ring keeps: its audio came in a burst (held over a
-   * NATS outage by capture, or read back by a vad that missed it), faster than the VAD could
-   * say where the turn began. The start is read back from the history.
-   */
-  private async reachBack(turn: UserTurn): Promise<void> {
-    const history = this.deps.history;
-    const newest = this.gaps.lastHeard;
-    const fromUs = turn.speechStartUs - this.relay.options.preRollMs * 1000;
-    if (!history || !newest || newest.captureTsUs - fromUs <= this.relay.options.ringMs * 1000) return;
-    const toUs = turn.pending[0]?.captureTsUs ?? newest.captureTsUs;
-    try {
-      const earlier = await history.between(this.ctx.deviceId, fromUs, toUs);
-      turn.pending.unshift(...earlier);
-      this.ctx.log.info({ turnId: turn.turnId, chunks: earlier.length }, 'a turn begun before the audio kept for it: its start read back from the history');
-    } catch (err) {
-      this.ctx.log.warn({ turnId: turn.turnId, err: (err as Error).message }, 'audio history could not be read: the turn\'s start is missing');
     }
   }
 
