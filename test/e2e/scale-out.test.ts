@@ -40,7 +40,9 @@ describe('scale-out: several instances share the devices through NATS KV leases'
     expectEveryTurnAnsweredOnce(run.out, devices(10), 'single-fast');
   }, 120_000);
 
-  it.each([
+  // The three at once: each is a demo of its own, mostly waiting on real-time audio (as the
+  // fault matrix's cells run), and one after the other they took over two minutes of the suite.
+  it.concurrent.each([
     ['kill -9', 'SIGKILL'],
     ['SIGSTOP past its lease, then SIGCONT', 'SIGSTOP'],
     ['a graceful shutdown', 'SIGTERM'],
