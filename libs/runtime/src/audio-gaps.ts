@@ -1,5 +1,6 @@
 import type { AudioChunk } from '@voicebus/protocol';
-import type { AudioHistory } from './audio-history.ts';
+import { chunkKey, type AudioHistory } from './audio-history.ts';
+import type { Logger } from './logger.ts';
 
 export interface AudioGapsOptions {
   /** How much of a gap is read back (the audio history's default age). */
@@ -30,10 +31,7 @@ export class AudioGaps {
   private lastReadAt = -Infinity;
   /** The chunks heard last (number and capture time), to hear one that comes again once. */
   private readonly recent = new Set<string>();
-  /** Chunks read back over this actor's life. */
-  filled = 0;
-
-  /** The consumer's own load shedding (ActorContext.droppedAudio), and its count at the last look. */
+  /** The consumer's own load shedding (ActorContext.droppedAudio), and its count when the last chunk was heard. */
   private readonly shed: () => number;
   private shedSeen = 0;
 
@@ -50,7 +48,8 @@ export class AudioGaps {
 
   heard(chunk: Position): void {
     this.last = { seq: chunk.seq, captureTsUs: chunk.captureTsUs };
-    this.recent.add(`${chunk.seq}:${chunk.captureTsUs}`);
+    this.shedSeen = this.shed();
+    this.recent.add(chunkKey(chunk));
     if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.values().next().value!);
   }
 
@@ -60,7 +59,7 @@ export class AudioGaps {
    * so a forged chunk far ahead cannot make the chunks after it look old (a deaf device).
    */
   alreadyHeard(chunk: Position): boolean {
-    return this.recent.has(`${chunk.seq}:${chunk.captureTsUs}`);
+    return this.recent.has(chunkKey(chunk));
   }
 
   /** True when `next` comes after the last chunk heard with numbers missing between them. */
@@ -68,19 +67,22 @@ export class AudioGaps {
     return this.last !== undefined && next.seq > this.last.seq + 1 && next.captureTsUs > this.last.captureTsUs;
   }
 
-  /** The chunks between the last one heard and `next`, oldest first (none without history, or read too recently). Throws when the history cannot be read. */
-  async missingBefore(next: Position, now = Date.now()): Promise<AudioChunk[]> {
+  /**
+   * The chunks between the last one heard and `next`, oldest first: none without history,
+   * read too recently, or when the history cannot be read (logged: the gap stays unheard).
+   */
+  async missingBefore(next: Position, log: Logger, now = Date.now()): Promise<AudioChunk[]> {
     const last = this.last;
-    // A gap the consumer's own mailbox made (it fell behind and dropped the oldest audio) is
-    // left alone: reading it back would undo the shedding and keep the consumer behind.
-    const shed = this.shed();
-    const shedding = shed !== this.shedSeen;
-    this.shedSeen = shed;
-    if (shedding || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
+    // A gap the consumer's own mailbox made since the last chunk it heard (it fell behind and
+    // dropped the oldest audio) is left alone: reading it back would undo the shedding.
+    if (this.shed() !== this.shedSeen || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
     this.lastReadAt = now;
     const after = { seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) };
-    const chunks = await this.history.missing(this.deviceId, after, next);
-    this.filled += chunks.length;
-    return chunks;
+    try {
+      return await this.history.missing(this.deviceId, after, next);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'audio history unreadable: the gap stays unheard');
+      return [];
+    }
   }
 }

@@ -5,6 +5,9 @@ import { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } fro
 
 export type AudioHistoryOptions = Pick<StreamHistoryOptions, 'maxAgeMs' | 'fetchTimeoutMs' | 'replicas'>;
 
+/** A chunk's identity: the same number at the same capture time is the same chunk, sent again. */
+export const chunkKey = (chunk: Pick<AudioChunk, 'seq' | 'captureTsUs'>): string => `${chunk.seq}:${chunk.captureTsUs}`;
+
 export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = STREAM_HISTORY_DEFAULTS;
 
 /**
@@ -50,7 +53,7 @@ export class AudioHistory {
         return; // what the bus would have rejected is not replayed either
       }
       if (chunk.captureTsUs >= toUs) return true;
-      const key = `${chunk.seq}:${chunk.captureTsUs}`;
+      const key = chunkKey(chunk);
       if (chunk.captureTsUs + chunkDurationMs(chunk) * 1000 > fromUs && !seen.has(key)) {
         seen.add(key);
         chunks.push(chunk);

@@ -55,7 +55,7 @@ export class OutageHold<T> {
   private readonly bus: OutageHoldBus<T>;
   private readonly log: Logger;
   private readonly now: () => number;
-  /** Messages published live in the last `resendMs`. */
+  /** Resendable messages published live in the last `resendMs`. */
   private recent: Sent<T>[] = [];
   private held: T[] = [];
   private heldMs = 0;
@@ -87,7 +87,7 @@ export class OutageHold<T> {
     if (this.holding) return this.hold(message);
     const at = this.now();
     this.bus.publish(message);
-    this.recent.push({ message, at });
+    if (this.bus.resendable(message)) this.recent.push({ message, at });
     while (this.recent.length > 0 && this.recent[0]!.at < at - this.options.resendMs) this.recent.shift();
   }
 
@@ -99,7 +99,7 @@ export class OutageHold<T> {
     const since = this.now() - this.options.resendMs;
     this.held = [];
     this.heldMs = 0;
-    for (const s of this.recent) if (s.at >= since && this.bus.resendable(s.message)) this.hold(s.message);
+    for (const s of this.recent) if (s.at >= since) this.hold(s.message);
     this.recent = [];
   }
 

@@ -144,12 +144,7 @@ export class SessionActor implements Actor<SessionMessage> {
     // Open first: a session that comes back sends the lost turn's earlier audio before this chunk.
     await this.live.open();
     if (this.gaps.isGapBefore(chunk)) {
-      let missed: AudioChunk[] = [];
-      try {
-        missed = await this.gaps.missingBefore(chunk);
-      } catch (err) {
-        this.ctx.log.warn({ err: (err as Error).message }, 'audio history unreadable: the gap stays unheard');
-      }
+      const missed = await this.gaps.missingBefore(chunk, this.ctx.log);
       if (missed.length > 0) this.ctx.log.info({ chunks: missed.length, from: missed[0]!.seq }, 'gap in audio sequence: the missing audio read back from the history');
       for (const c of missed) this.hear(c);
     }

@@ -193,13 +193,7 @@ export class VadActor implements Actor<VadMessage> {
    * before `next`. Returns how many.
    */
   private async fillGap(next: AudioChunk): Promise<number> {
-    let missed: AudioChunk[];
-    try {
-      missed = await this.gaps.missingBefore(next);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'audio history unreadable: the gap stays unheard');
-      return 0;
-    }
+    const missed = await this.gaps.missingBefore(next, this.log);
     await this.hearLate(missed);
     this.deps.counters.gapChunksFilled += missed.length;
     return missed.length;
