@@ -6,8 +6,13 @@ import { audibleSegments, audioVoiceToVoiceMs, expectAnswersPlayedWhole, FIXTURE
 /**
  * The project's main job, end to end: `pnpm demo` with real processes (nats-server, the
  * simulator, vad, session, playback, capture) on the bundled conversation.
+ *
+ * The four demos run at once. Their closest timing checks compare the stack's own figures
+ * with the audio the same run wrote (both late by the same load), never with the test's
+ * clock: four at once on two cores, reported minus measured stayed within 6 ms of the 60 ms
+ * allowed, as it does one at a time.
  */
-describe('pnpm demo: one device, the bundled conversation', () => {
+describe.concurrent('pnpm demo: one device', () => {
   it('answers every user turn exactly once, with consistent latency rows and audio where the answers are', async () => {
     const run = await runDemo([]);
     expect(run.code, run.lines.join('\n')).toBe(0);
@@ -52,9 +57,26 @@ describe('pnpm demo: one device, the bundled conversation', () => {
       expect(text, log).not.toMatch(/"level":"(error|fatal)"|OTLP|ECONNREFUSED/);
     }
   }, 120_000);
-});
 
-describe('pnpm demo: latency as the audio measures it', () => {
+  it('draws its live lines on a TTY and ends with the summary', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(join(tmpdir(), 'voicebus-tty-'));
+    const env = { ...process.env };
+    delete env.CI; // the live view redraws only on a real terminal outside CI
+    // `script` gives the demo a pseudo-terminal, as a person's shell would.
+    const command = `${process.execPath} ${join(FIXTURES, '../../../demo/src/main.ts')} --out ${out} --no-greeting --quiet-history --input ${join(FIXTURES, 'single-fast.wav')}`;
+    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile('script', ['-qfec', command, '/dev/null'], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, output: stdout }));
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/\x1b\[\d+A/); // the live block was redrawn in place
+    expect(result.output).toContain('every input ended and every answer was played');
+    expect(result.output).toMatch(/voiceToVoiceMs\s+\d/);
+    expect(readTurns(out)).toHaveLength(1);
+  }, 60_000);
+
   it('on a noisy conversation with in-turn pauses, the reported voice-to-voice is the one a microphone in the room would measure', async () => {
     const fixture = 'noisy-conversation';
     const run = await runDemo(['--no-greeting', '--input', join(FIXTURES, `${fixture}.wav`)]);
@@ -77,9 +99,7 @@ describe('pnpm demo: latency as the audio measures it', () => {
     const median = [...diffs].sort((a, b) => a - b)[Math.floor(diffs.length / 2)]!;
     expect(Math.abs(median)).toBeLessThan(30);
   }, 120_000);
-});
 
-describe('pnpm demo: speculative end of turn', () => {
   it('the model starts at a short pause; answers at in-turn pauses are withdrawn unheard; every turn answered once, whole', async () => {
     const fixture = 'noisy-conversation';
     // A model that answers at once: its audio comes before the turn's end is confirmed, so it
@@ -107,25 +127,4 @@ describe('pnpm demo: speculative end of turn', () => {
       expect(measured[i]!, `${r.turnId} heard after its confirmation`).toBeGreaterThanOrEqual(700);
     });
   }, 120_000);
-});
-
-describe('pnpm demo on a terminal', () => {
-  it('draws its live lines on a TTY and ends with the summary', async () => {
-    const { execFile } = await import('node:child_process');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const out = mkdtempSync(join(tmpdir(), 'voicebus-tty-'));
-    const env = { ...process.env };
-    delete env.CI; // the live view redraws only on a real terminal outside CI
-    // `script` gives the demo a pseudo-terminal, as a person's shell would.
-    const command = `${process.execPath} ${join(FIXTURES, '../../../demo/src/main.ts')} --out ${out} --no-greeting --quiet-history --input ${join(FIXTURES, 'single-fast.wav')}`;
-    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      execFile('script', ['-qfec', command, '/dev/null'], { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, output: stdout }));
-    });
-    expect(result.code, result.output).toBe(0);
-    expect(result.output).toMatch(/\x1b\[\d+A/); // the live block was redrawn in place
-    expect(result.output).toContain('every input ended and every answer was played');
-    expect(result.output).toMatch(/voiceToVoiceMs\s+\d/);
-    expect(readTurns(out)).toHaveLength(1);
-  }, 60_000);
 });

@@ -57,7 +57,8 @@ describe.concurrent('pnpm demo: several devices; hostile messages on the bus', (
     const kinds = new Set(report.sent.map((s) => s.kind));
     expect([...kinds].sort()).toEqual(Object.keys(HOSTILE_KINDS).sort());
     expect(new Set(report.sent.map((s) => s.stream)).size).toBe(8);
-    expect(report.total).toBeGreaterThan(2500);
+    // 150 a second while a 16.7 s conversation runs: well over 2000, even on a loaded machine.
+    expect(report.total).toBeGreaterThan(2000);
     for (const s of report.services) {
       expect(s.mustReject, s.name).toBeGreaterThan(1000);
       expect(s.rejected, s.name).toBeGreaterThanOrEqual(s.mustReject);

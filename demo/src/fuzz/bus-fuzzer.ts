@@ -42,6 +42,7 @@ export class BusFuzzer {
   private watch: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private due = 0;
+  private lastTickAt = 0;
   private lastFloodAt = Date.now();
   private turn = 0;
   private readonly kindTurn = new Map<Stream, number>();
@@ -79,7 +80,12 @@ export class BusFuzzer {
   }
 
   private tick(): void {
-    this.due += (this.options.ratePerS * TICK_MS) / 1000;
+    // Paced by the time that passed, not by the ticks: a timer that fires late on a loaded
+    // machine would otherwise lower the rate. At most a second's backlog goes at once.
+    const tickAt = performance.now();
+    const elapsedMs = Math.min(1000, tickAt - (this.lastTickAt || tickAt - TICK_MS));
+    this.lastTickAt = tickAt;
+    this.due += (this.options.ratePerS * elapsedMs) / 1000;
     const now = Date.now();
     if (now - this.lastFloodAt >= this.options.floodEveryMs) {
       this.lastFloodAt = now;
