@@ -68,6 +68,14 @@ export class AudioGaps {
   }
 
   /**
+   * True when the consumer's own mailbox dropped audio since the last chunk heard (it fell
+   * behind): a gap then is its load shedding, which the mailbox counts and logs already.
+   */
+  get shedSinceHeard(): boolean {
+    return this.shed() !== this.shedSeen;
+  }
+
+  /**
    * The chunks between the last one heard and `next`, oldest first: none without history,
    * read too recently, or when the history cannot be read (logged: the gap stays unheard).
    */
@@ -75,7 +83,7 @@ export class AudioGaps {
     const last = this.last;
     // A gap the consumer's own mailbox made since the last chunk it heard (it fell behind and
     // dropped the oldest audio) is left alone: reading it back would undo the shedding.
-    if (this.shed() !== this.shedSeen || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
+    if (this.shedSinceHeard || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
     this.lastReadAt = now;
     const after = { seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) };
     try {

@@ -34,7 +34,8 @@ async function run(withHistory: boolean, shedByMailbox = false) {
   };
   const events: VoiceEvent[] = [];
   let dropped = 0;
-  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: memoryLogger().log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => dropped };
+  const logger = memoryLogger();
+  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: logger.log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => dropped };
   const actor = new VadActor(ctx, {
     bus: { tryPublishEvent: (e) => (events.push(e), true) },
     engine: await createVadEngine('silero-v6'),
@@ -49,13 +50,15 @@ async function run(withHistory: boolean, shedByMailbox = false) {
     if (chunk.seq === gapTo && shedByMailbox) dropped += gapTo - gapFrom;
     if (chunk.seq < gapFrom || chunk.seq >= gapTo) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
   }
-  return { events, calls, turn, gapFrom, gapTo };
+  const gapLines = logger.lines().filter((l) => String(l.msg).startsWith('gap in audio sequence'));
+  return { events, calls, turn, gapFrom, gapTo, gapLines };
 }
 
 describe('VadActor: a gap in a device\'s audio sequence', () => {
   it('is read back from the audio history and heard: the turn spoken in it ends (its end alone, as for audio heard late), its speech start where the audio says', async () => {
-    const { events, calls, turn, gapFrom, gapTo } = await run(true);
+    const { events, calls, turn, gapFrom, gapTo, gapLines } = await run(true);
     expect(calls).toEqual([`${gapFrom - 1}..${gapTo}`]);
+    expect(gapLines.map((l) => l.filled)).toEqual([gapTo - gapFrom]);
     const ends = events.filter((e): e is Extract<VoiceEvent, { type: 'turn.end' }> => e.type === 'turn.end');
     expect(ends).toHaveLength(1);
     expect(Math.abs((ends[0]!.speechStartUs - T0) / 1000 - turn.startMs)).toBeLessThan(150);
@@ -69,8 +72,10 @@ describe('VadActor: a gap in a device\'s audio sequence', () => {
   });
 
   it('is left alone when the actor\'s own mailbox made it (it fell behind and dropped the oldest audio): reading it back would keep it behind', async () => {
-    const { events, calls } = await run(true, true);
+    const { events, calls, gapLines } = await run(true, true);
     expect(calls).toEqual([]);
+    // The mailbox logs its shedding (once a second); the gap it made is not logged again.
+    expect(gapLines).toEqual([]);
     expect(events.filter((e) => e.type === 'turn.end')).toEqual([]);
   });
 });
