@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { BusAuthority } from '@voicebus/bus-auth';
 import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
-import { encodeEvent, makeEvent } from '@voicebus/protocol';
+import { encodeEvent, makeEvent, type AudioChunk } from '@voicebus/protocol';
+import { AudioHistory, Bus } from '@voicebus/runtime';
+import { memoryLogger } from '@voicebus/runtime/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleOf, launchBrowser, pageRecord } from '../support/browser.ts';
@@ -125,5 +127,55 @@ describe('the browser device with bad input', () => {
     expect(await page.locator('#problem').isHidden()).toBe(true);
     const before = r.capture.chunks.length;
     await page.waitForFunction((n) => (window as unknown as { voicebus: { capture: { chunks: unknown[] } } }).voicebus.capture.chunks.length > n + 10, before);
+  }, 60_000);
+
+  it('NATS killed for 1.5 s while the page speaks: every chunk reaches the server, in order (held in the page, then stored in the audio history)', async () => {
+    pageNats ??= await startLocalNatsServer({ configText: authority.serverConfig({ websocketPort: wsPort }) });
+    const nats = pageNats;
+    // The test plays the vad's part: it keeps the audio history (made again on a reconnect,
+    // the restarted server's memory streams gone) and listens to the device live.
+    const creds = join(mkdtempSync(join(tmpdir(), 'voicebus-web-outage-')), 'vad.creds');
+    writeFileSync(creds, (await authority.serviceCredential('vad')).creds, { mode: 0o600 });
+    const log = memoryLogger().log;
+    const listener = await Bus.connect({ servers: nats.url, name: 'outage-test', creds, log });
+    const history = (await AudioHistory.open(listener.nc, log))!;
+    const live: AudioChunk[] = [];
+    let onChunk = () => {};
+    listener.subscribeAudio('audio.in', (c) => (live.push(c), onChunk()), { deviceId: 'webO' });
+    await listener.flush();
+    const browser = await launchBrowser({ wav: join(FIXTURES, 'two-turns.wav') });
+    browsers.push(browser);
+    const page = await browser.newPage();
+    const lines = consoleOf(page);
+    try {
+      await page.goto(`${url}?device=webO&autostart=1`);
+      await new Promise<void>((resolve) => (onChunk = () => live.length === 50 && resolve()));
+      process.kill(nats.pid!, 'SIGKILL');
+      await nats.exited;
+      const liveBefore = live.length;
+      await new Promise((r) => setTimeout(r, 1500)); // the outage itself
+      await nats.restart!();
+      // Everything the page held is sent, and then a second of live audio.
+      await page.waitForFunction(() => (window as unknown as { voicebus: { outbox: { holding: boolean } } }).voicebus.outbox.holding === false, undefined, { timeout: 20_000 });
+      const drained = live.length;
+      await new Promise<void>((resolve) => (onChunk = () => live.length >= drained + 50 && resolve()));
+      const first = live[0]!;
+      const last = live.at(-1)!;
+      const stored = await history.between('webO', first.captureTsUs, last.captureTsUs + 1);
+      const seqs = new Set([...live, ...stored].map((c) => c.seq));
+      const missing = [];
+      for (let seq = first.seq; seq <= last.seq; seq++) if (!seqs.has(seq)) missing.push(seq);
+      expect(missing, lines.join('\n')).toEqual([]);
+      // The history holds the outage's audio in order, each chunk once.
+      const storedSeqs = stored.map((c) => c.seq);
+      expect(storedSeqs).toEqual([...new Set(storedSeqs)].sort((a, b) => a - b));
+      const r = await pageRecord(page);
+      // 1.5 s is 75 chunks, and the 500 ms before the loss are sent again.
+      expect(r.outbox.storedAfterOutage).toBeGreaterThan(75);
+      expect(r.outbox).toMatchObject({ holding: false, droppedInOutage: 0, sentLateUnstored: 0 });
+      expect(lines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    } finally {
+      await listener.drain().catch(() => {});
+    }
   }, 60_000);
 });

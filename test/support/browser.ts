@@ -20,6 +20,8 @@ export interface PageRecord {
   state: string;
   malformed: number;
   denied: string[];
+  /** What the page held over a lost connection (PageOutbox.stats). */
+  outbox: { holding: boolean; storedAfterOutage: number; sentLateUnstored: number; droppedInOutage: number };
   capture: { chunks: { seq: number; captureTsUs: number; arrivedAt: number; dbfs: number; firstLoudSample: number }[] };
   playout: {
     playedSamples: number;
@@ -31,7 +33,7 @@ export interface PageRecord {
 export function pageRecord(page: Page): Promise<PageRecord> {
   return page.evaluate(() => {
     const v = (window as unknown as { voicebus: PageRecord }).voicebus;
-    return JSON.parse(JSON.stringify({ state: v.state, malformed: v.malformed, denied: v.denied, capture: v.capture, playout: v.playout })) as PageRecord;
+    return JSON.parse(JSON.stringify({ state: v.state, malformed: v.malformed, denied: v.denied, capture: v.capture, playout: v.playout, outbox: v.outbox })) as PageRecord;
   });
 }
 

@@ -1,4 +1,5 @@
-import { jwtAuthenticator, wsconnect, type NatsConnection } from '@nats-io/nats-core';
+import { headers, jwtAuthenticator, wsconnect, type NatsConnection } from '@nats-io/nats-core';
+import { AUDIO_HISTORY_STREAM, deviceInboxPrefix } from '@voicebus/protocol';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { encodeUser, createUser, fromSeed } from '@nats-io/jwt';
@@ -113,6 +114,28 @@ describe('per-device credentials in operator mode', () => {
       'subscription voice.v1.>',
       'subscription voice.v1.web2.audio.out',
     ]);
+  });
+
+  it('a web device stores its audio in the audio history, its ack on its own inbox; another device\'s inbox, or every inbox, is not its to read', async () => {
+    const vad = await service('vad');
+    // The vad makes the history (a JetStream stream in memory), as it does on a reconnect.
+    const stream = { name: AUDIO_HISTORY_STREAM, subjects: ['voice.v1.*.audio.in'], storage: 'memory', max_age: 30e9 };
+    const created = JSON.parse((await vad.request(`$JS.API.STREAM.CREATE.${AUDIO_HISTORY_STREAM}`, JSON.stringify(stream), { timeout: 5000 })).string()) as { error?: unknown };
+    expect(created.error).toBeUndefined();
+    const cred = await authority.deviceIssuer('web-device').issue('web3');
+    const web3 = await wsconnect({ servers: server.websocketUrl!, authenticator: jwtAuthenticator(cred.jwt, new TextEncoder().encode(cred.seed)), reconnect: false, inboxPrefix: deviceInboxPrefix('web3') });
+    conns.push(web3);
+    // An acked publish, as the page's outbox stores what it held: JetStream answers on the inbox.
+    const h = headers();
+    h.set('Nats-Expected-Stream', AUDIO_HISTORY_STREAM);
+    const ack = JSON.parse((await web3.request('voice.v1.web3.audio.in', 'held over an outage', { headers: h, timeout: 5000 })).string()) as { stream?: string; seq?: number };
+    expect(ack).toMatchObject({ stream: AUDIO_HISTORY_STREAM, seq: 1 });
+    // Without its own prefix the reply would go to the shared _INBOX, which it may not read.
+    const plain = await overWebSocket(cred);
+    collect(plain.nc, `${deviceInboxPrefix('web4')}.>`);
+    collect(plain.nc, '_INBOX.>');
+    await settle(plain.nc);
+    expect(plain.denied.sort()).toEqual([`subscription ${deviceInboxPrefix('web4')}.>`, 'subscription _INBOX.>'].sort());
   });
 
   it('the role is the scoped key\'s: a device JWT that asks for more is refused', async () => {

@@ -1,4 +1,4 @@
-import { ANSWER_HISTORY_STREAM, AUDIO_HISTORY_STREAM, KV_BUCKETS, TURN_HISTORY_STREAM, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
+import { ANSWER_HISTORY_STREAM, AUDIO_HISTORY_STREAM, DEVICE_INBOX_ROOT, KV_BUCKETS, TURN_HISTORY_STREAM, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
 
 /**
  * Who may publish and subscribe what, as NATS permissions. Device roles are templates: the
@@ -33,10 +33,12 @@ export const DEVICE_ROLES = {
   /**
    * A browser is microphone and speaker: it publishes its audio, announcements and playback
    * events, and hears its answers, the commands for its speaker, its session and its turns.
+   * Its own inbox (deviceInboxPrefix) takes the audio history's acks for what it held over
+   * an outage.
    */
   'web-device': {
     publish: [own(STREAMS.audioIn), own(STREAMS.capture), own(STREAMS.playback)],
-    subscribe: [own(STREAMS.audioOut), own(STREAMS.control), own(STREAMS.session), own(STREAMS.turn)],
+    subscribe: [own(STREAMS.audioOut), own(STREAMS.control), own(STREAMS.session), own(STREAMS.turn), `${DEVICE_INBOX_ROOT}.${DEVICE}.>`],
     allowResponses: false,
   },
 } as const satisfies Record<string, BusPermissions>;

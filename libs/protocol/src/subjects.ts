@@ -70,6 +70,17 @@ export function deviceWildcard(deviceId: string): string {
 }
 
 /**
+ * Where a device's replies come back (nats.js `inboxPrefix`): under its own id, so a device
+ * may hear its own replies (the audio history's acks after an outage) and nobody else's. The
+ * device permissions grant `${DEVICE_INBOX_ROOT}.<its id>.>` alone.
+ */
+export const DEVICE_INBOX_ROOT = '_INBOX' as const;
+export function deviceInboxPrefix(deviceId: string): string {
+  assertDeviceId(deviceId);
+  return `${DEVICE_INBOX_ROOT}.${deviceId}`;
+}
+
+/**
  * Low-cardinality name for spans and metrics: the device id is replaced by a placeholder,
  * as the OTel messaging conventions ask for destination templates.
  */

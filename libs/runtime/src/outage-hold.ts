@@ -1,4 +1,11 @@
-import type { Logger } from './logger.ts';
+// No Node import here, on purpose: the browser device's page holds its audio with this too
+// ('@voicebus/runtime/outage-hold', bundled for the browser).
+
+/** What the hold logs through: a service's pino logger, or the page's console. */
+export interface OutageHoldLog {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+}
 
 export interface OutageHoldOptions {
   /** Audio kept while the bus is away (by its duration); beyond it the oldest goes first (counted). */
@@ -53,7 +60,7 @@ interface Sent<T> {
 export class OutageHold<T> {
   readonly options: OutageHoldOptions;
   private readonly bus: OutageHoldBus<T>;
-  private readonly log: Logger;
+  private readonly log: OutageHoldLog;
   private readonly now: () => number;
   /** Resendable messages published live in the last `resendMs`. */
   private recent: Sent<T>[] = [];
@@ -70,7 +77,7 @@ export class OutageHold<T> {
   stored = 0;
   unstored = 0;
 
-  constructor(bus: OutageHoldBus<T>, log: Logger, options: Partial<OutageHoldOptions> = {}, now: () => number = Date.now) {
+  constructor(bus: OutageHoldBus<T>, log: OutageHoldLog, options: Partial<OutageHoldOptions> = {}, now: () => number = Date.now) {
     this.options = { ...OUTAGE_HOLD_DEFAULTS, ...options };
     this.bus = bus;
     this.log = log;

@@ -1,5 +1,7 @@
 /// <reference lib="dom" />
+import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders, jwtAuthenticator, wsconnect, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { deviceInboxPrefix } from '@voicebus/protocol';
 import type { DeviceGrant } from '../web-server.ts';
 
 /** What the page shows about its connection. */
@@ -37,6 +39,12 @@ export async function fetchGrant(deviceId: string): Promise<DeviceGrant> {
   return body as DeviceGrant;
 }
 
+/** Told when an established connection is lost and when it is back (OutageHold). */
+export interface OutageListener {
+  disconnected(): void;
+  reconnected(): void;
+}
+
 interface Wanted {
   subject: string;
   onMessage: (msg: Msg) => void;
@@ -62,6 +70,9 @@ export class BusLink {
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private online = false;
+  private outageListener: OutageListener | undefined;
+  /** Connected once: a loss from then on is an outage (before it, nothing was ever sent). */
+  private wasOnline = false;
   attempts = 0;
 
   constructor(hooks: { grant: () => Promise<DeviceGrant>; status: (s: LinkStatus) => void; connected: () => void; serverError: (err: Error) => void }, options: Partial<BusLinkOptions> = {}) {
@@ -92,17 +103,31 @@ export class BusLink {
     if (this.nc && !this.nc.isClosed()) this.attach(this.nc, w);
   }
 
-  /** Live audio and events: sent now or not at all (nats.js buffers across a short reconnect). */
+  /** One listener (the device's OutageHold): told of every loss of the connection and every return. */
+  onOutage(listener: OutageListener): void {
+    this.outageListener = listener;
+  }
+
+  /**
+   * Sent now or not at all: nats.js forgets what is published while it is disconnected (it
+   * empties its buffer at every dial), so what must survive an outage goes through the
+   * device's OutageHold.
+   */
   publish(subject: string, data: Uint8Array, headers?: Record<string, string>): boolean {
     const nc = this.nc;
     if (!nc || nc.isClosed()) return false;
-    let h;
-    if (headers) {
-      h = natsHeaders();
-      for (const [k, v] of Object.entries(headers)) h.set(k, v);
-    }
-    nc.publish(subject, data, h ? { headers: h } : undefined);
+    nc.publish(subject, data, headers ? { headers: toNatsHeaders(headers) } : undefined);
     return true;
+  }
+
+  /**
+   * Published into the JetStream stream that keeps the subject, resolved once it is stored
+   * (the ack comes back on the device's own inbox); rejected when no such stream takes it yet.
+   */
+  async store(subject: string, data: Uint8Array, headers: Record<string, string>, streamName: string, timeoutMs = 2000): Promise<void> {
+    const nc = this.nc;
+    if (!nc || nc.isClosed() || !this.online) throw new Error('not connected');
+    await jetstream(nc).publish(subject, data, { headers: toNatsHeaders(headers), expect: { streamName }, timeout: timeoutMs });
   }
 
   async flush(): Promise<void> {
@@ -129,6 +154,8 @@ export class BusLink {
           maxReconnectAttempts: 60,
           reconnectTimeWait: 500,
           ignoreClusterUpdates: true,
+          // Replies under the device's own id: the only inbox its credential may read.
+          inboxPrefix: deviceInboxPrefix(this.grant.deviceId),
         });
       } catch (err) {
         const jitter = Math.random() * backoff * 0.2;
@@ -144,10 +171,13 @@ export class BusLink {
       for (const w of this.wanted) this.attach(nc, w);
       this.online = true;
       this.onStatus({ kind: 'connected', server: this.grant.natsWsUrl, reconnected: this.attempts > 1 });
+      if (this.wasOnline) this.outageListener?.reconnected();
+      this.wasOnline = true;
       this.onConnected();
       void this.watch(nc);
       const closed = await nc.closed();
       this.online = false;
+      if (!this.stopped) this.outageListener?.disconnected();
       if (this.stopped) break;
       this.onStatus({ kind: 'unreachable', attempt: this.attempts, retryInMs: 0, reason: closed ? closed.message : 'connection closed' });
     }
@@ -158,10 +188,12 @@ export class BusLink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnecting') {
         this.online = false;
+        this.outageListener?.disconnected();
         this.onStatus({ kind: 'reconnecting' });
       } else if (s.type === 'reconnect') {
         this.online = true;
         this.onStatus({ kind: 'connected', server: this.grant?.natsWsUrl ?? '', reconnected: true });
+        this.outageListener?.reconnected();
         this.onConnected();
       } else if (s.type === 'error') this.onServerError(s.error);
     }
@@ -181,4 +213,10 @@ export class BusLink {
       });
     }, inMs);
   }
+}
+
+function toNatsHeaders(headers: Record<string, string>) {
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(headers)) h.set(k, v);
+  return h;
 }

@@ -96,6 +96,9 @@ function exposeForTests(d: WebDevice): void {
     get denied() {
       return d.denied;
     },
+    get outbox() {
+      return d.outbox.stats;
+    },
   };
 }
 

@@ -6,11 +6,8 @@ import {
   decodeAudioChunk,
   decodeEvent,
   deviceSubject,
-  encodeAudioChunk,
-  encodeEvent,
   makeEvent,
   STREAMS,
-  streamOfEvent,
   type EventOnStream,
   type EventStream,
   type VoiceEvent,
@@ -18,7 +15,8 @@ import {
 import { BusLink, fetchGrant, type LinkStatus } from './bus-link.ts';
 import { CaptureTimeline } from './capture-timeline.ts';
 import { levelDbfs, Microphone, MicrophoneError, type MicrophoneOptions } from './microphone.ts';
-import { nowMs, nowUs } from './page-clock.ts';
+import { PageOutbox } from './page-outbox.ts';
+import { nowMs } from './page-clock.ts';
 import { Speaker, type SpeakerListener } from './speaker.ts';
 
 /** What the page's view is told: every event of its device and everything local. */
@@ -53,6 +51,8 @@ const LOUD = 1000;
 export class WebDevice {
   readonly deviceId: string;
   readonly link: BusLink;
+  /** Everything the device publishes, held across a lost connection. */
+  readonly outbox: PageOutbox;
   readonly timeline = new CaptureTimeline({ chunkMs: DEFAULT_CHUNK_MS });
   readonly capture: CaptureRecord = { chunks: [] };
   malformed = 0;
@@ -78,6 +78,7 @@ export class WebDevice {
         console.warn(`voicebus: the bus refused: ${err.message}`);
       },
     });
+    this.outbox = new PageOutbox(this.link, deviceId);
     this.link.subscribe(deviceSubject(deviceId, STREAMS.audioOut), (m) => this.onAnswerAudio(m));
     for (const stream of [STREAMS.control, STREAMS.session, STREAMS.turn] as const) {
       this.link.subscribe(deviceSubject(deviceId, stream), (m) => this.onEventMessage(stream, m));
@@ -133,8 +134,7 @@ export class WebDevice {
     this.capture.chunks.push({ seq, captureTsUs, arrivedAt: nowMs(), dbfs, firstLoudSample: firstLoud });
     this.observer.level(dbfs);
     if (seq === 0) this.announce();
-    const { body, headers } = encodeAudioChunk({ seq, captureTsUs, sampleRate: CAPTURE_SAMPLE_RATE, channels: 1, pcm, sentAtUs: nowUs() });
-    this.link.publish(deviceSubject(this.deviceId, STREAMS.audioIn), body, headers);
+    this.outbox.audio({ seq, captureTsUs, sampleRate: CAPTURE_SAMPLE_RATE, channels: 1, pcm });
   }
 
   /** Who this device is and where its timeline starts; again after every reconnect (a restarted service learns it). */
@@ -248,6 +248,6 @@ export class WebDevice {
   }
 
   private publishEvent(event: VoiceEvent): void {
-    this.link.publish(deviceSubject(this.deviceId, streamOfEvent(event.type)), encodeEvent(event));
+    this.outbox.event(event);
   }
 }
