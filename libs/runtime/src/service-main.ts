@@ -5,6 +5,7 @@ import { nowUs } from './clock.ts';
 import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
 import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
 import { OwnershipGate } from './ownership-gate.ts';
+import { RecoveryHold } from './recovery-hold.ts';
 import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
 
 /** Where a subscription's messages go: audio is droppable under overload, events never are. */
@@ -148,9 +149,9 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
   const ownership = rt.ownership;
   if (ownership) rt.shutdown.add('hand devices over', () => ownership.releaseAll());
   const gate = ownership ? new OwnershipGate(actors, ownership) : actors;
-  // While the service recovers, what arrives waits here, in order, so it follows what is recovered.
-  let held: [string, Delivery<M>][] | undefined = service.recover ? [] : undefined;
-  const deliver = (deviceId: string, delivery: Delivery<M>) => (held ? held.push([deviceId, delivery]) : gate.deliver(deviceId, delivery));
+  // While the service recovers, what arrives for a device waits, in order, so it follows what is recovered for it.
+  const hold = new RecoveryHold<Delivery<M>>((deviceId, delivery) => gate.deliver(deviceId, delivery), Boolean(service.recover));
+  const deliver = (deviceId: string, delivery: Delivery<M>) => hold.push(deviceId, delivery);
   for (const route of service.routes(ROUTES as RouteBuilder<M>)) {
     if ('audio' in route) {
       rt.bus.subscribeAudio(route.audio, (chunk, meta) => {
@@ -172,14 +173,18 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
     } catch (err) {
       rt.log.warn({ err: (err as Error).message }, 'recovery failed: what the last process left undone is lost');
     }
+    const byDevice = Map.groupBy(recovered, (r) => r.deviceId);
+    hold.recovering(byDevice.keys());
+    // Each device on its own: its lease may wait out a dead holder's, another's need not.
     // Priority, so that a command held meanwhile (a flush) cannot overtake what it applies to.
-    await Promise.all(recovered.map(async (r) => {
-      if (ownership && !(await ownership.acquireFromDeadHolder(r.deviceId))) return;
-      gate.deliver(r.deviceId, { message: r.message, droppable: false, priority: true });
+    await Promise.all([...byDevice].map(async ([deviceId, messages]) => {
+      try {
+        if (ownership && !(await ownership.acquireFromDeadHolder(deviceId))) return;
+        for (const r of messages) gate.deliver(deviceId, { message: r.message, droppable: false, priority: true });
+      } finally {
+        hold.release(deviceId);
+      }
     }));
-    const arrived = held ?? [];
-    held = undefined;
-    for (const [deviceId, delivery] of arrived) gate.deliver(deviceId, delivery);
   }
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);
   rt.shutdown.add('actors', () => actors.close());
