@@ -120,7 +120,12 @@ describe('pnpm demo --nats-cluster 3', () => {
     expect(rows.map((r) => r.answered)).toEqual(new Array(truth.turns).fill(true));
     expect(new Set(rows.map((r) => r.turnId)).size).toBe(rows.length);
     const answers = readHistory(run.out).filter((h) => h.role === 'assistant' && !h.text.startsWith('Hello!'));
-    expect(answers.map((a) => /answer number (\d+)\./.exec(a.text)?.[1])).toEqual(Array.from({ length: truth.turns }, (_, t) => String(t + 2)));
+    expect(answers.map((a) => a.turnId)).toEqual(rows.map((r) => r.turnId));
+    // Each the model's answer to its own turn; one the user's next turn cut short (late: the
+    // audio waited out an election on a loaded machine) is answered, but says no number.
+    const numbers = answers.map((a, t) => (rows[t]!.interrupted ? 'cut' : /answer number (\d+)\./.exec(a.text)?.[1]));
+    expect(numbers).toEqual(rows.map((r, t) => (r.interrupted ? 'cut' : String(t + 2))));
+    console.log(`nats cluster e2e: answers cut short by the next turn: ${rows.filter((r) => r.interrupted).length} of ${rows.length}`);
 
     // The leases held through both kills: no service gave up its device.
     const retaken: string[] = [];

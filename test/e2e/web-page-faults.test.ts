@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, headers, type NatsConnection } from '@nats-io/transport-node';
 import { BusAuthority } from '@voicebus/bus-auth';
-import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { crashFor, startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { encodeEvent, makeEvent, type AudioChunk } from '@voicebus/protocol';
 import { AudioHistory, Bus } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
@@ -150,11 +150,7 @@ describe('the browser device with bad input', () => {
     try {
       await page.goto(`${url}?device=webO&autostart=1`);
       await new Promise<void>((resolve) => (onChunk = () => live.length === 50 && resolve()));
-      process.kill(nats.pid!, 'SIGKILL');
-      await nats.exited;
-      const liveBefore = live.length;
-      await new Promise((r) => setTimeout(r, 1500)); // the outage itself
-      await nats.restart!();
+      await crashFor(nats, 1500);
       // Everything the page held is sent, and then a second of live audio.
       await page.waitForFunction(() => (window as unknown as { voicebus: { outbox: { holding: boolean } } }).voicebus.outbox.holding === false, undefined, { timeout: 20_000 });
       const drained = live.length;

@@ -3,3 +3,4 @@ export { startLocalNatsServer, LOCAL_NATS_SERVER_DEFAULTS, type LocalNatsServerO
 export { startLocalNatsCluster, LOCAL_NATS_CLUSTER_DEFAULTS, ClusterNode, type LocalNatsCluster, type LocalNatsClusterOptions } from './local-cluster.ts';
 export { readConnz, readJsz, readStreamLeader, type Connz, type Jsz } from './monitoring.ts';
 export { NatsClusterNotFormedError, NatsServerNotFoundError, NatsServerStartError } from './errors.ts';
+export { crashFor } from './outage.ts';

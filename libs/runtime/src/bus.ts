@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { ATTR, MESSAGING_SYSTEM } from './attributes.ts';
 import { nowUs } from './clock.ts';
 import { extractTraceContext, injectTraceContext } from './trace-headers.ts';
+import type { OutageListener } from './outage-hold.ts';
 
 export type AudioStream = 'audio.in' | 'audio.out';
 
@@ -51,12 +52,6 @@ export interface LeaseFencing {
   tokenOf(deviceId: string): number | undefined;
   /** True when a message's lease token is older than the current owner's. */
   isStale(service: string, deviceId: string, token: number): boolean;
-}
-
-/** Told when the connection goes away and comes back (DeviceOutbox). */
-export interface OutageListener {
-  disconnected(): void;
-  reconnected(): void;
 }
 
 /** Everything a Bus is given when it is made; nothing is attached afterwards. */

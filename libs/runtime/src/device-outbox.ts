@@ -2,7 +2,7 @@ import { context, type Context } from '@opentelemetry/api';
 import { chunkDurationMs, encodeEvent, streamOfEvent, type AudioChunk, type Stream, type VoiceEvent } from '@voicebus/protocol';
 import type { AudioStream, Bus } from './bus.ts';
 import type { Logger } from './logger.ts';
-import { OutageHold, type OutageHoldOptions } from './outage-hold.ts';
+import { OutageHold, type OutageHoldOptions, type OutageHoldStats } from './outage-hold.ts';
 
 type Outgoing =
   | { kind: 'audio'; stream: AudioStream; chunk: AudioChunk; ctx: Context }
@@ -31,9 +31,9 @@ export class DeviceOutbox {
     const streamOf = (m: Outgoing): Stream => (m.kind === 'audio' ? m.stream : streamOfEvent(m.event.type));
     this.hold = new OutageHold<Outgoing>({
       publish: (m) => context.with(m.ctx, () => (m.kind === 'audio' ? bus.publishAudio(deviceId, m.stream, m.chunk) : bus.publishEvent(m.event))),
-      store: (m) => {
+      store: (m, timeoutMs) => {
         if (!stored.has(streamOf(m))) return undefined;
-        return context.with(m.ctx, () => (m.kind === 'audio' ? bus.storeAudio(deviceId, m.stream, m.chunk, options.history) : bus.storeEvent(m.event, options.history)));
+        return context.with(m.ctx, () => (m.kind === 'audio' ? bus.storeAudio(deviceId, m.stream, m.chunk, options.history, timeoutMs) : bus.storeEvent(m.event, options.history, timeoutMs)));
       },
       durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
       // Consumers hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.
@@ -46,8 +46,8 @@ export class DeviceOutbox {
     return this.hold.isHolding;
   }
 
-  get stats() {
-    return { holding: this.hold.isHolding, storedAfterOutage: this.hold.stored, sentLateUnstored: this.hold.unstored, droppedInOutage: this.hold.dropped };
+  get stats(): OutageHoldStats {
+    return this.hold.stats;
   }
 
   get options(): OutageHoldOptions {

@@ -26,5 +26,5 @@ export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } fr
 export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';
 export { AudioGaps, AUDIO_GAPS_DEFAULTS, type AudioGapsOptions } from './audio-gaps.ts';
-export { OutageHold, OUTAGE_HOLD_DEFAULTS, type OutageHoldBus, type OutageHoldLog, type OutageHoldOptions } from './outage-hold.ts';
+export { OutageHold, OUTAGE_HOLD_DEFAULTS, type OutageHoldBus, type OutageHoldLog, type OutageHoldOptions, type OutageHoldStats, type OutageListener } from './outage-hold.ts';
 export { DeviceOutbox, type DeviceOutboxOptions } from './device-outbox.ts';

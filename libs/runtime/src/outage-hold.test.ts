@@ -82,6 +82,29 @@ describe('OutageHold: a device\'s audio across a NATS outage', () => {
     expect(lines().filter((l) => /oldest held are dropped/.test(String(l.msg)))).toHaveLength(1);
   });
 
+  it('a store that hangs (a cluster electing the stream\'s leader) is tried for storeAttemptMs at a time, the last attempt no longer than storeWaitMs has left; then the held go live in order', async () => {
+    const bus = fakeBus();
+    let now = 0;
+    const timeouts: number[] = [];
+    const store = async (_c: AudioChunk, timeoutMs: number) => {
+      timeouts.push(timeoutMs);
+      now += timeoutMs; // it hangs for as long as it is allowed to
+      throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
+    };
+    const hangs = { ...bus, store };
+    const hold = new OutageHold(hangs, memoryLogger().log, { retryMs: 1, resendMs: 0, storeWaitMs: 3000, storeAttemptMs: 1200 }, () => now);
+    hold.disconnected();
+    for (let n = 0; n < 5; n++) hold.send(chunk(n));
+    now = 1000;
+    hold.reconnected();
+    hold.send(chunk(5));
+    await hold.settled();
+    expect(timeouts).toEqual([1200, 1200, 600]);
+    expect(now).toBe(4000);
+    expect(bus.live).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(hold.stats).toMatchObject({ holding: false, sentLateUnstored: 6, storedAfterOutage: 0 });
+  });
+
   it('a message the history does not keep goes out live in its turn: after the stored ones held before it, before those after it; an event is not sent again', async () => {
     const order: string[] = [];
     const hold = new OutageHold<string>({

@@ -1,6 +1,20 @@
 // No Node import here, on purpose: the browser device's page holds its audio with this too
 // ('@voicebus/runtime/outage-hold', bundled for the browser).
 
+/** Told when an established connection is lost and when it is back: a service's Bus, or the page's BusLink, tells an OutageHold. */
+export interface OutageListener {
+  disconnected(): void;
+  reconnected(): void;
+}
+
+/** What a device's hold did, as its status (the services' status replies, the page's record) shows it. */
+export interface OutageHoldStats {
+  holding: boolean;
+  storedAfterOutage: number;
+  sentLateUnstored: number;
+  droppedInOutage: number;
+}
+
 /** What the hold logs through: a service's pino logger, or the page's console. */
 export interface OutageHoldLog {
   warn(fields: object, message: string): void;
@@ -20,22 +34,29 @@ export interface OutageHoldOptions {
    */
   resendMs: number;
   /**
-   * After a reconnect, how long held messages wait for the history stream to store them (the
-   * service that reads it makes it again when it reconnects). Past it, the rest is sent as
-   * live messages, for a stack without that history: later than said, but heard.
+   * After a reconnect, how long held messages wait for the history stream to be there again
+   * (the service that reads it makes it again when it reconnects). Past it, the rest is sent as
+   * live messages, for a stack without that history: later than said, but heard. It bounds
+   * the last attempt too: a store that hangs (an election) gives up when the wait does.
    */
   storeWaitMs: number;
   /** Between attempts to store the first held message while the stream is not there yet. */
   retryMs: number;
+  /**
+   * One attempt's wait for the history's ack. A store to a stream not made again yet reaches
+   * the subscribers that are back and is acked by nobody: it times out, and the next attempt
+   * finds the stream. Short, so that costs little; bounded by what storeWaitMs has left.
+   */
+  storeAttemptMs: number;
 }
 
-export const OUTAGE_HOLD_DEFAULTS: OutageHoldOptions = { maxHeldMs: 30_000, maxHeldMessages: 10_000, resendMs: 500, storeWaitMs: 5000, retryMs: 100 };
+export const OUTAGE_HOLD_DEFAULTS: OutageHoldOptions = { maxHeldMs: 30_000, maxHeldMessages: 10_000, resendMs: 500, storeWaitMs: 5000, retryMs: 100, storeAttemptMs: 1000 };
 
 /** How a held message reaches the bus: live, or stored (acked by the history stream). */
 export interface OutageHoldBus<T> {
   publish(message: T): void;
-  /** Stores the message in the history; undefined for one the history does not keep (published in its turn). */
-  store(message: T): Promise<void> | undefined;
+  /** Stores the message in the history, acked within `timeoutMs`; undefined for one the history does not keep (published in its turn). */
+  store(message: T, timeoutMs: number): Promise<void> | undefined;
   /** A message's audio duration (0 for events): what `maxHeldMs` counts. */
   durationMs(message: T): number;
   /** Whether a message may be sent twice (its consumers drop what they have: audio); others are not sent again. */
@@ -57,7 +78,7 @@ interface Sent<T> {
  * and only then does live traffic flow again. A consumer that resubscribed later still sees a
  * gap in the sequence and reads it from the history. Nothing is dropped but past the bounds.
  */
-export class OutageHold<T> {
+export class OutageHold<T> implements OutageListener {
   readonly options: OutageHoldOptions;
   private readonly bus: OutageHoldBus<T>;
   private readonly log: OutageHoldLog;
@@ -87,6 +108,10 @@ export class OutageHold<T> {
   /** True while messages are held (disconnected, or the held ones not all sent yet). */
   get isHolding(): boolean {
     return this.holding;
+  }
+
+  get stats(): OutageHoldStats {
+    return { holding: this.holding, storedAfterOutage: this.stored, sentLateUnstored: this.unstored, droppedInOutage: this.dropped };
   }
 
   send(message: T): void {
@@ -145,7 +170,9 @@ export class OutageHold<T> {
       if (!this.connected || this.closed) return; // gone again: keep holding, the next reconnect goes on
       const message = this.held[0]!;
       try {
-        const storing = this.bus.store(message);
+        // An attempt waits no longer than the wait has left: a store that hangs (a cluster
+        // electing the stream's leader) holds live audio no longer than storeWaitMs.
+        const storing = this.bus.store(message, Math.max(1, Math.min(this.options.storeAttemptMs, giveUpAt - this.now())));
         if (storing) {
           await storing;
           stored++;
@@ -158,7 +185,7 @@ export class OutageHold<T> {
           await new Promise((r) => setTimeout(r, this.options.retryMs));
           continue;
         }
-        this.log.warn({ err: (err as Error).message, messages: this.held.length, storeWaitMs: this.options.storeWaitMs }, 'the history did not take what was held over the outage: sent live, late');
+        this.log.warn({ err: (err as Error).message, messages: this.held.length, storeWaitMs: this.options.storeWaitMs }, 'the history did not take what was held over the outage: sent live');
         for (const m of this.held) this.bus.publish(m);
         this.unstored += this.held.length;
         this.held = [];

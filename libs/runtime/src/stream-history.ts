@@ -90,7 +90,11 @@ export class StreamHistory {
    * history is caught up, or the timeout passes.
    */
   async read(subject: string | undefined, fromMs: number, visit: (m: JsMsg) => boolean | void): Promise<void> {
-    const js = jetstream(this.nc as never);
+    // The whole read within the timeout, making its consumer too: on a cluster electing the
+    // stream's leader that request is what waits, and the reader (an actor filling a gap)
+    // waits with it. The client's own default is 5 s.
+    const deadline = Date.now() + this.options.fetchTimeoutMs;
+    const js = jetstream(this.nc as never, { timeout: this.options.fetchTimeoutMs });
     const consumer = await js.consumers.get(this.options.stream, {
       ...(subject !== undefined ? { filter_subjects: subject } : {}),
       deliver_policy: DeliverPolicy.StartTime,
@@ -99,7 +103,7 @@ export class StreamHistory {
     // Nothing since then: say so now, not after the timeout.
     if ((await consumer.info()).num_pending === 0) return;
     const messages = await consumer.consume({ max_messages: 500 });
-    const timer = setTimeout(() => void messages.stop(), this.options.fetchTimeoutMs);
+    const timer = setTimeout(() => void messages.stop(), Math.max(0, deadline - Date.now()));
     try {
       for await (const m of messages) {
         if (visit(m) === true || m.info.pending === 0) break;

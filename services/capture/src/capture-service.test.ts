@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
+import { crashFor, startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { STREAMS, type AudioChunk } from '@voicebus/protocol';
 import { AudioHistory, Bus } from '@voicebus/runtime';
 import { expectCalls, memoryLogger } from '@voicebus/runtime/testing';
@@ -105,11 +105,8 @@ describe('capture service (real process, real nats-server)', () => {
     try {
       // 1 s into the audio, the server dies; it is back 1.5 s later, its memory streams gone.
       await new Promise<void>((resolve) => (onChunk = () => live.length === 50 && resolve()));
-      process.kill(own.pid!, 'SIGKILL');
-      await own.exited;
-      const liveBefore = live.length;
-      await new Promise((r) => setTimeout(r, 1500)); // the outage itself
-      await own.restart!();
+      let liveBefore = 0;
+      await crashFor(own, 1500, () => (liveBefore = live.length));
       const [lastSeq] = await ended.done;
       expect(lastSeq).toBe(299);
       const [code] = await once(child, 'exit');

@@ -1,5 +1,5 @@
-import { AudioHistory, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
-import { STREAMS } from '@voicebus/protocol';
+import { AudioHistory, DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { STREAMS, TURN_HISTORY_STREAM } from '@voicebus/protocol';
 import { BatchedSileroEngine, createBatchedSileroEngine, isBatchableEngine } from './engines/batched-silero-engine.ts';
 import { createVadEngine } from './engines/create-engine.ts';
 import { TurnHistory } from './turn-history.ts';
@@ -36,7 +36,11 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
         // The session's copy of the microphones: what was said while no vad listened.
         audioHistory = await AudioHistory.open(rt.bus.nc, rt.log, { replicas: rt.kvReplicas });
       },
-      actor: (ctx, rt) => new VadActor(ctx, { bus: rt.bus, engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory, audioHistory }),
+      actor: (ctx, rt) => new VadActor(ctx, {
+        bus: rt.bus,
+        // Turns stored where they are kept (acked), the speech facts and commands live in their turn.
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, { history: TURN_HISTORY_STREAM, storedStreams: turnHistory ? [STREAMS.turn] : [] }),
+        engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory, audioHistory }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),

@@ -2,6 +2,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders, jwtAuthenticator, wsconnect, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { deviceInboxPrefix } from '@voicebus/protocol';
+import type { OutageListener } from '@voicebus/runtime/outage-hold';
 import type { DeviceGrant } from '../web-server.ts';
 
 /** What the page shows about its connection. */
@@ -37,12 +38,6 @@ export async function fetchGrant(deviceId: string): Promise<DeviceGrant> {
   const body = (await res.json().catch(() => ({}))) as Partial<DeviceGrant> & { error?: string };
   if (!res.ok) throw new GrantError(body.error ?? `the web service refused a credential (HTTP ${res.status})`);
   return body as DeviceGrant;
-}
-
-/** Told when an established connection is lost and when it is back (OutageHold). */
-export interface OutageListener {
-  disconnected(): void;
-  reconnected(): void;
 }
 
 interface Wanted {

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { AUDIO_HISTORY_STREAM, chunkDurationMs, deviceSubject, encodeAudioChunk, encodeEvent, STREAMS, streamOfEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { OutageHold, type OutageHoldLog } from '@voicebus/runtime/outage-hold';
+import { OutageHold, type OutageHoldLog, type OutageHoldStats } from '@voicebus/runtime/outage-hold';
 import type { BusLink } from './bus-link.ts';
 import { nowUs } from './page-clock.ts';
 
@@ -34,10 +34,10 @@ export class PageOutbox {
         const { body, headers } = audio(m.chunk);
         link.publish(audioSubject, body, headers);
       },
-      store: (m) => {
+      store: (m, timeoutMs) => {
         if (m.kind === 'event') return undefined; // no history keeps the page's events: live, in their turn
         const { body, headers } = audio(m.chunk);
-        return link.store(audioSubject, body, headers, AUDIO_HISTORY_STREAM);
+        return link.store(audioSubject, body, headers, AUDIO_HISTORY_STREAM, timeoutMs);
       },
       durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
       // The services hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.
@@ -47,8 +47,8 @@ export class PageOutbox {
   }
 
   /** What the page's record shows (tests, and a curious person at the console). */
-  get stats() {
-    return { holding: this.hold.isHolding, storedAfterOutage: this.hold.stored, sentLateUnstored: this.hold.unstored, droppedInOutage: this.hold.dropped };
+  get stats(): OutageHoldStats {
+    return this.hold.stats;
   }
 
   audio(chunk: AudioChunk): void {
