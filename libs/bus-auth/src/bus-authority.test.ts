@@ -116,20 +116,27 @@ describe('per-device credentials in operator mode', () => {
     ]);
   });
 
-  it('a web device stores its audio in the audio history, its ack on its own inbox; another device\'s inbox, or every inbox, is not its to read', async () => {
+  /** The vad makes the audio history (a JetStream stream in memory), as it does on a reconnect; made again, it is the same. */
+  async function makeAudioHistory(): Promise<void> {
     const vad = await service('vad');
-    // The vad makes the history (a JetStream stream in memory), as it does on a reconnect.
     const stream = { name: AUDIO_HISTORY_STREAM, subjects: ['voice.v1.*.audio.in'], storage: 'memory', max_age: 30e9 };
     const created = JSON.parse((await vad.request(`$JS.API.STREAM.CREATE.${AUDIO_HISTORY_STREAM}`, JSON.stringify(stream), { timeout: 5000 })).string()) as { error?: unknown };
     expect(created.error).toBeUndefined();
+  }
+
+  /** An acked publish, as an outbox stores what it held: JetStream answers on the publisher's inbox. */
+  async function store(nc: NatsConnection, subject: string): Promise<{ stream?: string; seq?: number }> {
+    const h = headers();
+    h.set('Nats-Expected-Stream', AUDIO_HISTORY_STREAM);
+    return JSON.parse((await nc.request(subject, 'held over an outage', { headers: h, timeout: 5000 })).string()) as { stream?: string; seq?: number };
+  }
+
+  it('a web device stores its audio in the audio history, its ack on its own inbox; another device\'s inbox, or every inbox, is not its to read', async () => {
+    await makeAudioHistory();
     const cred = await authority.deviceIssuer('web-device').issue('web3');
     const web3 = await wsconnect({ servers: server.websocketUrl!, authenticator: jwtAuthenticator(cred.jwt, new TextEncoder().encode(cred.seed)), reconnect: false, inboxPrefix: deviceInboxPrefix('web3') });
     conns.push(web3);
-    // An acked publish, as the page's outbox stores what it held: JetStream answers on the inbox.
-    const h = headers();
-    h.set('Nats-Expected-Stream', AUDIO_HISTORY_STREAM);
-    const ack = JSON.parse((await web3.request('voice.v1.web3.audio.in', 'held over an outage', { headers: h, timeout: 5000 })).string()) as { stream?: string; seq?: number };
-    expect(ack).toMatchObject({ stream: AUDIO_HISTORY_STREAM, seq: 1 });
+    expect(await store(web3, 'voice.v1.web3.audio.in')).toMatchObject({ stream: AUDIO_HISTORY_STREAM });
     // Without its own prefix the reply would go to the shared _INBOX, which it may not read.
     const plain = await overWebSocket(cred);
     collect(plain.nc, `${deviceInboxPrefix('web4')}.>`);
@@ -160,9 +167,20 @@ describe('per-device credentials in operator mode', () => {
     mic.publish('voice.v1.mic7.audio.in', 'mic7 audio');
     mic.publish('voice.v1.mic8.audio.in', 'spoofed');
     mic.subscribe('voice.v1.mic7.audio.out');
+    // Every inbox, or another device's, is not its to read.
+    mic.subscribe('_INBOX.>');
+    mic.subscribe(`${deviceInboxPrefix('mic8')}.>`);
     await settle(mic, vad);
     expect(heard).toEqual(['mic7 audio']);
-    expect(denied.sort()).toEqual(['voice.v1.mic7.audio.out', 'voice.v1.mic8.audio.in']);
+    expect(denied.sort()).toEqual([`${deviceInboxPrefix('mic8')}.>`, '_INBOX.>', 'voice.v1.mic7.audio.out', 'voice.v1.mic8.audio.in'].sort());
+  });
+
+  it('a capture device stores what it held over an outage with its acks on its own inbox (as a one-device capture process connects)', async () => {
+    await makeAudioHistory();
+    const cred = await authority.deviceIssuer('capture-device').issue('mic9');
+    const mic = await connect({ servers: server.url, authenticator: credsAuthenticator(new TextEncoder().encode(cred.creds)), inboxPrefix: deviceInboxPrefix('mic9'), reconnect: false });
+    conns.push(mic);
+    expect(await store(mic, 'voice.v1.mic9.audio.in')).toMatchObject({ stream: AUDIO_HISTORY_STREAM });
   });
 
   it('refuses an expired credential and a credential from another operator', async () => {

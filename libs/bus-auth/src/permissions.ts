@@ -22,12 +22,13 @@ export const DEVICE_ROLES = {
   /**
    * Publishes its audio and announcements; hears its own playback (echo, the turn's trace).
    * It does not take part in service discovery: a device that could answer `$SRV.PING` could
-   * pose as a vad or session instance to whoever counts them. Its replies (flush acks) come
-   * back on its own inbox.
+   * pose as a vad or session instance to whoever counts them. Its replies (the audio
+   * history's acks for what it held over an outage) come back on its own inbox
+   * (deviceInboxPrefix): another device's replies are not its to read.
    */
   'capture-device': {
     publish: [own(STREAMS.audioIn), own(STREAMS.capture)],
-    subscribe: [own(STREAMS.playback), own(STREAMS.control), '_INBOX.>'],
+    subscribe: [own(STREAMS.playback), own(STREAMS.control), `${DEVICE_INBOX_ROOT}.${DEVICE}.>`],
     allowResponses: false,
   },
   /**

@@ -40,6 +40,8 @@ export interface NatsConnectOptions {
   token?: string | undefined;
   /** Path of a `.creds` file (operator mode); read at connect and again at every reconnect. */
   creds?: string | undefined;
+  /** Where replies come back (nats.js `inboxPrefix`; default `_INBOX`): a device's own (deviceInboxPrefix). */
+  inboxPrefix?: string | undefined;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     pass: options.pass,
     token: options.token,
     ...(options.creds ? { authenticator: credsAuthenticator(() => readCredsFile(options.creds!)) } : {}),
+    ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

@@ -9,10 +9,18 @@ type Outgoing =
   | { kind: 'event'; event: VoiceEvent; ctx: Context };
 
 export interface DeviceOutboxOptions extends Partial<OutageHoldOptions> {
-  /** The JetStream stream that keeps `storedStreams` (AUDIO_HISTORY_STREAM, ANSWER_HISTORY_STREAM). */
-  history: string;
+  /** The JetStream stream that keeps `storedStreams` (AUDIO_HISTORY_STREAM, ANSWER_HISTORY_STREAM); none: all live. */
+  history?: string | undefined;
   /** The device's streams that `history` keeps: held messages on them are sent stored (acked), the rest live in their turn. */
-  storedStreams: readonly Stream[];
+  storedStreams?: readonly Stream[] | undefined;
+}
+
+/** What an actor publishes a device's messages through: a DeviceOutbox, or the bus straight (publishStraight). */
+export type DevicePublisher = Pick<DeviceOutbox, 'publishAudio' | 'tryPublishEvent' | 'close'>;
+
+/** A device's publisher with no hold: what is sent during an outage is lost (tests, and a service given no outbox). */
+export function publishStraight(bus: Pick<Bus, 'publishAudio' | 'tryPublishEvent'>, deviceId: string): DevicePublisher {
+  return { publishAudio: (stream, chunk) => bus.publishAudio(deviceId, stream, chunk), tryPublishEvent: (event, log) => bus.tryPublishEvent(event, log), close: () => {} };
 }
 
 /**
@@ -25,15 +33,16 @@ export class DeviceOutbox {
   private readonly hold: OutageHold<Outgoing>;
   private readonly unregister: () => void;
 
-  constructor(bus: Bus, deviceId: string, log: Logger, options: DeviceOutboxOptions) {
+  constructor(bus: Bus, deviceId: string, log: Logger, options: DeviceOutboxOptions = {}) {
     this.deviceId = deviceId;
-    const stored = new Set<Stream>(options.storedStreams);
+    const { history } = options;
+    const stored = new Set<Stream>(history ? options.storedStreams : []);
     const streamOf = (m: Outgoing): Stream => (m.kind === 'audio' ? m.stream : streamOfEvent(m.event.type));
     this.hold = new OutageHold<Outgoing>({
       publish: (m) => context.with(m.ctx, () => (m.kind === 'audio' ? bus.publishAudio(deviceId, m.stream, m.chunk) : bus.publishEvent(m.event))),
       store: (m, timeoutMs) => {
         if (!stored.has(streamOf(m))) return undefined;
-        return context.with(m.ctx, () => (m.kind === 'audio' ? bus.storeAudio(deviceId, m.stream, m.chunk, options.history, timeoutMs) : bus.storeEvent(m.event, options.history, timeoutMs)));
+        return context.with(m.ctx, () => (m.kind === 'audio' ? bus.storeAudio(deviceId, m.stream, m.chunk, history!, timeoutMs) : bus.storeEvent(m.event, history!, timeoutMs)));
       },
       durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
       // Consumers hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.

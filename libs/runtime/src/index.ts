@@ -27,4 +27,4 @@ export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } fro
 export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';
 export { AudioGaps, AUDIO_GAPS_DEFAULTS, type AudioGapsOptions } from './audio-gaps.ts';
 export { OutageHold, OUTAGE_HOLD_DEFAULTS, type OutageHoldBus, type OutageHoldLog, type OutageHoldOptions, type OutageHoldStats, type OutageListener } from './outage-hold.ts';
-export { DeviceOutbox, type DeviceOutboxOptions } from './device-outbox.ts';
+export { DeviceOutbox, publishStraight, type DeviceOutboxOptions, type DevicePublisher } from './device-outbox.ts';

@@ -67,6 +67,8 @@ type AnyService = ActorService<any> | ProcessService;
 export interface ProcessService {
   run(rt: ServiceRuntime): Promise<number>;
   stats: () => object;
+  /** Where its replies come back: a process for one device uses that device's own inbox, the only one its credential may read. */
+  inboxPrefix?: string | undefined;
 }
 
 export interface ServiceDefinition<F, S extends AnyService> {
@@ -108,7 +110,7 @@ export async function runService<F, S extends AnyService>(
 }
 
 async function runProcess<F>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions, service: ProcessService): Promise<void> {
-  const rt = await startServiceRuntime({ ...flags, name: definition.name, version: definition.version, description: definition.description, stats: service.stats });
+  const rt = await startServiceRuntime({ ...flags, name: definition.name, version: definition.version, description: definition.description, stats: service.stats, inboxPrefix: service.inboxPrefix });
   const code = await service.run(rt);
   await rt.shutdown.run();
   process.exit(code);

@@ -39,6 +39,8 @@ export interface StartServiceOptions extends CommonOptions {
   /** Tests and embedded use skip process signal handlers. */
   handleSignals?: boolean;
   logDestination?: NodeJS.WritableStream;
+  /** Where the connection's replies come back (NatsConnectOptions.inboxPrefix). */
+  inboxPrefix?: string | undefined;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   const log = createLogger({ service: options.name, instanceId: options.instanceId, level: options.logLevel, destination: options.logDestination });
   const shutdown = new Shutdown(log);
   shutdown.add('telemetry', () => telemetry.shutdown());
-  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass, creds: options.natsCreds });
+  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass, creds: options.natsCreds, inboxPrefix: options.inboxPrefix });
   const ownership = options.ownership?.ownership === 'kv' ? await startOwnership(nc, options, options.ownership, log, telemetry) : undefined;
   const bus = new Bus(nc, {
     log,

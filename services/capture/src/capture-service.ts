@@ -1,4 +1,4 @@
-import { assertDeviceId, AUDIO_HISTORY_STREAM, makeEvent, STREAMS } from '@voicebus/protocol';
+import { assertDeviceId, AUDIO_HISTORY_STREAM, deviceInboxPrefix, makeEvent, STREAMS } from '@voicebus/protocol';
 import { DeviceOutbox, runService, UsageError, type ProcessService, type ServiceDefinition, type ServiceRuntime } from '@voicebus/runtime';
 import { AssistantAudibleSpans } from './assistant-audible.ts';
 import { CAPTURE_FLAGS, type CaptureFlags } from './capture-flags.ts';
@@ -98,6 +98,9 @@ export const CAPTURE_SERVICE: ServiceDefinition<CaptureFlags, ProcessService> = 
     return {
       stats: () => ({ devices: devices.map((d) => ({ id: d.id, source: d.source.description, sent: sent.get(d.id) ?? 0, ...outboxes.get(d.id)?.stats })) }),
       run: (rt) => capture(rt, flags, devices, sent, outboxes),
+      // One device: its own inbox (the acks of what it held over an outage), so that device's
+      // own credential (capture-device) will do; a shared one reads every inbox.
+      inboxPrefix: devices.length === 1 ? deviceInboxPrefix(devices[0]!.id) : undefined,
     };
   },
 };

@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, AudioGaps, latencyAttributes, type Actor, type ActorContext, type Bus, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, publishStraight, type Actor, type ActorContext, type Bus, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
@@ -13,7 +13,9 @@ export type PlaybackMessage =
   | { kind: 'resume'; answer: UnfinishedAnswer };
 
 export interface PlaybackActorDeps {
-  bus: Pick<Bus, 'tryPublishEvent'>;
+  bus: Pick<Bus, 'publishAudio' | 'tryPublishEvent'>;
+  /** The device's events held over a NATS outage (DeviceOutbox), said in their order after it; none: published straight. */
+  outbox?: ((deviceId: string) => DevicePublisher) | undefined;
   sink: Sink;
   metrics?: VoiceMetrics | undefined;
   jitter: Partial<JitterBufferOptions>;
@@ -64,6 +66,7 @@ const PAUSE_FLUSH_TIMER = 'flush at pause';
 export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly deviceId: string;
   private readonly deps: PlaybackActorDeps;
+  private readonly out: DevicePublisher;
   private readonly buffer: JitterBuffer;
   private readonly timings = new Map<string, TurnTiming>();
   /** Turns flushed (barge-in, a withdrawn speculation): their late audio is dropped until the turn is reopened. */
@@ -89,6 +92,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     this.deviceId = ctx.deviceId;
     this.log = ctx.log;
     this.deps = deps;
+    this.out = deps.outbox?.(ctx.deviceId) ?? publishStraight(deps.bus, ctx.deviceId);
     this.clock = new MailboxPlayoutClock(ctx);
     this.ctx = ctx;
     this.heardAudio = new AudioGaps(ctx.deviceId, undefined);
@@ -387,13 +391,14 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   }
 
   private publish(event: VoiceEvent): void {
-    this.deps.bus.tryPublishEvent(event, this.log);
+    this.out.tryPublishEvent(event, this.log);
   }
 
   stop(): void {
     for (const t of this.timings.values()) t.span?.end();
     this.buffer.close();
     this.deps.sink.close();
+    this.out.close();
   }
 }
 

@@ -278,4 +278,25 @@ describe('playback service (real process, real nats-server)', () => {
     // One answer, finished once.
     expect(events.filter((e) => e.deviceId === deviceId && e.type === 'playback.finished')).toHaveLength(1);
   });
+
+  it('an answer that finishes playing while NATS is away: its playback.finished and assistant.audible are said after the reconnect', async () => {
+    const deviceId = 'p-outage';
+    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'test', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: Date.now(), firstCaptureTsUs: nowUs() }));
+    sendTurn(deviceId, 'o1', signal(24000, 500), true); // 1 s
+    await waitEvent((e) => e.type === 'playback.started' && e.turnId === 'o1');
+    // The server dies with most of the answer still to play; playback plays it out meanwhile.
+    process.kill(server.pid!, 'SIGKILL');
+    await server.exited;
+    await new Promise((r) => setTimeout(r, 1500)); // the outage, longer than the rest of the answer
+    // This listener is back (and subscribed) before playback is let go: what it hears then
+    // is what playback held, not what a race let through.
+    child.kill('SIGSTOP');
+    const listenerBack = new Promise<void>((resolve) => bus.onOutage({ disconnected: () => {}, reconnected: resolve }));
+    await server.restart!();
+    await listenerBack;
+    child.kill('SIGCONT');
+    const finished = await waitEvent((e) => e.type === 'playback.finished' && e.turnId === 'o1');
+    expect(finished.type === 'playback.finished' && Math.round(finished.playedMs)).toBe(1000);
+    await waitEvent((e) => e.type === 'assistant.audible' && !e.audible && e.deviceId === deviceId);
+  });
 });

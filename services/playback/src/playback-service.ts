@@ -1,5 +1,5 @@
 import { STREAMS } from '@voicebus/protocol';
-import { runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { PlaybackActor, type PlaybackMessage } from './playback-actor.ts';
 import { PLAYBACK_FLAGS, type PlaybackFlags } from './playback-flags.ts';
 import { sinkFactory, type Sink } from './sinks.ts';
@@ -32,6 +32,8 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
       })),
       actor: (ctx, rt) => new PlaybackActor(ctx, {
         bus: rt.bus,
+        // No history keeps the playback events: after an outage they go live, in their order.
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log),
         sink: makeSink(ctx.deviceId),
         metrics: rt.telemetry.metrics,
         jitter: { targetMs: flags.jitterTargetMs, frameMs: flags.frameMs },

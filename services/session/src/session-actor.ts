@@ -1,6 +1,6 @@
 import type { FunctionCall, FunctionResponse, FunctionResponseScheduling, LiveServerMessage } from '@google/genai';
 import { makeEvent, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
-import { AudioGaps, type Actor, type ActorContext, type AudioHistory, type Bus, type DeviceOutbox, type VoiceMetrics } from '@voicebus/runtime';
+import { AudioGaps, type Actor, type ActorContext, type AudioHistory, type Bus, publishStraight, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import { AssistantTurnTracker } from './assistant-turn-tracker.ts';
 import { createInterruptionStrategy, type AssistantView, type BargeInStrategy, type InterruptionDecision, type InterruptionFact } from './interruption/index.ts';
 import type { CreateLiveSession, LiveSession, LiveSessionMessage } from './live-session.ts';
@@ -29,7 +29,7 @@ export interface SessionDeps {
    * The device's publishes held over a NATS outage (DeviceOutbox, the answers stored in
    * VOICEBUS_ANSWERS after it); none, and what is said during an outage is lost.
    */
-  outbox?: ((deviceId: string) => Pick<DeviceOutbox, 'publishAudio' | 'tryPublishEvent' | 'close'>) | undefined;
+  outbox?: ((deviceId: string) => DevicePublisher) | undefined;
   /** The server's recent copy of the microphone (AudioHistory): none, and a turn begun before this actor is lost. */
   history?: Pick<AudioHistory, 'between' | 'missing'> | undefined;
 }
@@ -70,7 +70,7 @@ export class SessionActor implements Actor<SessionMessage> {
   /** The device's audio sequence: duplicates dropped, gaps read back from the history. */
   private readonly gaps: AudioGaps;
   /** Where this actor's events and answer audio go out (held over a NATS outage). */
-  private readonly out: Pick<DeviceOutbox, 'publishAudio' | 'tryPublishEvent' | 'close'>;
+  private readonly out: DevicePublisher;
 
   constructor(ctx: ActorContext<SessionMessage>, deps: SessionDeps, options: Partial<SessionOptions> = {}) {
     this.ctx = ctx;
@@ -80,7 +80,7 @@ export class SessionActor implements Actor<SessionMessage> {
     this.strategy = createInterruptionStrategy(this.options.interruption);
     this.relay = new UserTurnRelay({ preRollMs: this.options.preRollMs });
     this.gaps = new AudioGaps(deviceId, deps.history, {}, () => ctx.droppedAudio());
-    this.out = deps.outbox?.(deviceId) ?? { publishAudio: (stream, c) => deps.bus.publishAudio(deviceId, stream, c), tryPublishEvent: (e, log) => deps.bus.tryPublishEvent(e, log), close: () => {} };
+    this.out = deps.outbox?.(deviceId) ?? publishStraight(deps.bus, deviceId);
     this.answers = new AssistantTurnTracker(
       { deviceId, publish: (e) => this.publish(e), publishAudio: (c) => this.out.publishAudio('audio.out', c), onCompleted: (a) => this.onAnswerClosed(a.turnId), metrics: deps.metrics, claimUnaskedAnswer: () => this.serverModeTurns.claim() },
       { traceTranscripts: this.options.traceTranscripts, model: this.options.model, strategy: this.options.interruption, modelTurnPrefix: this.local ? 'm' : 's' },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, AudioGaps, latencyAttributes, nowMs, type Actor, type ActorContext, type AudioHistory, type Bus, type DeviceOutbox, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, nowMs, type Actor, type ActorContext, type AudioHistory, type Bus, publishStraight, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import type { VadEngine } from './engines/vad-engine.ts';
 import { SpeechFacts, type SpeechFact, type SpeechFactsOptions } from './speech-facts.ts';
 import type { TurnHistory } from './turn-history.ts';
@@ -13,13 +13,13 @@ export type VadMessage =
   | { kind: 'event'; event: VoiceEvent };
 
 export interface VadActorDeps {
-  bus: Pick<Bus, 'tryPublishEvent'>;
+  bus: Pick<Bus, 'publishAudio' | 'tryPublishEvent'>;
   /**
    * The device's events held over a NATS outage (DeviceOutbox, its turns stored in
    * VOICEBUS_TURNS): a turn the mailbox's backlog ends while the bus is away is said after it.
    * None: published straight to the bus.
    */
-  outbox?: ((deviceId: string) => Pick<DeviceOutbox, 'tryPublishEvent' | 'close'>) | undefined;
+  outbox?: ((deviceId: string) => DevicePublisher) | undefined;
   engine: VadEngine;
   speech: Partial<SpeechDetectorOptions>;
   turn: Partial<TurnDetectorOptions>;
@@ -55,7 +55,7 @@ export class VadActor implements Actor<VadMessage> {
   private readonly turns: TurnDetector;
   private readonly facts: SpeechFacts;
   private readonly ctx: ActorContext<VadMessage>;
-  private readonly out: Pick<DeviceOutbox, 'tryPublishEvent' | 'close'>;
+  private readonly out: DevicePublisher;
   private expectedSeq: number | undefined;
   /** A far jump of the sequence waits for this next number before it is believed. */
   private jumpConfirmsAt: number | undefined;
@@ -84,7 +84,7 @@ export class VadActor implements Actor<VadMessage> {
     this.deviceId = ctx.deviceId;
     this.log = ctx.log;
     this.deps = deps;
-    this.out = deps.outbox?.(ctx.deviceId) ?? { tryPublishEvent: (e, log) => deps.bus.tryPublishEvent(e, log), close: () => {} };
+    this.out = deps.outbox?.(ctx.deviceId) ?? publishStraight(deps.bus, ctx.deviceId);
     this.speech = new SpeechDetector(deps.engine, deps.speech);
     // A short random part keeps turn ids unique across restarts of this service.
     const prefix = `${ctx.deviceId}-${randomBytes(2).toString('hex')}`;

@@ -37,7 +37,7 @@ async function run(withHistory: boolean, shedByMailbox = false) {
   const logger = memoryLogger();
   const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: logger.log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => dropped };
   const actor = new VadActor(ctx, {
-    bus: { tryPublishEvent: (e) => (events.push(e), true) },
+    bus: { publishAudio: () => {}, tryPublishEvent: (e) => (events.push(e), true) },
     engine: await createVadEngine('silero-v6'),
     speech: {},
     turn: {},
