@@ -64,17 +64,25 @@ describe('JitterBuffer', () => {
     expect(r.events).toEqual(['started t1 100', 'finished t1 100']);
   });
 
-  it('fills an underrun with silence and counts it', () => {
+  it('fills an underrun with silence, counts its frames, and reports each dry spell once with all its silence when it ends', () => {
     const { clock, advance } = virtualClock();
     const r = recorder();
     const jb = new JitterBuffer(r.listener, { clock, targetMs: 40, frameMs: 20 });
     jb.push('t1', ramp(960)); // 40 ms
-    advance(30);
-    advance(30);
-    expect(jb.underruns).toBeGreaterThan(0);
-    expect(r.events).toContain('underrun t1 20');
+    for (let i = 0; i < 5; i++) advance(20); // 40 ms played, then three frames of silence
     const silent = r.frames.filter((f) => f.pcm.every((s) => s === 0));
     expect(silent.length).toBe(jb.underruns);
+    expect(jb.underruns).toBeGreaterThanOrEqual(2);
+    // Still dry: nothing said yet (a stalled model would be 50 events a second).
+    expect(r.events.filter((e) => e.startsWith('underrun'))).toEqual([]);
+    jb.push('t1', ramp(960));
+    advance(20);
+    expect(r.events.filter((e) => e.startsWith('underrun'))).toEqual([`underrun t1 ${jb.underruns * 20}`]);
+    // A second spell, ended by the turn's end: its own report.
+    const firstSpell = jb.underruns;
+    for (let i = 0; i < 4; i++) advance(20);
+    jb.complete('t1');
+    expect(r.events.filter((e) => e.startsWith('underrun'))).toEqual([`underrun t1 ${firstSpell * 20}`, `underrun t1 ${(jb.underruns - firstSpell) * 20}`]);
   });
 
   it('flush drops everything at once and reports how much', () => {

@@ -24,7 +24,11 @@ export interface JitterBufferListener {
   started(turnId: string, playedAtUs: number, firstReceivedAtUs: number): void;
   /** The turn's audio, marked complete, has all been played. */
   finished(turnId: string, playedMs: number): void;
-  /** The turn's audio ran out before it was complete: silence was played instead. */
+  /**
+   * The turn's audio ran out before it was complete and silence was played instead: once per
+   * dry spell, with all of its silence, when it ends (audio again, the turn's end, a flush or
+   * a pause), as a browser's worklet reports it. One a frame was 50 a second of a stalled model.
+   */
   underrun(turnId: string, silenceMs: number): void;
 }
 
@@ -61,7 +65,10 @@ export class JitterBuffer {
   private lastFrameEndMs = 0;
   private baseMonoMs = 0;
   private baseEpochUs = 0;
+  /** Frames played as silence because the turn ran dry. */
   underruns = 0;
+  /** The dry spell going on: its turn and the silence played in it so far. */
+  private drySpell: { turnId: string; silenceMs: number } | undefined;
 
   constructor(listener: JitterBufferListener, options: Partial<JitterBufferOptions> = {}) {
     this.listener = listener;
@@ -140,6 +147,7 @@ export class JitterBuffer {
   }
 
   private stop(): void {
+    this.endDrySpell();
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.playing = false;
@@ -180,12 +188,15 @@ export class JitterBuffer {
     let emitted: Int16Array;
     if (frame.length === this.frameSamples || (turn.complete && frame.length > 0)) {
       emitted = frame;
+      this.endDrySpell();
     } else {
       // Ran dry mid-turn: play what there is, then silence up to a whole frame.
       emitted = new Int16Array(this.frameSamples);
       emitted.set(frame);
       this.underruns++;
-      this.listener.underrun(turnId, ((this.frameSamples - frame.length) / this.options.sampleRate) * 1000);
+      if (this.drySpell?.turnId !== turnId) this.endDrySpell();
+      this.drySpell ??= { turnId, silenceMs: 0 };
+      this.drySpell.silenceMs += ((this.frameSamples - frame.length) / this.options.sampleRate) * 1000;
     }
     if (!turn.started && frame.length > 0) {
       turn.started = true;
@@ -227,9 +238,16 @@ export class JitterBuffer {
     return filled === out.length ? out : out.subarray(0, filled);
   }
 
+  private endDrySpell(): void {
+    const spell = this.drySpell;
+    this.drySpell = undefined;
+    if (spell) this.listener.underrun(spell.turnId, spell.silenceMs);
+  }
+
   private finish(turnId: string): void {
     const turn = this.turns.get(turnId);
     if (!turn) return;
+    if (this.drySpell?.turnId === turnId) this.endDrySpell();
     this.turns.delete(turnId);
     if (this.playingTurn === turnId) this.playingTurn = undefined;
     this.listener.finished(turnId, (turn.playedSamples / this.options.sampleRate) * 1000);
