@@ -1,4 +1,4 @@
-import { ANSWER_HISTORY_STREAM, AUDIO_HISTORY_STREAM, DEVICE_INBOX_ROOT, KV_BUCKETS, TURN_HISTORY_STREAM, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
+import { ANSWER_HISTORY_STREAM, AUDIO_HISTORY_STREAM, DEVICE_INBOX_ROOT, DEVICE_REGISTRY_STREAM, KV_BUCKETS, TURN_HISTORY_STREAM, SUBJECT_PREFIX, STREAMS, type Stream } from '@voicebus/protocol';
 
 /**
  * Who may publish and subscribe what, as NATS permissions. Device roles are templates: the
@@ -101,7 +101,7 @@ export const SERVICE_PERMISSIONS = {
   // Playback hears `playback` too: a device that plays for itself (a browser) reports there
   // when its audio started, and playback adds the turn's latency up from it.
   playback: {
-    publish: [all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, ...leases('playback'), ...readStream(ANSWER_HISTORY_STREAM)],
+    publish: [all(STREAMS.playback), all(STREAMS.turn), ...DISCOVERY, ...leases('playback'), ...readStream(ANSWER_HISTORY_STREAM), ...readStream(DEVICE_REGISTRY_STREAM)],
     subscribe: [all(STREAMS.audioOut), all(STREAMS.control), all(STREAMS.turn), all(STREAMS.session), all(STREAMS.capture), all(STREAMS.playback), ...DISCOVERY, 'voicebus.playback.>', '_INBOX.>'],
     allowResponses: true,
   },

@@ -136,3 +136,10 @@ export const TURN_HISTORY_STREAM = 'VOICEBUS_TURNS' as const;
  * here the rest it still owes the user, and whether the answer was finished or flushed.
  */
 export const ANSWER_HISTORY_STREAM = 'VOICEBUS_ANSWERS' as const;
+
+/**
+ * The JetStream stream over every device's `capture` events, the last one per device (memory,
+ * a max age of a day): which devices are attached and how, longer than any answer is kept.
+ * A restarted playback reads there that a device plays for itself (a browser).
+ */
+export const DEVICE_REGISTRY_STREAM = 'VOICEBUS_DEVICES' as const;

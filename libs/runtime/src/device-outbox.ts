@@ -13,6 +13,12 @@ export interface DeviceOutboxOptions extends Partial<OutageHoldOptions> {
   history?: string | undefined;
   /** The device's streams that `history` keeps: held messages on them are sent stored (acked), the rest live in their turn. */
   storedStreams?: readonly Stream[] | undefined;
+  /**
+   * Ask the server whether `history` is there before storing into it (OutageHoldBus.historyReady):
+   * for a service that makes that stream again itself on a reconnect, racing its own drain, and
+   * may read its info. A device's credential may not; its audio sent twice is heard once.
+   */
+  confirmHistory?: boolean | undefined;
 }
 
 /** What an actor publishes a device's messages through: a DeviceOutbox, or the bus straight (publishStraight). */
@@ -47,6 +53,7 @@ export class DeviceOutbox {
       durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
       // Consumers hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.
       resendable: (m) => m.kind === 'audio',
+      ...(stored.size > 0 && options.confirmHistory ? { historyReady: (timeoutMs: number) => bus.hasStream(history!, timeoutMs) } : {}),
     }, log, options);
     this.unregister = bus.onOutage(this.hold);
   }

@@ -64,6 +64,34 @@ describe('OutageHold: a device\'s audio across a NATS outage', () => {
     expect(bus.live).toEqual([]);
   });
 
+  it('a history asked first (historyReady): nothing is tried before the stream is back, so each held message is stored once and reaches no one twice', async () => {
+    const bus = fakeBus();
+    bus.storing = false;
+    let checks = 0;
+    const hold = new OutageHold({ ...bus, historyReady: async () => (++checks === 3 && (bus.storing = true), bus.storing) }, memoryLogger().log, { retryMs: 1, resendMs: 0 });
+    hold.disconnected();
+    for (let n = 0; n < 5; n++) hold.send(chunk(n));
+    hold.reconnected();
+    await hold.settled();
+    expect(checks).toBe(3);
+    expect(bus.attempts).toBe(5);
+    expect(bus.stored).toEqual([0, 1, 2, 3, 4]);
+    expect(bus.live).toEqual([]);
+  });
+
+  it('a history asked first that never comes: the held go live after storeWaitMs, none tried as a store', async () => {
+    const bus = fakeBus();
+    let now = 0;
+    const hold = new OutageHold({ ...bus, historyReady: async () => ((now += 600), false) }, memoryLogger().log, { retryMs: 1, resendMs: 0, storeWaitMs: 2000 }, () => now);
+    hold.disconnected();
+    for (let n = 0; n < 3; n++) hold.send(chunk(n));
+    hold.reconnected();
+    await hold.settled();
+    expect(bus.attempts).toBe(0);
+    expect(bus.live).toEqual([0, 1, 2]);
+    expect(hold.stats).toMatchObject({ sentLateUnstored: 3, storedAfterOutage: 0 });
+  });
+
   it('a stack whose history never takes it gets the held audio live after storeWaitMs, late but in order; beyond maxHeldMs the oldest goes', async () => {
     const bus = fakeBus();
     bus.storing = false;

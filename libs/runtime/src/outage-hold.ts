@@ -61,6 +61,12 @@ export interface OutageHoldBus<T> {
   durationMs(message: T): number;
   /** Whether a message may be sent twice (its consumers drop what they have: audio); others are not sent again. */
   resendable(message: T): boolean;
+  /**
+   * Whether the history is there to store into, asked before the first store of a drain. A
+   * store into a stream not made again yet reaches the subscribers that are back, is acked by
+   * nobody, and its retry reaches them again: an event twice. Without it, stores are tried.
+   */
+  historyReady?(timeoutMs: number): Promise<boolean>;
 }
 
 interface Sent<T> {
@@ -166,13 +172,23 @@ export class OutageHold<T> implements OutageListener {
     const giveUpAt = this.now() + this.options.storeWaitMs;
     const total = this.held.length;
     let stored = 0;
+    let ready = !this.bus.historyReady;
     while (this.held.length > 0) {
       if (!this.connected || this.closed) return; // gone again: keep holding, the next reconnect goes on
+      if (!ready) {
+        if (this.now() >= giveUpAt) {
+          this.sendHeldLive({ err: 'the history is not there', messages: this.held.length, storeWaitMs: this.options.storeWaitMs });
+          break;
+        }
+        ready = await this.bus.historyReady!(this.attemptMs(giveUpAt));
+        if (!ready) await new Promise((r) => setTimeout(r, this.options.retryMs));
+        continue;
+      }
       const message = this.held[0]!;
       try {
         // An attempt waits no longer than the wait has left: a store that hangs (a cluster
         // electing the stream's leader) holds live audio no longer than storeWaitMs.
-        const storing = this.bus.store(message, Math.max(1, Math.min(this.options.storeAttemptMs, giveUpAt - this.now())));
+        const storing = this.bus.store(message, this.attemptMs(giveUpAt));
         if (storing) {
           await storing;
           stored++;
@@ -185,15 +201,23 @@ export class OutageHold<T> implements OutageListener {
           await new Promise((r) => setTimeout(r, this.options.retryMs));
           continue;
         }
-        this.log.warn({ err: (err as Error).message, messages: this.held.length, storeWaitMs: this.options.storeWaitMs }, 'the history did not take what was held over the outage: sent live');
-        for (const m of this.held) this.bus.publish(m);
-        this.unstored += this.held.length;
-        this.held = [];
-        this.heldMs = 0;
+        this.sendHeldLive({ err: (err as Error).message, messages: this.held.length, storeWaitMs: this.options.storeWaitMs });
       }
     }
     this.log.info({ messages: total, stored }, 'what was held over the bus outage is sent');
     this.setIdle();
+  }
+
+  private sendHeldLive(why: object): void {
+    this.log.warn(why, 'the history did not take what was held over the outage: sent live');
+    for (const m of this.held) this.bus.publish(m);
+    this.unstored += this.held.length;
+    this.held = [];
+    this.heldMs = 0;
+  }
+
+  private attemptMs(giveUpAt: number): number {
+    return Math.max(1, Math.min(this.options.storeAttemptMs, giveUpAt - this.now()));
   }
 
   private setIdle(): void {

@@ -1,4 +1,4 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 
@@ -14,6 +14,8 @@ export interface StreamHistoryOptions {
   fetchTimeoutMs: number;
   /** The stream's size limit, oldest messages dropped first (undefined: the age alone). */
   maxBytes?: number | undefined;
+  /** Messages kept per subject, the newest (undefined: all): 1 keeps each subject's last word. */
+  maxMsgsPerSubject?: number | undefined;
 }
 
 export const STREAM_HISTORY_DEFAULTS: Pick<StreamHistoryOptions, 'maxAgeMs' | 'replicas' | 'fetchTimeoutMs'> = { maxAgeMs: 30_000, replicas: 1, fetchTimeoutMs: 2000 };
@@ -84,6 +86,12 @@ export class StreamHistory {
     }
   }
 
+  /** The newest message on `subject` (one request); undefined when the stream has none. */
+  async last(subject: string): Promise<StoredMsg | undefined> {
+    const jsm = await jetstreamManager(this.nc as never, { timeout: this.options.fetchTimeoutMs });
+    return (await jsm.streams.getMessage(this.options.stream, { last_by_subj: subject })) ?? undefined;
+  }
+
   /**
    * Hands `visit` the messages on `subject` (every subject of the stream when undefined) that
    * reached the server since `fromMs` (epoch ms), oldest first, until it returns true, the
@@ -129,6 +137,7 @@ async function ensureStream(nc: NatsConnection, opts: StreamHistoryOptions): Pro
       max_age: nanos(opts.maxAgeMs),
       num_replicas: opts.replicas,
       ...(opts.maxBytes !== undefined ? { max_bytes: opts.maxBytes } : {}),
+      ...(opts.maxMsgsPerSubject !== undefined ? { max_msgs_per_subject: opts.maxMsgsPerSubject } : {}),
     });
   }
 }

@@ -5,6 +5,7 @@ import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
 import { unheardPart, type UnfinishedAnswer } from './answer-history.ts';
+import type { DeviceRegistry } from './device-registry.ts';
 
 export type PlaybackMessage =
   | { kind: 'audio'; chunk: AudioChunk; receivedAtUs: number; parent: Context }
@@ -20,6 +21,8 @@ export interface PlaybackActorDeps {
   metrics?: VoiceMetrics | undefined;
   jitter: Partial<JitterBufferOptions>;
   counters: { rejected: number };
+  /** Each device's last announcement (DeviceRegistry): none, and a restarted playback learns a browser plays for itself only when it announces again. */
+  registry?: Pick<DeviceRegistry, 'announcement'> | undefined;
 }
 
 interface TurnTiming {
@@ -84,6 +87,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
    * this actor only adds each turn's latency up from the device's `playback.started`.
    */
   private playsItself = false;
+  /** Whether the device registry was asked (once, before this actor's first message). */
+  private registryRead = false;
   /** A flush waiting for the next pause the user hears in this answer (`control.flush` at 'pause'). */
   private flushAtPause: { command: ControlEvent; turnId: string | undefined; silentMs: number } | undefined;
   private readonly ctx: ActorContext<PlaybackMessage>;
@@ -160,7 +165,30 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     this.publish(makeEvent('assistant.audible', { deviceId: this.deviceId, turnId, audible, paused: this.paused && !audible && turnId !== undefined, at }));
   }
 
-  handle(message: PlaybackMessage): void {
+  handle(message: PlaybackMessage): void | Promise<void> {
+    if (!this.registryRead) {
+      this.registryRead = true;
+      const announcing = message.kind === 'event' && message.event.type === 'device.announced';
+      if (this.deps.registry && !announcing) return this.readRegistry().then(() => this.dispatch(message));
+    }
+    this.dispatch(message);
+  }
+
+  /**
+   * This actor began after the device announced itself (playback restarted, or took the device
+   * over): whether the device plays for itself is read from the registry before anything is
+   * played. Only that: the announcement's timeline origin is the live announcement's to set.
+   */
+  private async readRegistry(): Promise<void> {
+    try {
+      const announced = await this.deps.registry!.announcement(this.deviceId);
+      if (announced?.playout === 'device') this.onEvent(announced);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'device registry unreadable: whether the device plays for itself is learnt from its next announcement');
+    }
+  }
+
+  private dispatch(message: PlaybackMessage): void {
     if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs, message.parent);
     else if (message.kind === 'resume') this.resume(message.answer);
     else this.onEvent(message.event);

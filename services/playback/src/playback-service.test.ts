@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
-import { makeEvent, STREAMS, type EventOf, type PlaybackEvent } from '@voicebus/protocol';
+import { DEVICE_REGISTRY_STREAM, makeEvent, STREAMS, type EventOf, type PlaybackEvent } from '@voicebus/protocol';
 import { Bus, nowUs } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,6 +277,28 @@ describe('playback service (real process, real nats-server)', () => {
     expect(heardSamples - resumedFrom).toBeLessThan(0.4 * 24000);
     // One answer, finished once.
     expect(events.filter((e) => e.deviceId === deviceId && e.type === 'playback.finished')).toHaveLength(1);
+  });
+
+  it('a playback restarted long after a browser announced itself still leaves the browser its answers (the device registry, not the minute of answer history)', async () => {
+    const deviceId = 'selfplay-later';
+    const t0 = Date.now();
+    // Acked: the registry keeps it before the old process dies.
+    await bus.storeEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }), DEVICE_REGISTRY_STREAM);
+    // A new process that never heard the announcement (and no answer of this device in the history).
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    await startPlayback();
+    const { latencies, gotLatency } = await latenciesOf(deviceId);
+    bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'later-1', speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
+    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'later-1', requestedAt: t0 - 90, modelFirstAudioMs: 400 }));
+    sendTurn(deviceId, 'later-1', signal(4800, 0), true);
+    bus.publishEvent(makeEvent('playback.started', { deviceId, turnId: 'later-1', playedAt: t0 + 350, bufferMs: 40 }));
+    bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId: 'later-1', playedMs: 200 }));
+    await gotLatency;
+    // The browser's own report, not a playout of the service's: it never played the answer.
+    expect(latencies[0]!.playbackBufferMs).toBeCloseTo(40, 6);
+    expect(events.filter((e) => e.deviceId === deviceId && e.type === 'playback.started')).toHaveLength(1);
+    expect(events.filter((e) => e.deviceId === deviceId && e.type === 'assistant.audible')).toHaveLength(0);
   });
 
   it('an answer that finishes playing while NATS is away: its playback.finished and assistant.audible are said after the reconnect', async () => {

@@ -1,9 +1,10 @@
-import { STREAMS } from '@voicebus/protocol';
+import { ANSWER_HISTORY_STREAM, STREAMS } from '@voicebus/protocol';
 import { DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { PlaybackActor, type PlaybackMessage } from './playback-actor.ts';
 import { PLAYBACK_FLAGS, type PlaybackFlags } from './playback-flags.ts';
 import { sinkFactory, type Sink } from './sinks.ts';
 import { AnswerHistory } from './answer-history.ts';
+import { DeviceRegistry } from './device-registry.ts';
 
 /** Plays each device's assistant audio through a jitter buffer into a sink; obeys control at once. */
 export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<PlaybackMessage>> = {
@@ -21,8 +22,10 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
     }
     const counters = { rejected: 0 };
     let answers: AnswerHistory | undefined;
+    let registry: DeviceRegistry | undefined;
     return {
       attach: async (rt) => {
+        registry = await DeviceRegistry.open(rt.bus.nc, rt.log, { replicas: rt.kvReplicas });
         if (flags.answerHistoryS > 0) answers = await AnswerHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.answerHistoryS * 1000, replicas: rt.kvReplicas });
       },
       // An answer the last process was playing when it died: its rest was sent already.
@@ -32,8 +35,10 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
       })),
       actor: (ctx, rt) => new PlaybackActor(ctx, {
         bus: rt.bus,
-        // No history keeps the playback events: after an outage they go live, in their order.
-        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log),
+        // Its events after an outage in their order, stored in the answer history (acked) where
+        // one is kept: a playback restarted later reads there which answers were finished.
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, answers ? { history: ANSWER_HISTORY_STREAM, storedStreams: [STREAMS.playback], confirmHistory: true } : {}),
+        registry,
         sink: makeSink(ctx.deviceId),
         metrics: rt.telemetry.metrics,
         jitter: { targetMs: flags.jitterTargetMs, frameMs: flags.frameMs },

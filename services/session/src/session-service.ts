@@ -75,7 +75,7 @@ export const SESSION_SERVICE: ServiceDefinition<SessionFlags, ActorService<Sessi
         metrics: rt.telemetry.metrics,
         history,
         // An answer said while NATS is away goes out after it, stored where playback reads it.
-        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, { history: ANSWER_HISTORY_STREAM, storedStreams: [STREAMS.audioOut, STREAMS.session] }),
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, { history: ANSWER_HISTORY_STREAM, storedStreams: [STREAMS.audioOut, STREAMS.session], confirmHistory: true }),
         createLiveSession: (port) => new GeminiLiveSession(port, {
           endpoint: { apiKey: flags.apiKey ?? 'simulator', baseUrl: flags.geminiUrl },
           live,

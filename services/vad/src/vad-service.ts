@@ -39,7 +39,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       actor: (ctx, rt) => new VadActor(ctx, {
         bus: rt.bus,
         // Turns stored where they are kept (acked), the speech facts and commands live in their turn.
-        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, { history: TURN_HISTORY_STREAM, storedStreams: turnHistory ? [STREAMS.turn] : [] }),
+        outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, turnHistory ? { history: TURN_HISTORY_STREAM, storedStreams: [STREAMS.turn], confirmHistory: true } : {}),
         engine, speech: speechOptions(flags), turn: flags, facts: flags, metrics: rt.telemetry.metrics, counters, turnHistory, audioHistory }),
       host: { mailboxCapacity: flags.mailboxCapacity },
       routes: (on) => [
