@@ -1,7 +1,7 @@
 import { startNatsServer, type NatsServer } from '@voicebus/nats-launcher';
 import { headers } from '@nats-io/nats-core';
 import { encodeAudioChunk, makeEvent, STREAMS, type AudioChunk } from '@voicebus/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActorHost, type Actor } from './actor-host.ts';
 import { Bus } from './bus.ts';
 import { expectCalls, memoryLogger } from './testing.ts';
@@ -148,18 +148,26 @@ describe('ActorHost on a real nats-server', () => {
 
   it('does not passivate an actor that keeps getting messages, however long it runs', async () => {
     const stops: string[] = [];
-    const host = new ActorHost<number>(() => ({ handle() {}, stop: (reason) => void stops.push(reason) }), log, { idleMs: 60 });
-    // A message every 20 ms for 300 ms: five idle times long, never 60 ms quiet.
-    for (let i = 0; i < 15; i++) {
-      host.deliver('busy-dev', { message: i, droppable: true });
-      await new Promise((r) => setTimeout(r, 20));
+    // On a clock the test moves: exactly the times said, however loaded the machine.
+    vi.useFakeTimers();
+    try {
+      const host = new ActorHost<number>(() => ({ handle() {}, stop: (reason) => void stops.push(reason) }), log, { idleMs: 60 });
+      // A message every 20 ms for 300 ms: five idle times long, never 60 ms quiet.
+      for (let i = 0; i < 15; i++) {
+        host.deliver('busy-dev', { message: i, droppable: true });
+        await vi.advanceTimersByTimeAsync(20);
+      }
+      expect(stops).toEqual([]);
+      expect(host.has('busy-dev')).toBe(true);
+      // Then quiet: not yet at 59 ms, passivated by 61.
+      await vi.advanceTimersByTimeAsync(39);
+      expect(stops).toEqual([]);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(stops).toEqual(['idle']);
+      await host.close();
+    } finally {
+      vi.useRealTimers();
     }
-    expect(stops).toEqual([]);
-    expect(host.has('busy-dev')).toBe(true);
-    // Then quiet: passivated after the idle time.
-    await new Promise((r) => setTimeout(r, 150));
-    expect(stops).toEqual(['idle']);
-    await host.close();
   });
 
   it('counts invalid audio and events instead of delivering them', async () => {

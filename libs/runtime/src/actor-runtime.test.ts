@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ActorHost, type Actor, type ActorContext } from './actor-host.ts';
 import { memoryLogger } from './testing.ts';
 
@@ -88,14 +88,21 @@ describe('ActorHost timers', () => {
       };
       return actor;
     }, log);
-    host.deliver('dev', { message: { kind: 'gate' }, droppable: false });
-    await crashed.promise;
+    // A clock the test moves: that a timer never fires is shown by moving past its time.
+    vi.useFakeTimers();
+    try {
+      host.deliver('dev', { message: { kind: 'gate' }, droppable: false });
+      await vi.advanceTimersByTimeAsync(5);
+      await crashed.promise;
+      incarnations[0]!.send({ kind: 'interrupt' });
+      await vi.advanceTimersByTimeAsync(60);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(host.totalRestarts).toBe(1);
     expect(lines().some((l) => l.msg === 'actor crashed; restarting it with fresh state' && l.timer === 'explode')).toBe(true);
     // The crashed incarnation's other timer and its sends are gone.
     expect(incarnations[0]!.isScheduled('after-crash')).toBe(false);
-    incarnations[0]!.send({ kind: 'interrupt' });
-    await new Promise((r) => setTimeout(r, 60));
     expect(late).toEqual([]);
     // The next message gets a fresh actor.
     host.deliver('dev', { message: { kind: 'audio', n: 1 }, droppable: true });

@@ -29,7 +29,9 @@ describe('session resumption (real @google/genai client)', () => {
     const c = await connect(sim, { ...MANUAL, sessionResumption: {}, tools: [{ functionDeclarations: [{ name: 'lookup', behavior: 'BLOCKING' }] }] });
     c.session.sendClientContent({ turns: [{ role: 'user', parts: [{ text: 'please lookup' }] }], turnComplete: true });
     await c.until((m) => m.some((x) => x.toolCall));
-    await sleep(100);
+    // The update that follows the call says what a pending call makes of the session.
+    const afterCall = c.messages.findIndex((m) => m.toolCall);
+    await c.until((m) => updates(m.slice(afterCall)).length > 0);
     const call = c.messages.find((m) => m.toolCall)!.toolCall!.functionCalls![0]!;
     expect(updates(c.messages).every((u) => u.resumable === false)).toBe(true);
     expect(updates(c.messages).length).toBeGreaterThan(0);
