@@ -1,6 +1,7 @@
 import { allDevicesSubject, AUDIO_HISTORY_STREAM, chunkDurationMs, decodeAudioChunk, deviceSubject, STREAMS, type AudioChunk } from '@voicebus/protocol';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import type { AudioStream } from './bus.ts';
 import { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 
 export type AudioHistoryOptions = Pick<StreamHistoryOptions, 'maxAgeMs' | 'fetchTimeoutMs' | 'replicas'>;
@@ -20,10 +21,13 @@ export const AUDIO_HISTORY_DEFAULTS: AudioHistoryOptions = STREAM_HISTORY_DEFAUL
 export class AudioHistory {
   private readonly history: StreamHistory;
   private readonly log: Logger;
+  /** Whose audio: the microphones' (`audio.in`, the default), or the answers' (`audio.out`). */
+  private readonly audio: AudioStream;
 
-  private constructor(history: StreamHistory, log: Logger) {
+  private constructor(history: StreamHistory, log: Logger, audio: AudioStream = STREAMS.audioIn) {
     this.history = history;
     this.log = log;
+    this.audio = audio;
   }
 
   get options(): AudioHistoryOptions {
@@ -37,6 +41,15 @@ export class AudioHistory {
   }
 
   /**
+   * Another service's stream, read only, as the audio history of `audio`: the playback reads the
+   * answers' `audio.out` in `VOICEBUS_ANSWERS` so. Undefined when the stream is not there.
+   */
+  static async find(nc: NatsConnection, log: Logger, stream: string, audio: AudioStream, options: Partial<Pick<AudioHistoryOptions, 'fetchTimeoutMs'>> = {}): Promise<AudioHistory | undefined> {
+    const history = await StreamHistory.find(nc, stream, options);
+    return history ? new AudioHistory(history, log, audio) : undefined;
+  }
+
+  /**
    * The device's audio captured from `fromUs` to `toUs` (capture time, µs), in order. The server
    * files messages by arrival, not capture time, so the read starts a second early and the
    * capture timestamps choose; it stops at the first chunk past `toUs` or after the timeout.
@@ -45,7 +58,7 @@ export class AudioHistory {
     const chunks: AudioChunk[] = [];
     // A chunk sent again after a NATS outage (capture's OutageHold) is in the stream twice.
     const seen = new Set<string>();
-    await this.history.read(deviceSubject(deviceId, STREAMS.audioIn), fromUs / 1000 - 1000, (m) => {
+    await this.history.read(deviceSubject(deviceId, this.audio), fromUs / 1000 - 1000, (m) => {
       let chunk: AudioChunk;
       try {
         chunk = decodeAudioChunk(m.data, m.headers);

@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, AudioGaps, latencyAttributes, publishStraight, type Actor, type ActorContext, type Bus, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, publishStraight, type Actor, type ActorContext, type AudioHistory, type Bus, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
@@ -21,6 +21,8 @@ export interface PlaybackActorDeps {
   metrics?: VoiceMetrics | undefined;
   jitter: Partial<JitterBufferOptions>;
   counters: { rejected: number };
+  /** The answers' audio as the session sent it (`audio.out` in the answer history): none, and a gap in what arrives stays a gap. */
+  answerAudio?: Pick<AudioHistory, 'missing'> | undefined;
   /** Each device's last announcement (DeviceRegistry): none, and a restarted playback learns a browser plays for itself only when it announces again. */
   registry?: Pick<DeviceRegistry, 'announcement'> | undefined;
 }
@@ -79,6 +81,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private paused = false;
   /** The answer audio heard last: the session sends the last 500 ms before a NATS outage again (its DeviceOutbox). */
   private readonly heardAudio: AudioGaps;
+  /** The answer the last chunk heard belongs to: a gap in the numbers counts only within one. */
+  private lastHeardTurn: string | undefined;
   /** The resumed answer and its last chunk taken from the history: the same chunks arriving live are not played twice. */
   private resumed: { turnId: string; upToSeq: number } | undefined;
   /**
@@ -100,7 +104,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     this.out = deps.outbox?.(ctx.deviceId) ?? publishStraight(deps.bus, ctx.deviceId);
     this.clock = new MailboxPlayoutClock(ctx);
     this.ctx = ctx;
-    this.heardAudio = new AudioGaps(ctx.deviceId, undefined);
+    this.heardAudio = new AudioGaps(ctx.deviceId, deps.answerAudio, {}, () => ctx.droppedAudio());
     this.buffer = new JitterBuffer({
       frame: (pcm, playedAtUs, turnId) => {
         this.deps.sink.write(pcm, playedAtUs);
@@ -171,7 +175,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
       const announcing = message.kind === 'event' && message.event.type === 'device.announced';
       if (this.deps.registry && !announcing) return this.readRegistry().then(() => this.dispatch(message));
     }
-    this.dispatch(message);
+    return this.dispatch(message);
   }
 
   /**
@@ -188,8 +192,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     }
   }
 
-  private dispatch(message: PlaybackMessage): void {
-    if (message.kind === 'audio') this.onAudio(message.chunk, message.receivedAtUs, message.parent);
+  private dispatch(message: PlaybackMessage): void | Promise<void> {
+    if (message.kind === 'audio') return this.onAudio(message.chunk, message.receivedAtUs, message.parent);
     else if (message.kind === 'resume') this.resume(message.answer);
     else this.onEvent(message.event);
   }
@@ -201,7 +205,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     else fn();
   }
 
-  private onAudio(chunk: AudioChunk, receivedAtUs: number, parent: Context): void {
+  private onAudio(chunk: AudioChunk, receivedAtUs: number, parent: Context): void | Promise<void> {
     if (this.playsItself) return;
     if (chunk.sampleRate !== ASSISTANT_SAMPLE_RATE || chunk.channels !== 1) {
       this.deps.counters.rejected++;
@@ -212,7 +216,24 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     if (this.flushed.has(turnId)) return;
     if (turnId === this.resumed?.turnId && chunk.seq <= this.resumed.upToSeq) return;
     if (this.heardAudio.alreadyHeard(chunk)) return;
+    // Numbers missing within the answer: this subscription came back after some of it went by
+    // (its cluster node died); the answer history has them, and they play first, in order.
+    // An answer numbers its own chunks, so only a jump within the answer heard last counts.
+    if (turnId === this.lastHeardTurn && this.heardAudio.isGapBefore(chunk)) {
+      return this.heardAudio.missingBefore(chunk, this.log).then((missing) => {
+        const filled = missing.filter((c) => c.turnId === turnId);
+        if (filled.length > 0) this.log.info({ turnId, chunks: filled.length }, 'answer audio read back from the answer history: a gap in what arrived');
+        for (const c of filled) this.play(c, turnId, receivedAtUs, parent);
+        this.play(chunk, turnId, receivedAtUs, parent);
+      });
+    }
+    this.play(chunk, turnId, receivedAtUs, parent);
+  }
+
+  private play(chunk: AudioChunk, turnId: string, receivedAtUs: number, parent: Context): void {
+    if (this.flushed.has(turnId) || this.heardAudio.alreadyHeard(chunk)) return; // flushed while the gap was read
     this.heardAudio.heard(chunk);
+    this.lastHeardTurn = turnId;
     const t = this.timing(turnId);
     if (t.firstReceivedAtUs === undefined) {
       t.firstReceivedAtUs = receivedAtUs;

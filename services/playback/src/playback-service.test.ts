@@ -70,6 +70,22 @@ function sendTurn(deviceId: string, turnId: string, pcm: Int16Array, complete: b
   if (complete) bus.publishEvent(makeEvent('assistant.turn.complete', { deviceId, turnId, interrupted: false, audioMs: (pcm.length / 24000) * 1000 }));
 }
 
+/** A browser's `device.announced`: it plays the answers itself. */
+const browserAnnounced = (deviceId: string, t0: number) =>
+  makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' });
+
+/**
+ * A turn answered on a browser: the turn's end and the model's first audio, the answer (200 ms),
+ * and what the browser reports: its first sample reached the speaker at t0 + 350, 40 ms after it arrived.
+ */
+function browserPlaysTurn(deviceId: string, turnId: string, t0: number): void {
+  bus.publishEvent(makeEvent('turn.end', { deviceId, turnId, speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
+  bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId, requestedAt: t0 - 90, modelFirstAudioMs: 400 }));
+  sendTurn(deviceId, turnId, signal(4800, 0), true);
+  bus.publishEvent(makeEvent('playback.started', { deviceId, turnId, playedAt: t0 + 350, bufferMs: 40 }));
+  bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId, playedMs: 200 }));
+}
+
 function readWav(deviceId: string): Int16Array {
   return new wavefile.WaveFile(readFileSync(join(outDir, deviceId, 'assistant.wav'))).getSamples(false, Int16Array) as unknown as Int16Array;
 }
@@ -147,13 +163,8 @@ describe('playback service (real process, real nats-server)', () => {
     const deviceId = 'selfplay';
     const { latencies, gotLatency } = await latenciesOf(deviceId);
     const t0 = Date.now();
-    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
-    bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'self-1', speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
-    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'self-1', requestedAt: t0 - 90, modelFirstAudioMs: 400 }));
-    sendTurn(deviceId, 'self-1', signal(4800, 0), true);
-    // What the browser reports: its first sample reached the speaker at t0 + 350, 40 ms after it arrived.
-    bus.publishEvent(makeEvent('playback.started', { deviceId, turnId: 'self-1', playedAt: t0 + 350, bufferMs: 40 }));
-    bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId: 'self-1', playedMs: 200 }));
+    bus.publishEvent(browserAnnounced(deviceId, t0));
+    browserPlaysTurn(deviceId, 'self-1', t0);
     await gotLatency;
     expect(latencies).toHaveLength(1);
     expect(latencies[0]!.playbackBufferMs).toBeCloseTo(40, 6);
@@ -167,7 +178,7 @@ describe('playback service (real process, real nats-server)', () => {
     const deviceId = 'selfspec';
     const { latencies, gotLatency } = await latenciesOf(deviceId);
     const t0 = Date.now();
-    bus.publishEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }));
+    bus.publishEvent(browserAnnounced(deviceId, t0));
     // The model started at a pause; the user went on and the device dropped the held answer.
     bus.publishEvent(makeEvent('turn.pause', { deviceId, turnId: 'spec-1', speechEndUs: (t0 - 1500) * 1000, silenceMs: 100, decidedAt: t0 - 1400 }));
     bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'spec-1', requestedAt: t0 - 1400, modelFirstAudioMs: 70 }));
@@ -283,17 +294,13 @@ describe('playback service (real process, real nats-server)', () => {
     const deviceId = 'selfplay-later';
     const t0 = Date.now();
     // Acked: the registry keeps it before the old process dies.
-    await bus.storeEvent(makeEvent('device.announced', { deviceId, source: 'browser', sampleRate: 16000, channels: 1, chunkMs: 20, startedAt: t0, firstCaptureTsUs: (t0 - 5000) * 1000, playout: 'device' }), DEVICE_REGISTRY_STREAM);
+    await bus.storeEvent(browserAnnounced(deviceId, t0), DEVICE_REGISTRY_STREAM);
     // A new process that never heard the announcement (and no answer of this device in the history).
     child.kill('SIGKILL');
     await once(child, 'exit');
     await startPlayback();
     const { latencies, gotLatency } = await latenciesOf(deviceId);
-    bus.publishEvent(makeEvent('turn.end', { deviceId, turnId: 'later-1', speechStartUs: (t0 - 2000) * 1000, speechEndUs: (t0 - 700) * 1000, decidedAt: t0 - 100, endOfTurnDelayMs: 600 }));
-    bus.publishEvent(makeEvent('assistant.audio.first', { deviceId, turnId: 'later-1', requestedAt: t0 - 90, modelFirstAudioMs: 400 }));
-    sendTurn(deviceId, 'later-1', signal(4800, 0), true);
-    bus.publishEvent(makeEvent('playback.started', { deviceId, turnId: 'later-1', playedAt: t0 + 350, bufferMs: 40 }));
-    bus.publishEvent(makeEvent('playback.finished', { deviceId, turnId: 'later-1', playedMs: 200 }));
+    browserPlaysTurn(deviceId, 'later-1', t0);
     await gotLatency;
     // The browser's own report, not a playout of the service's: it never played the answer.
     expect(latencies[0]!.playbackBufferMs).toBeCloseTo(40, 6);

@@ -1,5 +1,5 @@
 import { ANSWER_HISTORY_STREAM, STREAMS } from '@voicebus/protocol';
-import { DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
+import { AudioHistory, DeviceOutbox, runService, UsageError, type ActorService, type ServiceDefinition } from '@voicebus/runtime';
 import { PlaybackActor, type PlaybackMessage } from './playback-actor.ts';
 import { PLAYBACK_FLAGS, type PlaybackFlags } from './playback-flags.ts';
 import { sinkFactory, type Sink } from './sinks.ts';
@@ -23,10 +23,14 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
     const counters = { rejected: 0 };
     let answers: AnswerHistory | undefined;
     let registry: DeviceRegistry | undefined;
+    let answerAudio: AudioHistory | undefined;
     return {
       attach: async (rt) => {
         registry = await DeviceRegistry.open(rt.bus.nc, rt.log, { replicas: rt.kvReplicas });
         if (flags.answerHistoryS > 0) answers = await AnswerHistory.open(rt.bus.nc, rt.log, { maxAgeMs: flags.answerHistoryS * 1000, replicas: rt.kvReplicas });
+        // The same stream's audio, for a gap in what arrives: read within a second, as the
+        // actor waits for it (its playout too).
+        if (answers) answerAudio = await AudioHistory.find(rt.bus.nc, rt.log, ANSWER_HISTORY_STREAM, STREAMS.audioOut, { fetchTimeoutMs: 1000 });
       },
       // An answer the last process was playing when it died: its rest was sent already.
       recover: async (rt) => [...((await answers?.unfinished()) ?? [])].map(([deviceId, answer]) => ({
@@ -39,6 +43,7 @@ export const PLAYBACK_SERVICE: ServiceDefinition<PlaybackFlags, ActorService<Pla
         // one is kept: a playback restarted later reads there which answers were finished.
         outbox: (deviceId) => new DeviceOutbox(rt.bus, deviceId, ctx.log, answers ? { history: ANSWER_HISTORY_STREAM, storedStreams: [STREAMS.playback], confirmHistory: true } : {}),
         registry,
+        answerAudio,
         sink: makeSink(ctx.deviceId),
         metrics: rt.telemetry.metrics,
         jitter: { targetMs: flags.jitterTargetMs, frameMs: flags.frameMs },
