@@ -86,3 +86,25 @@ describe('DeviceOwnership renewals', () => {
     await watcher.drain();
   });
 });
+
+describe('DeviceOwnership fair share', () => {
+  it('devices that appear at once are shared by two instances, though one asks a moment before the other (its claims in flight count as load)', async () => {
+    const nc = await connectNats({ servers: server.url, name: 'fair-share' });
+    const a = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'a', ttlMs: 60_000, bucket: 'fair_test' }, memoryLogger().log);
+    const b = await DeviceOwnership.start(nc, { service: 'svc', instanceId: 'b', ttlMs: 60_000, bucket: 'fair_test' }, memoryLogger().log);
+    const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    // a hears every device first, as the quicker of two instances does.
+    const first = ids.map((id) => a.acquire(id));
+    const second = ids.map((id) => b.acquire(id));
+    const [byA, byB] = [await Promise.all(first), await Promise.all(second)];
+    const ownedA = ids.filter((_, i) => byA[i]);
+    const ownedB = ids.filter((_, i) => byB[i]);
+    expect(ownedA.length, 'a owns some').toBeGreaterThan(0);
+    expect(ownedB.length, 'b owns some').toBeGreaterThan(0);
+    expect(ownedA.filter((id) => ownedB.includes(id))).toEqual([]);
+    expect([...ownedA, ...ownedB].sort()).toEqual([...ids].sort());
+    await a.releaseAll();
+    await b.releaseAll();
+    await nc.drain();
+  });
+});

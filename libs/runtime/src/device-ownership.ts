@@ -79,6 +79,8 @@ export class DeviceOwnership implements LeaseFencing {
   private readonly log: Logger;
   private readonly metrics: VoiceMetrics | undefined;
   private readonly held = new Map<string, Held>();
+  /** Claims waiting for their fair-share turn (see tryAcquire). */
+  private claimsInFlight = 0;
   /** Every lease of every service as the watch reports it. */
   private readonly view = new Map<string, Seen>();
   private readonly pending = new Map<string, Promise<boolean>>();
@@ -234,8 +236,21 @@ export class DeviceOwnership implements LeaseFencing {
       if (Date.now() - seen.seenAt < this.options.ttlMs) return false;
       if (!(await this.othersHadTheirTurn())) return false;
     }
-    // Fair share: a busier instance waits a little, so a less loaded one usually wins a new device.
-    if (this.held.size > 0) await new Promise((r) => setTimeout(r, Math.min(200, this.held.size * 15)));
+    // Fair share: a busier instance waits a little, so a less loaded one usually wins a new
+    // device. Its claims in flight count too: devices that appear at once (a capture process
+    // attaching ten) all found none held, and the instance that was quicker by a millisecond
+    // took every one. A few ms at random break the tie between instances that count the same.
+    const heldBefore = this.held.size;
+    const load = heldBefore + this.claimsInFlight++;
+    try {
+      await new Promise((r) => setTimeout(r, Math.min(200, load * 15) + Math.random() * 10));
+      // What it won meanwhile makes it busier still: the instance that won the first of them
+      // yields the next, and the two even out.
+      const won = this.held.size - heldBefore;
+      if (won > 0) await new Promise((r) => setTimeout(r, Math.min(200, won * 15)));
+    } finally {
+      this.claimsInFlight--;
+    }
     try {
       // Held under our own id by an earlier run of this instance (it died and was restarted
       // with the same id): nobody renews it, so take it over now instead of waiting out its TTL.
