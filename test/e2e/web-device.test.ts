@@ -117,7 +117,12 @@ describe('the browser device, end to end', () => {
         expect(t.flushed, turnId).toBeFalsy();
         expect(t.receivedSamples).toBeGreaterThan(24_000);
         expect(t.playedSamples, turnId).toBe(t.receivedSamples);
-        expect(t.stoppedAt! - t.startedAt!).toBeCloseTo((t.playedSamples! / 24_000) * 1000, -2);
+        // On the audio clock: never faster than real time (within a render quantum), and no
+        // longer than the samples plus underruns a loaded machine may cause (the answer's chunks
+        // came late: 80 ms of silence once in CI); a playout that dumped it, or stalled, fails.
+        const heardMs = (t.playedSamples! / 24_000) * 1000;
+        expect(t.stoppedAt! - t.startedAt!, turnId).toBeGreaterThan(heardMs - 5);
+        expect(t.stoppedAt! - t.startedAt!, turnId).toBeLessThan(heardMs + 250);
       }
       expect(r.malformed).toBe(0);
     }
