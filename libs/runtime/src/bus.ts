@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { context, SpanKind, trace, type Context } from '@opentelemetry/api';
@@ -195,16 +195,6 @@ export class Bus {
   /** Validates, serialises and publishes an event on its device's stream, inside a send span. */
   publishEvent(event: VoiceEvent): void {
     this.sendEvent(event, (subject, body, h) => this.nc.publish(subject, body, { headers: h }));
-  }
-
-  /** Whether the stream exists (and its cluster answers within `timeoutMs`); false on any failure to say so. */
-  async hasStream(streamName: string, timeoutMs: number): Promise<boolean> {
-    try {
-      await (await jetstreamManager(this.nc as never, { timeout: timeoutMs })).streams.info(streamName);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { chunkDurationMs, encodeEvent, streamOfEvent, type AudioChunk, type Stre
 import type { AudioStream, Bus } from './bus.ts';
 import type { Logger } from './logger.ts';
 import { OutageHold, type OutageHoldOptions, type OutageHoldStats } from './outage-hold.ts';
+import { StreamHistory } from './stream-history.ts';
 
 type Outgoing =
   | { kind: 'audio'; stream: AudioStream; chunk: AudioChunk; ctx: Context }
@@ -53,7 +54,7 @@ export class DeviceOutbox {
       durationMs: (m) => (m.kind === 'audio' ? chunkDurationMs(m.chunk) : 0),
       // Consumers hear a chunk that comes twice once (AudioGaps.alreadyHeard); an event twice would count twice.
       resendable: (m) => m.kind === 'audio',
-      ...(stored.size > 0 && options.confirmHistory ? { historyReady: (timeoutMs: number) => bus.hasStream(history!, timeoutMs) } : {}),
+      ...(stored.size > 0 && options.confirmHistory ? { historyReady: (timeoutMs: number) => StreamHistory.exists(bus.nc, history!, timeoutMs) } : {}),
     }, log, options);
     this.unregister = bus.onOutage(this.hold);
   }

@@ -1,4 +1,4 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg, type StoredMsg, type StreamInfo } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 
@@ -55,12 +55,13 @@ export class StreamHistory {
    * it is kept). Undefined when it is not there (that service runs without it, or no JetStream).
    */
   static async find(nc: NatsConnection, stream: string, options: Partial<Pick<StreamHistoryOptions, 'fetchTimeoutMs'>> = {}): Promise<StreamHistory | undefined> {
-    try {
-      const info = await (await jetstreamManager(nc as never)).streams.info(stream);
-      return new StreamHistory(nc, { ...STREAM_HISTORY_DEFAULTS, ...options, stream, subjects: info.config.subjects ?? [], maxAgeMs: info.config.max_age / 1e6, replicas: info.config.num_replicas });
-    } catch {
-      return undefined;
-    }
+    const info = await streamInfo(nc, stream);
+    return info && new StreamHistory(nc, { ...STREAM_HISTORY_DEFAULTS, ...options, stream, subjects: info.config.subjects ?? [], maxAgeMs: info.config.max_age / 1e6, replicas: info.config.num_replicas });
+  }
+
+  /** Whether the stream is there (and its cluster answers within `timeoutMs`): an outbox asks before storing into it. */
+  static async exists(nc: NatsConnection, stream: string, timeoutMs: number): Promise<boolean> {
+    return (await streamInfo(nc, stream, timeoutMs)) !== undefined;
   }
 
   /**
@@ -88,7 +89,8 @@ export class StreamHistory {
 
   /** The newest message on `subject` (one request); undefined when the stream has none. */
   async last(subject: string): Promise<StoredMsg | undefined> {
-    const jsm = await jetstreamManager(this.nc as never, { timeout: this.options.fetchTimeoutMs });
+    // No API check first (a request of its own): the get fails by itself without JetStream.
+    const jsm = await jetstreamManager(this.nc as never, { timeout: this.options.fetchTimeoutMs, checkAPI: false });
     return (await jsm.streams.getMessage(this.options.stream, { last_by_subj: subject })) ?? undefined;
   }
 
@@ -98,9 +100,9 @@ export class StreamHistory {
    * history is caught up, or the timeout passes.
    */
   async read(subject: string | undefined, fromMs: number, visit: (m: JsMsg) => boolean | void): Promise<void> {
-    // The whole read within the timeout, making its consumer too: on a cluster electing the
-    // stream's leader that request is what waits, and the reader (an actor filling a gap)
-    // waits with it. The client's own default is 5 s.
+    // Each request within the timeout, making the consumer too (on a cluster electing the
+    // stream's leader that request is what waits, and the reader, an actor filling a gap,
+    // waits with it; the client's own default is 5 s), and the reading within what is left.
     const deadline = Date.now() + this.options.fetchTimeoutMs;
     const js = jetstream(this.nc as never, { timeout: this.options.fetchTimeoutMs });
     const consumer = await js.consumers.get(this.options.stream, {
@@ -120,6 +122,15 @@ export class StreamHistory {
       clearTimeout(timer);
       await messages.close().catch(() => {});
     }
+  }
+}
+
+/** The stream's info; undefined when it is not there, there is no JetStream, or no answer came in time. */
+async function streamInfo(nc: NatsConnection, stream: string, timeoutMs?: number): Promise<StreamInfo | undefined> {
+  try {
+    return await (await jetstreamManager(nc as never, { checkAPI: false, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}) })).streams.info(stream);
+  } catch {
+    return undefined;
   }
 }
 
