@@ -10,7 +10,8 @@ import { benchVadCompare } from './vad-compare.ts';
 import { noisyWavPath } from './noisy-fixtures.ts';
 import { benchFailover } from './failover.ts';
 import { benchLatency, summarizeLatency } from './latency.ts';
-import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint } from './stack-runs.ts';
+import { memoryPerDevice, pipelineOverhead, runStack, scalingPoint, type ScalingPoint, type StackMode } from './stack-runs.ts';
+import { spread } from './stats.ts';
 
 export const BENCH_ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(BENCH_ROOT, 'results');
@@ -18,7 +19,7 @@ const RESULTS = join(BENCH_ROOT, 'results');
 const program = new Command('voicebus bench')
   .description('Runs the benchmarks, prints a table, writes bench/results/<date>-<suite>.json and regenerates BENCHMARKS.md')
   .option('--quick', 'short runs (about 2 minutes in all on 2 cores; latency only when named)')
-  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, scaling, failover, latency')
+  .option('--only <names>', 'comma-separated subset: bus-hop, vad, pipeline, bus-cost, scaling, failover, latency')
   .argument('[names...]', 'the same subset as --only, as arguments');
 
 program.parse();
@@ -111,6 +112,34 @@ if (wanted('pipeline')) await suite('pipeline', async () => {
     for (const [k, v] of Object.entries(o)) if (typeof v === 'object') console.log(`  ${k.padEnd(26)} ${fmtValue(v.p50).padStart(7)} ${fmtValue(v.p95).padStart(7)} ${fmtValue(v.p99).padStart(7)} ${fmtValue(v.max).padStart(7)}`);
   }
   save('pipeline', results);
+});
+
+if (wanted('bus-cost')) await suite('bus-cost', async () => {
+  // The same services and audio three ways, runs interleaved so that the machine's load falls on
+  // each alike: as shipped on NATS, on NATS with leases and histories off, in one process with no
+  // server. What the bus costs end to end is the difference, as a ratio within one run.
+  const modes: StackMode[] = quick ? ['nats', 'in-process'] : ['nats', 'nats-core', 'in-process'];
+  const plan = quick ? [{ devices: 10, runs: 1 }] : [{ devices: 20, runs: 2 }, { devices: 50, runs: 1 }];
+  const input = noisyWavPath(quick ? 'three-turns-2s' : 'conversation');
+  const levels = [];
+  for (const { devices, runs } of plan) {
+    const byMode = new Map<StackMode, Awaited<ReturnType<typeof runStack>>[]>(modes.map((m) => [m, []]));
+    for (let i = 0; i < runs; i++) for (const mode of modes) byMode.get(mode)!.push(await runStack(devices, input, ['--timeout-s', '180'], mode));
+    const level = {
+      devices,
+      runs,
+      modes: modes.map((mode) => {
+        const stackRuns = byMode.get(mode)!;
+        const cpu = stackRuns.map((r) => scalingPoint(r).stackCpuPercentPerDevice);
+        return { mode, overhead: pipelineOverhead(stackRuns), cpuPercentPerDevice: spread(cpu), devicesPerCore: spread(cpu.map((c) => 100 / c)) };
+      }),
+    };
+    levels.push(level);
+    console.log(`
+bus cost, ${devices} devices × ${runs} run(s) per mode (ms p50 / p95, n answered of turns; stack %CPU per device at steady state)`);
+    for (const m of level.modes) console.log(`  ${m.mode.padEnd(11)} stack overhead ${fmtValue(m.overhead.stackOverhead.p50)} / ${fmtValue(m.overhead.stackOverhead.p95)}, voice-to-voice − silence ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p50)} / ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p95)}, n=${m.overhead.answered} of ${m.overhead.turns}; ${m.cpuPercentPerDevice.median.toFixed(3)} %CPU/device = ${m.devicesPerCore.median.toFixed(0)} devices per core`);
+  }
+  save('bus-cost', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', levels });
 });
 
 if (wanted('scaling')) await suite('scaling', async () => {

@@ -49,6 +49,7 @@ const RENDERERS: Record<string, { title: string; render: (r: ResultFile) => stri
   'bus-hop': { title: 'Bus hop: capture publish → VAD actor receipt', render: busHopSection },
   vad: { title: 'VAD engines: speed, accuracy, capacity', render: (r) => vadSection(r) },
   pipeline: { title: 'Pipeline overhead: what the stack adds', render: (r) => pipelineSection(r) },
+  'bus-cost': { title: 'Bus cost: the stack on NATS beside the same services in one process', render: (r) => busCostSection(r) },
   scaling: { title: 'Scaling: CPU and memory per device', render: (r) => scalingSection(r) },
   failover: { title: 'Scale-out: load split and failover', render: (r) => failoverSection(r) },
   latency: { title: 'Voice-to-voice against the audio, per endpointing mode', render: (r) => latencySection(r) },
@@ -183,5 +184,27 @@ export function failoverSection(r: ResultFile): string {
     '| run | devices per vad instance | devices per session instance | devices moved | failover median (min–max) |',
     '|---:|---|---|---:|---:|',
     ...runs.map((x, i) => `| ${i + 1} | ${x.split.vad!.join(' / ')} | ${x.split.session!.join(' / ')} | ${x.moved} | ${x.failoverMs.median.toFixed(0)} ms (${x.failoverMs.min.toFixed(0)}–${x.failoverMs.max.toFixed(0)}) |`),
+  ].join('\n');
+}
+
+interface BusCostMode { mode: string; overhead: { runs: number; turns: number; answered: number; stackOverhead: Stage; voiceToVoiceMinusSilence: Stage; bus: Stage }; cpuPercentPerDevice: Sp; devicesPerCore: Sp }
+export function busCostSection(r: ResultFile): string {
+  const d = r.data as { input: string; levels: { devices: number; runs: number; modes: BusCostMode[] }[] };
+  const label: Record<string, string> = {
+    nats: 'NATS, as shipped (leases, histories)',
+    'nats-core': 'NATS, leases and histories off',
+    'in-process': 'one process, no NATS',
+  };
+  const ps = (s: Stage) => `${fmtValue(s.p50)} / ${fmtValue(s.p95)}`;
+  const ratio = (a: number, b: number) => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+  return [
+    `Measured ${machineLine(r)}. The same services, flags and audio (${d.input}, one shared capture, simulator with model delay 0 and its speech cache off, in its own process and not counted) wired three ways, runs interleaved: the demo's stack (a process per service on a private nats-server), the same with leases and the JetStream histories off (\`OWNERSHIP=none\`, \`*_HISTORY_S=0\`: core publish/subscribe only), and the four services in one process on an in-process subject router (\`LocalConnection\`: the same encoded messages, no server, no sockets; \`bench/src/in-process-stack.ts\`). ms p50 / p95 over the answered turns of all runs of a mode (p95 needs n ≥ ${minSamplesFor(95)}); CPU per device at steady state over every process of the stack (median of runs, min–max). Ratios are to the in-process row of the same level.`,
+    '',
+    '| devices | wiring | turns answered | stack overhead p50 / p95 | × in-process p50 | bus (both hops) p50 / p95 | voice-to-voice − silence p50 / p95 | stack %CPU per device | × in-process | devices per core |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...d.levels.flatMap((l) => {
+      const base = l.modes.find((m) => m.mode === 'in-process');
+      return l.modes.map((m) => `| ${l.devices} × ${l.runs} | ${label[m.mode] ?? m.mode} | ${m.overhead.answered}/${m.overhead.turns} | ${ps(m.overhead.stackOverhead)} | ${base ? ratio(m.overhead.stackOverhead.p50, base.overhead.stackOverhead.p50) : '–'} | ${ps(m.overhead.bus)} | ${ps(m.overhead.voiceToVoiceMinusSilence)} | ${fmtS(m.cpuPercentPerDevice, 3)} | ${base ? ratio(m.cpuPercentPerDevice.median, base.cpuPercentPerDevice.median) : '–'} | ${fmtValue(m.devicesPerCore.median, 0)} |`);
+    }),
   ].join('\n');
 }

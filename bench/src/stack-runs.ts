@@ -111,23 +111,39 @@ export function readProc(pid: number): { cpu: number; rssKb: number } | undefine
 }
 
 /**
- * Runs the demo with N devices and the simulator's model delay at zero, sampling each service's
- * CPU and memory. `input` is a fixture name (test/fixtures/speech) or a WAV path. The
+ * How a stack run is wired: `nats` is the demo as shipped (a process per service on a private
+ * nats-server, with leases and the JetStream histories); `nats-core` the same processes on the
+ * same server with what JetStream gives switched off (no leases, no histories), so only core
+ * publish/subscribe is left; `in-process` the same services in one process on a LocalConnection,
+ * no server (bench/src/in-process-stack.ts). The simulator is its own process in all three.
+ */
+export const STACK_MODES = ['nats', 'nats-core', 'in-process'] as const;
+export type StackMode = (typeof STACK_MODES)[number];
+
+/** What `nats-core` turns off, as the services' own settings. */
+const NATS_CORE_ENV = { OWNERSHIP: 'none', TURN_HISTORY_S: '0', AUDIO_HISTORY_S: '0', ANSWER_HISTORY_S: '0' };
+
+/**
+ * Runs the stack with N devices and the simulator's model delay at zero, sampling each
+ * process's CPU and memory. `input` is a fixture name (test/fixtures/speech) or a WAV path. The
  * simulator synthesises every answer anew (its speech cache off), as a model would.
  */
-export async function runStack(devices: number, input: string, extra: string[] = []): Promise<StackRun> {
+export async function runStack(devices: number, input: string, extra: string[] = [], mode: StackMode = 'nats'): Promise<StackRun> {
   const out = mkdtempSync(join(tmpdir(), 'voicebus-bench-'));
   const wav = input.endsWith('.wav') ? input : join(FIXTURES, `${input}.wav`);
-  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture',
-    '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra], {
-    env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn', SIM_SPEECH_CACHE: 'off' },
+  const args = mode === 'in-process'
+    ? [join(REPO, 'bench/src/in-process-stack.ts'), '--out', out, '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra]
+    : [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn', SIM_SPEECH_CACHE: 'off', ...(mode === 'nats-core' ? NATS_CORE_ENV : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let captureStartS = NaN;
   const usage = new Map<string, ProcessUsage>();
   const t0 = performance.now();
   const pids = watchDemoProcesses(child, (name) => {
-    if (name.startsWith('capture') && Number.isNaN(captureStartS)) captureStartS = (performance.now() - t0) / 1000;
+    // In one process, the audio starts when the runner says so (it says it as capture starts).
+    if ((name.startsWith('capture') || name === 'in-process') && Number.isNaN(captureStartS)) captureStartS = (performance.now() - t0) / 1000;
   });
   const sampler = setInterval(() => {
     const t = (performance.now() - t0) / 1000;
@@ -143,7 +159,7 @@ export async function runStack(devices: number, input: string, extra: string[] =
   }, 250);
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   clearInterval(sampler);
-  if (code !== 0) throw new Error(`demo run with ${devices} devices failed (code ${code}); see ${out}/logs`);
+  if (code !== 0) throw new Error(`${mode} stack run with ${devices} devices failed (code ${code}); see ${out}/logs`);
   const rows = demoTurnRows<Row>(out);
   return { devices, rows, wallSeconds: (performance.now() - t0) / 1000, usage: [...usage.values()], captureStartS, inputSeconds: wavSeconds(wav) };
 }
@@ -211,7 +227,8 @@ export interface ScalingPoint {
   answered: number;
 }
 
-export const STACK_PROCESSES = ['capture', 'vad', 'session', 'playback', 'nats'];
+/** The processes a stack's CPU is summed over: the demo's services and its nats-server, or the one in-process runner. */
+export const STACK_PROCESSES = ['capture', 'vad', 'session', 'playback', 'nats', 'in-process'];
 
 /** CPU seconds of a process at time t (linear between the two samples around it). */
 function cpuAt(samples: { t: number; cpu: number }[], t: number): number {

@@ -9,3 +9,5 @@ export { DeviceOwnership, OWNERSHIP_DEFAULTS, type OwnershipOptions } from './de
 export { OwnershipGate } from './ownership-gate.ts';
 export { registerService, type ServiceRegistrationOptions } from './service-registration.ts';
 export { Shutdown } from './shutdown.ts';
+export { startService, type EmbeddingOptions, type StartedService } from './service-main.ts';
+export { LocalConnection, subjectMatches } from './local-connection.ts';

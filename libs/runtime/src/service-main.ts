@@ -6,7 +6,7 @@ import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions
 import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
 import { OwnershipGate } from './ownership-gate.ts';
 import { RecoveryHold } from './recovery-hold.ts';
-import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
+import { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
 
 /** Where a subscription's messages go: audio is droppable under overload, events never are. */
 export type Route<M> =
@@ -93,33 +93,68 @@ export async function runService<F, S extends AnyService>(
   argv: readonly string[] = process.argv.slice(2),
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
-  let flags: F & CommonOptions & ScaleOutOptions;
-  let service: S;
+  let started: StartedService;
   try {
-    const specs = { ...COMMON_FLAGS, ...(definition.scaleOut ? SCALE_OUT_FLAGS : {}), ...definition.flags } as FlagSpecs<F & CommonOptions & ScaleOutOptions>;
-    const parsed = parseFlags(definition.name, definition.description, specs, argv, env);
-    flags = parsed.values;
-    service = await definition.configure(flags, env, parsed.sourceOf as (flag: keyof F) => 'cli' | 'env' | 'default');
+    started = await startService(definition, argv, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`${definition.name}: ${err.message}\n`);
     process.exit(2);
   }
-  if ('run' in service) return runProcess(definition, flags, service);
-  return runActors(definition, flags, service as ActorService<unknown>);
-}
-
-async function runProcess<F>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions, service: ProcessService): Promise<void> {
-  const rt = await startServiceRuntime({ ...flags, name: definition.name, version: definition.version, description: definition.description, stats: service.stats, inboxPrefix: service.inboxPrefix });
-  const code = await service.run(rt);
-  await rt.shutdown.run();
+  if (!started.ended) return;
+  const code = await started.ended;
+  await started.stop();
   process.exit(code);
 }
 
-async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions & ScaleOutOptions, service: ActorService<M>): Promise<void> {
+/** How a service runs when it is not a process of its own (several in one process). */
+export interface EmbeddingOptions {
+  /** The connection instead of dialing NATS_URL (a LocalConnection shared by the services of the process). */
+  connection?: NatsConnectionLike | undefined;
+  /** Default true: SIGINT/SIGTERM run the shutdown. A process that hosts several services handles its own. */
+  handleSignals?: boolean | undefined;
+}
+
+type NatsConnectionLike = NonNullable<StartServiceOptions['connection']>;
+
+/** A service started by startService: its runtime, and for a ProcessService the exit code it ends with. */
+export interface StartedService {
+  rt: ServiceRuntime;
+  /** A ProcessService's `run`: resolves with its exit code. Undefined for an actor service (it runs until stopped). */
+  ended: Promise<number> | undefined;
+  /** Runs the shutdown: the service's hooks, the bus drained, telemetry flushed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Parses flags and environment and brings the service up, without exiting the process: what
+ * runService does before it waits, and what a process hosting several services calls for each.
+ * A bad setting throws UsageError, having connected to nothing.
+ */
+export async function startService<F, S extends AnyService>(
+  definition: ServiceDefinition<F, S>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  embedding: EmbeddingOptions = {},
+): Promise<StartedService> {
+  const specs = { ...COMMON_FLAGS, ...(definition.scaleOut ? SCALE_OUT_FLAGS : {}), ...definition.flags } as FlagSpecs<F & CommonOptions & ScaleOutOptions>;
+  const parsed = parseFlags(definition.name, definition.description, specs, argv, env);
+  const flags = parsed.values;
+  const service = await definition.configure(flags, env, parsed.sourceOf as (flag: keyof F) => 'cli' | 'env' | 'default');
+  const rt = 'run' in service ? await startProcess(definition, flags, service, embedding) : await runActors(definition, flags, service as ActorService<unknown>, embedding);
+  return { rt, ended: 'run' in service ? service.run(rt) : undefined, stop: () => rt.shutdown.run() };
+}
+
+async function startProcess<F>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions, service: ProcessService, embedding: EmbeddingOptions): Promise<ServiceRuntime> {
+  return startServiceRuntime({ ...flags, name: definition.name, version: definition.version, description: definition.description, stats: service.stats, inboxPrefix: service.inboxPrefix, connection: embedding.connection, handleSignals: embedding.handleSignals });
+}
+
+async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, flags: CommonOptions & ScaleOutOptions, service: ActorService<M>, embedding: EmbeddingOptions): Promise<ServiceRuntime> {
   let host: ActorHost<M> | undefined;
   const rt = await startServiceRuntime({
     ...flags,
+    connection: embedding.connection,
+    handleSignals: embedding.handleSignals,
     name: definition.name,
     version: definition.version,
     description: definition.description,
@@ -191,4 +226,5 @@ async function runActors<F, M>(definition: ServiceDefinition<F, AnyService>, fla
   if (service.summary) rt.log.info(service.summary, `${definition.name} configured`);
   rt.shutdown.add('actors', () => actors.close());
   await rt.ready();
+  return rt;
 }

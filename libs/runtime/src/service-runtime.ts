@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { Bus, connectNats } from './bus.ts';
 import type { CommonOptions, ScaleOutOptions } from './common-options.ts';
 import { DeviceOwnership } from './device-ownership.ts';
@@ -41,6 +42,11 @@ export interface StartServiceOptions extends CommonOptions {
   logDestination?: NodeJS.WritableStream;
   /** Where the connection's replies come back (NatsConnectOptions.inboxPrefix). */
   inboxPrefix?: string | undefined;
+  /**
+   * A connection to use instead of dialing `natsUrl` (several services in one process on a
+   * LocalConnection); it is drained at shutdown like a dialed one.
+   */
+  connection?: NatsConnection | undefined;
 }
 
 /**
@@ -53,7 +59,7 @@ export async function startServiceRuntime(options: StartServiceOptions): Promise
   const log = createLogger({ service: options.name, instanceId: options.instanceId, level: options.logLevel, destination: options.logDestination });
   const shutdown = new Shutdown(log);
   shutdown.add('telemetry', () => telemetry.shutdown());
-  const nc = await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass, creds: options.natsCreds, inboxPrefix: options.inboxPrefix });
+  const nc = options.connection ?? await connectNats({ servers: options.natsUrl, name: `${options.name}-${options.instanceId}`, user: options.natsUser, pass: options.natsPass, creds: options.natsCreds, inboxPrefix: options.inboxPrefix });
   const ownership = options.ownership?.ownership === 'kv' ? await startOwnership(nc, options, options.ownership, log, telemetry) : undefined;
   const bus = new Bus(nc, {
     log,
