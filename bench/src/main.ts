@@ -130,14 +130,18 @@ if (wanted('bus-cost')) await suite('bus-cost', async () => {
       runs,
       modes: modes.map((mode) => {
         const stackRuns = byMode.get(mode)!;
-        const cpu = stackRuns.map((r) => scalingPoint(r).stackCpuPercentPerDevice);
-        return { mode, overhead: pipelineOverhead(stackRuns), cpuPercentPerDevice: spread(cpu), devicesPerCore: spread(cpu.map((c) => 100 / c)) };
+        const points = stackRuns.map((r) => scalingPoint(r));
+        const cpu = points.map((p) => p.stackCpuPercentPerDevice);
+        // Where the CPU goes: each process's share, median of runs (the in-process row is one process).
+        const names = [...new Set(points.flatMap((p) => p.services.map((x) => x.name)))];
+        const perProcess = Object.fromEntries(names.map((n) => [n, spread(points.map((p) => p.services.filter((x) => x.name === n).reduce((a, x) => a + x.cpuPercentPerDevice, 0))).median]));
+        return { mode, overhead: pipelineOverhead(stackRuns), cpuPercentPerDevice: spread(cpu), devicesPerCore: spread(cpu.map((c) => 100 / c)), perProcess };
       }),
     };
     levels.push(level);
     console.log(`
 bus cost, ${devices} devices × ${runs} run(s) per mode (ms p50 / p95, n answered of turns; stack %CPU per device at steady state)`);
-    for (const m of level.modes) console.log(`  ${m.mode.padEnd(11)} stack overhead ${fmtValue(m.overhead.stackOverhead.p50)} / ${fmtValue(m.overhead.stackOverhead.p95)}, voice-to-voice − silence ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p50)} / ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p95)}, n=${m.overhead.answered} of ${m.overhead.turns}; ${m.cpuPercentPerDevice.median.toFixed(3)} %CPU/device = ${m.devicesPerCore.median.toFixed(0)} devices per core`);
+    for (const m of level.modes) console.log(`  ${m.mode.padEnd(11)} stack overhead ${fmtValue(m.overhead.stackOverhead.p50)} / ${fmtValue(m.overhead.stackOverhead.p95)}, voice-to-voice − silence ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p50)} / ${fmtValue(m.overhead.voiceToVoiceMinusSilence.p95)}, n=${m.overhead.answered} of ${m.overhead.turns}; ${m.cpuPercentPerDevice.median.toFixed(3)} %CPU/device = ${m.devicesPerCore.median.toFixed(0)} devices per core (${Object.entries(m.perProcess).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')})`);
   }
   save('bus-cost', { input: quick ? 'three-turns-2s (noisy)' : 'conversation (noisy)', levels });
 });

@@ -187,7 +187,7 @@ export function failoverSection(r: ResultFile): string {
   ].join('\n');
 }
 
-interface BusCostMode { mode: string; overhead: { runs: number; turns: number; answered: number; stackOverhead: Stage; voiceToVoiceMinusSilence: Stage; bus: Stage }; cpuPercentPerDevice: Sp; devicesPerCore: Sp }
+interface BusCostMode { mode: string; overhead: { runs: number; turns: number; answered: number; stackOverhead: Stage; voiceToVoiceMinusSilence: Stage; bus: Stage }; cpuPercentPerDevice: Sp; devicesPerCore: Sp; perProcess?: Record<string, number> }
 export function busCostSection(r: ResultFile): string {
   const d = r.data as { input: string; levels: { devices: number; runs: number; modes: BusCostMode[] }[] };
   const label: Record<string, string> = {
@@ -200,11 +200,11 @@ export function busCostSection(r: ResultFile): string {
   return [
     `Measured ${machineLine(r)}. The same services, flags and audio (${d.input}, one shared capture, simulator with model delay 0 and its speech cache off, in its own process and not counted) wired three ways, runs interleaved: the demo's stack (a process per service on a private nats-server), the same with leases and the JetStream histories off (\`OWNERSHIP=none\`, \`*_HISTORY_S=0\`: core publish/subscribe only), and the four services in one process on an in-process subject router (\`LocalConnection\`: the same encoded messages, no server, no sockets; \`bench/src/in-process-stack.ts\`). ms p50 / p95 over the answered turns of all runs of a mode (p95 needs n ≥ ${minSamplesFor(95)}); CPU per device at steady state over every process of the stack (median of runs, min–max). Ratios are to the in-process row of the same level.`,
     '',
-    '| devices | wiring | turns answered | stack overhead p50 / p95 | × in-process p50 | bus (both hops) p50 / p95 | voice-to-voice − silence p50 / p95 | stack %CPU per device | × in-process | devices per core |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| devices | wiring | turns answered | stack overhead p50 / p95 | × in-process p50 | bus (both hops) p50 / p95 | voice-to-voice − silence p50 / p95 | stack %CPU per device | × in-process | devices per core | %CPU per device by process |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...d.levels.flatMap((l) => {
       const base = l.modes.find((m) => m.mode === 'in-process');
-      return l.modes.map((m) => `| ${l.devices} × ${l.runs} | ${label[m.mode] ?? m.mode} | ${m.overhead.answered}/${m.overhead.turns} | ${ps(m.overhead.stackOverhead)} | ${base ? ratio(m.overhead.stackOverhead.p50, base.overhead.stackOverhead.p50) : '–'} | ${ps(m.overhead.bus)} | ${ps(m.overhead.voiceToVoiceMinusSilence)} | ${fmtS(m.cpuPercentPerDevice, 3)} | ${base ? ratio(m.cpuPercentPerDevice.median, base.cpuPercentPerDevice.median) : '–'} | ${fmtValue(m.devicesPerCore.median, 0)} |`);
+      return l.modes.map((m) => `| ${l.devices} × ${l.runs} | ${label[m.mode] ?? m.mode} | ${m.overhead.answered}/${m.overhead.turns} | ${ps(m.overhead.stackOverhead)} | ${base ? ratio(m.overhead.stackOverhead.p50, base.overhead.stackOverhead.p50) : '–'} | ${ps(m.overhead.bus)} | ${ps(m.overhead.voiceToVoiceMinusSilence)} | ${fmtS(m.cpuPercentPerDevice, 3)} | ${base ? ratio(m.cpuPercentPerDevice.median, base.cpuPercentPerDevice.median) : '–'} | ${fmtValue(m.devicesPerCore.median, 0)} | ${m.perProcess ? Object.entries(m.perProcess).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ') : '–'} |`);
     }),
   ].join('\n');
 }
