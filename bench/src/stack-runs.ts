@@ -65,8 +65,11 @@ export function watchDemoProcesses(child: ChildProcess, onStarted?: (name: strin
     for (const line of lines) {
       const m = /\[demo\] started ([\w-]+) \(pid (\d+)\)/.exec(line);
       if (!m) continue;
-      pids.set(m[1]!, Number(m[2]));
-      onStarted?.(m[1]!);
+      // The demo says `started nats-server` for its server (again after a restart, with the new
+      // pid): it is `nats`, the name the fallback below finds it by, so it is counted once.
+      const name = m[1] === 'nats-server' ? 'nats' : m[1]!;
+      pids.set(name, Number(m[2]));
+      onStarted?.(name);
     }
   });
   child.stderr?.on('data', () => {});
