@@ -228,6 +228,42 @@ describe('NATS permissions: infra/nats/nats.conf in operator mode with bus-auth 
     expect(dev2.denied).toEqual(['subscription $SRV.PING.vad']);
   });
 
+  it('bus-auth services gives a directory made by an older version this version\'s service grants, keeping the operator and the devices', async () => {
+    // A directory whose playback credential carries another grant than today's (an older
+    // version's): here the vad's, which may not publish playback's stream.
+    const playbackFile = join(secrets, SECRETS_LAYOUT.service('playback'));
+    const current = readFileSync(playbackFile);
+    copyFileSync(join(secrets, SECRETS_LAYOUT.service('vad')), playbackFile);
+    const deviceBefore = readFileSync(join(secrets, SECRETS_LAYOUT.device('dev1')));
+    const authorityBefore = readFileSync(join(secrets, SECRETS_LAYOUT.authority));
+    try {
+      const stale = await asService('playback');
+      const dev1 = await asDevice('dev1');
+      const heard = collect(dev1, 'voice.v1.dev1.playback');
+      await settle(stale, dev1);
+      stale.nc.publish('voice.v1.dev1.playback', 'stale');
+      await settle(stale, dev1);
+      expect(stale.denied).toEqual(['publish voice.v1.dev1.playback']);
+
+      const lines = await runBusAuth(['services', '--secrets', secrets]);
+      expect(lines[0]).toMatch(/issued \d+ service credentials again/);
+      const fresh = await asService('playback');
+      fresh.nc.publish('voice.v1.dev1.playback', 'fresh');
+      await settle(fresh, dev1);
+      expect(fresh.denied).toEqual([]);
+      expect(heard).toEqual(['fresh']);
+      // The same operator and device credentials: the running server took the new file as it is.
+      expect(readFileSync(join(secrets, SECRETS_LAYOUT.authority))).toEqual(authorityBefore);
+      expect(readFileSync(join(secrets, SECRETS_LAYOUT.device('dev1')))).toEqual(deviceBefore);
+      const again = await asDevice('dev1');
+      await settle(again);
+      expect(again.denied).toEqual([]);
+    } finally {
+      writeFileSync(playbackFile, current);
+    }
+    await expect(runBusAuth(['services'])).rejects.toThrow(/--secrets DIR is required/);
+  });
+
   it('bus-auth refuses to replace an operator by accident and rejects bad input with a clear error', async () => {
     await expect(runBusAuth(['init', '--out', secrets])).rejects.toThrow(/exists: a new operator would invalidate/);
     await expect(runBusAuth(['device', 'dev.*', '--secrets', secrets])).rejects.toThrow(/invalid device id/);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CredentialError } from './errors.ts';
 import { isDeviceRole, isServiceRole, DEVICE_ROLES, SERVICE_PERMISSIONS } from './permissions.ts';
-import { initSecrets, issueDeviceFile, loadAuthority, writeServiceFile } from './secrets-dir.ts';
+import { initSecrets, issueDeviceFile, loadAuthority, reissueServiceFiles, writeServiceFile } from './secrets-dir.ts';
 
 export const USAGE = `bus-auth: NATS credentials for a voicebus deployment (operator mode)
 
@@ -13,7 +13,10 @@ export const USAGE = `bus-auth: NATS credentials for a voicebus deployment (oper
       one more device: DIR/devices/ID.creds, accepted by the running server at once (no restart);
       --ttl-s 0 (the default) never expires
   bus-auth service ROLE --secrets DIR
-      a fresh DIR/services/ROLE.creds (for a service on another host)`;
+      a fresh DIR/services/ROLE.creds (for a service on another host)
+  bus-auth services --secrets DIR
+      every service's credential again, with this version's permissions (after an upgrade);
+      the operator and the devices' credentials are kept, the server needs no restart`;
 
 /** Runs one command; returns the lines to print. Throws CredentialError for bad input. */
 export async function runBusAuth(argv: string[]): Promise<string[]> {
@@ -52,6 +55,11 @@ export async function runBusAuth(argv: string[]): Promise<string[]> {
       if (!role || !v.secrets) throw new CredentialError('service: ROLE and --secrets DIR are required');
       if (!isServiceRole(role)) throw new CredentialError(`service: unknown role ${role} (${Object.keys(SERVICE_PERMISSIONS).join(', ')})`);
       return [await writeServiceFile(v.secrets, loadAuthority(v.secrets), role)];
+    }
+    case 'services': {
+      if (!v.secrets) throw new CredentialError('services: --secrets DIR is required');
+      const files = await reissueServiceFiles(v.secrets);
+      return [`issued ${files.length} service credentials again in ${v.secrets} (operator and devices kept); restart the services to use them:`, ...files.map((f) => `  ${f}`)];
     }
     default:
       throw new CredentialError(command && command !== 'help' ? `unknown command ${command}\n\n${USAGE}` : USAGE);

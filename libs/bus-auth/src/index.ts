@@ -3,5 +3,5 @@ export { DeviceCredentialIssuer, DEVICE_CREDENTIAL_DEFAULTS, parseDeviceSigningK
 export { DEVICE_ROLES, SERVICE_PERMISSIONS, isDeviceRole, isServiceRole, type BusPermissions, type DeviceRole, type ServiceRole } from './permissions.ts';
 export { CredentialError } from './errors.ts';
 export type { UserCredential } from './user-credential.ts';
-export { SECRETS_LAYOUT, INIT_DEFAULTS, initSecrets, loadAuthority, issueDeviceFile, writeServiceFile, type InitOptions } from './secrets-dir.ts';
+export { SECRETS_LAYOUT, INIT_DEFAULTS, initSecrets, loadAuthority, issueDeviceFile, reissueServiceFiles, writeServiceFile, type InitOptions } from './secrets-dir.ts';
 export { runBusAuth } from './bus-auth-cli.ts';

@@ -42,7 +42,7 @@ function writeSecret(dir: string, rel: string, text: string, mode = 0o644): stri
 export async function initSecrets(dir: string, options: Partial<InitOptions> = {}): Promise<{ files: string[]; authority: BusAuthority }> {
   const opts = { ...INIT_DEFAULTS, ...options };
   if (existsSync(join(dir, SECRETS_LAYOUT.authority)) && !opts.force) {
-    throw new CredentialError(`${join(dir, SECRETS_LAYOUT.authority)} exists: a new operator would invalidate every credential issued from it (--force replaces it)`);
+    throw new CredentialError(`${join(dir, SECRETS_LAYOUT.authority)} exists: a new operator would invalidate every credential issued from it (--force replaces it; \`bus-auth services --secrets ${dir}\` gives the services this version's permissions and keeps the rest)`);
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -73,6 +73,20 @@ export function loadAuthority(dir: string): BusAuthority {
 export async function issueDeviceFile(dir: string, authority: BusAuthority, id: string, role: DeviceRole, ttlS: number): Promise<string> {
   const cred = await authority.deviceIssuer(role, { ttlS }).issue(id);
   return writeSecret(dir, SECRETS_LAYOUT.device(id), cred.creds);
+}
+
+/**
+ * Every service's `.creds` issued again from DIR's authority with this version's permissions:
+ * credentials carry their permissions, so a directory made by an older voicebus keeps the older
+ * grants (a service then gets permission violations for what it was given since). The operator,
+ * the server's config and every device's credential stay as they are: nothing needs a restart
+ * but the services, to read their new files.
+ */
+export async function reissueServiceFiles(dir: string): Promise<string[]> {
+  const authority = loadAuthority(dir);
+  const files: string[] = [];
+  for (const role of Object.keys(SERVICE_PERMISSIONS) as ServiceRole[]) files.push(await writeServiceFile(dir, authority, role));
+  return files;
 }
 
 /** A service's `.creds` in DIR/services (no expiry: services run for months; rotate with a new one). */
