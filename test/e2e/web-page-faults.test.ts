@@ -102,10 +102,27 @@ describe('the browser device with bad input', () => {
     expect(waits[1]!).toBeGreaterThan(waits[0]!);
     expect(waits[2]!).toBeGreaterThan(waits[1]!);
 
-    // NATS arrives: the page connects by itself and says so.
+    // NATS arrives: the page connects by itself and says so. The audio history is there at
+    // once (the session makes it in a stack; here the test, before the page's next attempt).
     pageNats = await startLocalNatsServer({ configText: authority.serverConfig({ websocketPort: wsPort }) });
+    const creds = join(mkdtempSync(join(tmpdir(), 'voicebus-web-first-')), 'vad.creds');
+    writeFileSync(creds, (await authority.serviceCredential('vad')).creds, { mode: 0o600 });
+    const log = memoryLogger().log;
+    const listener = await Bus.connect({ servers: pageNats.url, name: 'first-connection-test', creds, log });
+    conns.push(listener.nc);
+    const history = (await AudioHistory.open(listener.nc, log))!;
     await page.waitForFunction(() => document.querySelector('#connection')?.getAttribute('data-kind') === 'connected', undefined, { timeout: 20_000 });
     expect(await page.locator('#connection').innerText()).toMatch(/connected/);
+    // What the microphone captured while NATS was unreachable was held, and is stored now,
+    // from its first chunk on, each once and in order.
+    await page.waitForFunction(() => (window as unknown as { voicebus: { outbox: { holding: boolean } } }).voicebus.outbox.holding === false, undefined, { timeout: 20_000 });
+    const held = await pageRecord(page);
+    const storedSeqs = (await history.between('webE', 0, Number.MAX_SAFE_INTEGER)).map((c) => c.seq);
+    // The history keeps the live chunks after them too: together, every number from 0 on.
+    expect(storedSeqs).toEqual(Array.from({ length: storedSeqs.length }, (_, i) => i));
+    expect(held.outbox).toMatchObject({ holding: false, droppedInOutage: 0, sentLateUnstored: 0 });
+    // Three waits of 0.5, 1 and 2 s at least before NATS came: 175 chunks held.
+    expect(held.outbox.storedAfterOutage, lines.join('\n')).toBeGreaterThan(100);
 
     // Garbage on the device's own subjects, then one good event.
     const session = await connect({ servers: pageNats.url, authenticator: credsAuthenticator(new TextEncoder().encode((await authority.serviceCredential('session')).creds)) });

@@ -66,8 +66,8 @@ export class BusLink {
   private stopped = false;
   private online = false;
   private outageListener: OutageListener | undefined;
-  /** Connected once: a loss from then on is an outage (before it, nothing was ever sent). */
-  private wasOnline = false;
+  /** The listener was told the bus is away and not yet that it is back. */
+  private outageTold = false;
   attempts = 0;
 
   constructor(hooks: { grant: () => Promise<DeviceGrant>; status: (s: LinkStatus) => void; connected: () => void; serverError: (err: Error) => void }, options: Partial<BusLinkOptions> = {}) {
@@ -98,9 +98,26 @@ export class BusLink {
     if (this.nc && !this.nc.isClosed()) this.attach(this.nc, w);
   }
 
-  /** One listener (the device's OutageHold): told of every loss of the connection and every return. */
+  /**
+   * One listener (the device's OutageHold): told of every loss of the connection and every
+   * return. Before the first connection the bus is away too: what the microphone captures
+   * while the page connects (or NATS is unreachable) is held and sent once it is there.
+   */
   onOutage(listener: OutageListener): void {
     this.outageListener = listener;
+    if (!this.online) this.lost();
+  }
+
+  private lost(): void {
+    if (this.outageTold) return;
+    this.outageTold = true;
+    this.outageListener?.disconnected();
+  }
+
+  private back(): void {
+    if (!this.outageTold) return;
+    this.outageTold = false;
+    this.outageListener?.reconnected();
   }
 
   /**
@@ -166,13 +183,12 @@ export class BusLink {
       for (const w of this.wanted) this.attach(nc, w);
       this.online = true;
       this.onStatus({ kind: 'connected', server: this.grant.natsWsUrl, reconnected: this.attempts > 1 });
-      if (this.wasOnline) this.outageListener?.reconnected();
-      this.wasOnline = true;
+      this.back();
       this.onConnected();
       void this.watch(nc);
       const closed = await nc.closed();
       this.online = false;
-      if (!this.stopped) this.outageListener?.disconnected();
+      if (!this.stopped) this.lost();
       if (this.stopped) break;
       this.onStatus({ kind: 'unreachable', attempt: this.attempts, retryInMs: 0, reason: closed ? closed.message : 'connection closed' });
     }
@@ -183,12 +199,12 @@ export class BusLink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnecting') {
         this.online = false;
-        this.outageListener?.disconnected();
+        this.lost();
         this.onStatus({ kind: 'reconnecting' });
       } else if (s.type === 'reconnect') {
         this.online = true;
         this.onStatus({ kind: 'connected', server: this.grant?.natsWsUrl ?? '', reconnected: true });
-        this.outageListener?.reconnected();
+        this.back();
         this.onConnected();
       } else if (s.type === 'error') this.onServerError(s.error);
     }
