@@ -29,7 +29,7 @@ function leaseLog(out: string, instance: string): { deviceId: string; at: number
 /** Two vad and two session instances, N devices; vad-1 is killed with SIGKILL after the first answer (input: a shorter fixture for --quick). */
 export async function benchFailover(devices: number, input?: string): Promise<FailoverResult> {
   const out = mkdtempSync(join(tmpdir(), 'voicebus-failover-'));
-  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture',
+  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--no-recording',
     '--devices', String(devices), '--instances', 'vad=2,session=2', ...(input ? ['--input', join(REPO, 'test/fixtures/speech', `${input}.wav`)] : [])], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let pid = 0;
   let killedAt = 0;

@@ -128,7 +128,7 @@ export async function soak(options: Partial<SoakOptions> = {}, onSample?: (t: nu
   const dir = mkdtempSync(join(tmpdir(), 'voicebus-soak-'));
   const input = longInput(opts.minutes, dir);
   const out = join(dir, 'out');
-  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture',
+  const child = spawn(process.execPath, [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--no-recording',
     '--devices', String(opts.devices), '--input', input, '--timeout-s', String(Math.ceil(opts.minutes * 60 + 300))], {
     // Each service logs its memory (heap and native) as often as it is sampled here.
     env: { ...process.env, CI: 'true', LOG_LEVEL: 'info', MEMORY_LOG_S: String(opts.intervalS) },

@@ -136,7 +136,7 @@ export async function runStack(devices: number, input: string, extra: string[] =
   const wav = input.endsWith('.wav') ? input : join(FIXTURES, `${input}.wav`);
   const args = mode === 'in-process'
     ? [join(REPO, 'bench/src/in-process-stack.ts'), '--out', out, '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra]
-    : [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra];
+    : [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--no-recording', '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn', SIM_SPEECH_CACHE: 'off', ...(mode === 'nats-core' ? NATS_CORE_ENV : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],

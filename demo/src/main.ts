@@ -52,6 +52,7 @@ const program = new Command('voicebus demo')
   .addOption(new Option('--timeout-s <s>', 'stop after this long even if the inputs have not ended').default(600).argParser(numberIn(1, 86_400)))
   .option('--quiet-history', 'do not print the conversation history at the end')
   .option('--shared-capture', 'one capture process for all devices (many devices, benchmarks)')
+  .option('--no-recording', 'do not record the microphones (no conversation.wav): benchmarks, where the demo\'s recorder would add a third subscriber of every chunk to what the stack costs')
   .addOption(new Option('--fuzz [perSecond]', 'hostile messages on every subject of dev1 while its conversation runs (random bytes, wrong shapes, bad audio headers, bad and stale leases, floods, hostile sequence numbers); prints what each service refused, writes fuzz.json, exits 5 if one got through or anything restarted').preset(100).argParser(numberIn(1, 10_000)).conflicts(['web', 'mic']))
   .addOption(new Option('--fuzz-seed <n>', 'the fuzzer\'s seed (the same seed draws the same messages)').default(1).argParser(numberIn(0, 2 ** 31, true)))
   .option('--web', 'browsers are the devices: start the web service (prints "web: <url>"); runs until Ctrl-C or --timeout-s')
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts<{
     devices: number; input: string; mic?: boolean; speaker?: boolean; out: string; interruption: string; turnDetection: string; endpointing: string;
     greeting: string | false; instances: Partial<Record<ServiceName, number>>; jaeger?: string; modelDelayMs?: number; simFault?: string; timeoutS: number;
-    quietHistory?: boolean; sharedCapture?: boolean; web?: boolean; webPort: number; natsCluster?: number; fuzz?: number; fuzzSeed: number; natsRestartDelayMs: number;
+    quietHistory?: boolean; sharedCapture?: boolean; recording: boolean; web?: boolean; webPort: number; natsCluster?: number; fuzz?: number; fuzzSeed: number; natsRestartDelayMs: number;
   }>();
   const outDir = resolve(opts.out);
   const logDir = join(outDir, 'logs');
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
         mkdirSync(dir, { recursive: true });
         await writeTurns(dir, d);
         await writeHistory(dir, d);
-        await writeConversation(dir, d).catch((err) => console.log(`[demo] ${d.deviceId}: conversation.wav not written: ${err.message}`));
+        if (opts.recording) await writeConversation(dir, d).catch((err) => console.log(`[demo] ${d.deviceId}: conversation.wav not written: ${err.message}`));
       }
       console.log('\n' + summaryTable([...monitor.devices.values()]));
       if (!opts.quietHistory) for (const d of monitor.devices.values()) console.log('\n' + historyText(d, process.stdout.columns ?? 100));
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
 
   try {
     await waitForServices(bus, SERVICES);
-    const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: true, acceptNewDevices: Boolean(opts.web) });
+    const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: opts.recording, acceptNewDevices: Boolean(opts.web) });
     monitorRef.current = monitor;
     const keepWriting = opts.web ? new OutputWriter(outDir) : undefined;
     const done = new Promise<string>((resolveDone) => {
