@@ -3,7 +3,7 @@
 // and the same encoded messages, on a LocalConnection instead of a server. What NATS gives the
 // stack and this runner has not: leases (one instance takes every device) and the JetStream
 // histories (turns, microphones, answers: nothing survives a restart). The simulator is its own
-// process, as in the demo. Writes <out>/<device>/turns.jsonl like the demo; exits 0 when every
+// process, as in the demo. Writes <out>/<device>/turns.jsonl and history.jsonl like the demo; exits 0 when every
 // spoken turn was answered, 3 when one was not, 4 on the time limit.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import { VAD_SERVICE } from '@voicebus/vad';
 import { Bus, createLogger, LocalConnection, numberIn, startService, type StartedService } from '@voicebus/runtime/internal';
 import { ConversationMonitor, unansweredTurns } from '../../demo/src/conversation-monitor.ts';
 import { ManagedProcess } from '../../demo/src/managed-process.ts';
-import { writeTurns } from '../../demo/src/outputs.ts';
+import { writeDeviceFiles } from '../../demo/src/outputs.ts';
 import { listeningUrl, nodeCommand, waitForLine } from '../../demo/src/stack.ts';
 
 const opts = new Command('in-process-stack')
@@ -75,11 +75,7 @@ const why = await done;
 for (const s of started.reverse()) await s.stop();
 await sim.stop();
 monitor.flushUnanswered();
-for (const d of monitor.devices.values()) {
-  const dir = join(outDir, d.deviceId);
-  mkdirSync(dir, { recursive: true });
-  await writeTurns(dir, d);
-}
+for (const d of monitor.devices.values()) await writeDeviceFiles(outDir, d, { conversation: false });
 const unanswered = [...monitor.devices.values()].reduce((n, d) => n + unansweredTurns(d.rows).length, 0);
 console.log(`[in-process] ${why}; ${unanswered} unanswered`);
 process.exit(why === 'time limit' ? 4 : unanswered > 0 ? 3 : why === FINISHED ? 0 : 4);

@@ -7,7 +7,7 @@ import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from
 import { ConversationMonitor, unansweredTurns, type DeviceView } from './conversation-monitor.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
-import { writeConversation, writeHistory, writeTurns } from './outputs.ts';
+import { writeDeviceFiles } from './outputs.ts';
 import { listeningUrl, nodeCommand, REPO_ROOT, SERVICES, startStack, usesRealGemini, waitForLine, waitForServices, type ServiceName } from './stack.ts';
 import { historyText, summaryTable } from './summary.ts';
 import { prepareBusCredentials, type BusCredentials } from './bus-credentials.ts';
@@ -149,13 +149,7 @@ async function main(): Promise<void> {
       auth.cleanup();
       const monitor = monitorRef.current!;
       monitor.flushUnanswered();
-      for (const d of monitor.devices.values()) {
-        const dir = join(outDir, d.deviceId);
-        mkdirSync(dir, { recursive: true });
-        await writeTurns(dir, d);
-        await writeHistory(dir, d);
-        if (opts.recording) await writeConversation(dir, d).catch((err) => console.log(`[demo] ${d.deviceId}: conversation.wav not written: ${err.message}`));
-      }
+      for (const d of monitor.devices.values()) await writeDeviceFiles(outDir, d, { conversation: opts.recording });
       console.log('\n' + summaryTable([...monitor.devices.values()]));
       if (!opts.quietHistory) for (const d of monitor.devices.values()) console.log('\n' + historyText(d, process.stdout.columns ?? 100));
       console.log(`\nper device: ${join(outDir, '<device>', '{assistant.wav,conversation.wav,turns.jsonl,history.jsonl}')}`);
@@ -255,12 +249,7 @@ class OutputWriter {
     this.timer = undefined;
     const views = [...this.dirty.values()];
     this.dirty.clear();
-    for (const d of views) {
-      const dir = join(this.outDir, d.deviceId);
-      mkdirSync(dir, { recursive: true });
-      await writeTurns(dir, d);
-      await writeHistory(dir, d);
-    }
+    for (const d of views) await writeDeviceFiles(this.outDir, d, { conversation: false });
   }
 }
 

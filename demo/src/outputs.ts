@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,4 +47,13 @@ export async function writeConversation(dir: string, view: DeviceView): Promise<
   await run('sox', ['-M', user24, assistant, join(dir, 'conversation.wav')]);
   await rm(user24, { force: true });
   return true;
+}
+
+/** A device's files in <outDir>/<device>: turns.jsonl, history.jsonl and, when its microphone was recorded, conversation.wav. */
+export async function writeDeviceFiles(outDir: string, view: DeviceView, options: { conversation: boolean }): Promise<void> {
+  const dir = join(outDir, view.deviceId);
+  mkdirSync(dir, { recursive: true });
+  await writeTurns(dir, view);
+  await writeHistory(dir, view);
+  if (options.conversation) await writeConversation(dir, view).catch((err: Error) => console.log(`[demo] ${view.deviceId}: conversation.wav not written: ${err.message}`));
 }
