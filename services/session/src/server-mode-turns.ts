@@ -5,8 +5,13 @@
  */
 export class ServerModeTurns {
   private turns: { turnId: string; decidedAt: number | undefined }[] = [];
+  /** The latest turns seen start (bounded): one that comes again (a retried stored publish) is not a new turn. */
+  private readonly seen = new Set<string>();
 
   started(turnId: string): void {
+    if (this.seen.has(turnId)) return;
+    this.seen.add(turnId);
+    if (this.seen.size > 32) this.seen.delete(this.seen.values().next().value!);
     this.turns.push({ turnId, decidedAt: undefined });
   }
 

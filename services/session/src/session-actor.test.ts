@@ -177,6 +177,21 @@ describe('SessionActor with a fake live session', () => {
     expect(h.controls()).toEqual([]);
   });
 
+  it('a turn\'s events that come twice (a stored publish retried after an outage, its first attempt delivered) are acted on once', async () => {
+    const h = harness({ interruption: 'immediate' });
+    await h.answering('u1');
+    // The vad's turn.start and turn.end of u1 again, while u1's answer is audible.
+    await h.event(makeEvent('turn.start', { deviceId: 'd', turnId: 'u1', speechStartUs: 1_000_000_000_000, decidedAt: Date.now() }));
+    await h.turnEnd('u1');
+    expect(h.controls()).toEqual([]);
+    expect(h.of('assistant.interrupted')).toEqual([]);
+    expect(h.of('user.turn.dropped')).toEqual([]);
+    // The model heard the turn once.
+    expect(h.live.sent).toEqual(['activityStart', 'audio', 'activityEnd']);
+    await h.model(content({ turnComplete: true }));
+    expect(h.of('assistant.turn.complete')).toEqual([expect.objectContaining({ turnId: 'u1', interrupted: false })]);
+  });
+
   it('a turn that ends here without having started here (a restart mid-turn) is reported lost without an audio history, once', async () => {
     const h = harness({ interruption: 'immediate' });
     await h.audio();

@@ -163,6 +163,10 @@ export class SessionActor implements Actor<SessionMessage> {
         return this.live.open();
       case 'turn.start': {
         if (!this.local) return this.serverModeTurns.started(event.turnId);
+        // The same turn again: a stored publish retried after an outage reached us twice (its
+        // first attempt was delivered, its ack was late). Ids are unique per turn: taken as new,
+        // it would barge in on the answer to itself.
+        if (this.startedTurns.has(event.turnId)) return;
         this.armInactivity();
         await this.live.open();
         this.startedTurns.add(event.turnId);
