@@ -1,6 +1,6 @@
 // The stack's stages wired in one process without NATS, for the benchmarks that compare it with
 // the demo's stack (a process per service on a nats-server): the same services, the same flags
-// and the same encoded messages, on a LocalConnection instead of a server. What NATS gives the
+// and the same encoded messages, on a LocalRouter (libs/runtime) instead of a server. What NATS gives the
 // stack and this runner has not: leases (one instance takes every device) and the JetStream
 // histories (turns, microphones, answers: nothing survives a restart). The simulator is its own
 // process, as in the demo. Writes <out>/<device>/turns.jsonl and history.jsonl like the demo; exits 0 when every
@@ -12,7 +12,7 @@ import { CAPTURE_SERVICE } from '@voicebus/capture';
 import { PLAYBACK_SERVICE } from '@voicebus/playback';
 import { SESSION_SERVICE } from '@voicebus/session';
 import { VAD_SERVICE } from '@voicebus/vad';
-import { Bus, createLogger, LocalConnection, numberIn, startService, type StartedService } from '@voicebus/runtime/internal';
+import { Bus, createLogger, LocalRouter, numberIn, startService, type StartedService } from '@voicebus/runtime/internal';
 import { ConversationMonitor, unansweredTurns } from '../../demo/src/conversation-monitor.ts';
 import { ManagedProcess } from '../../demo/src/managed-process.ts';
 import { writeDeviceFiles } from '../../demo/src/outputs.ts';
@@ -43,20 +43,20 @@ const listening = waitForLine(sim, listeningUrl);
 sim.start();
 const geminiUrl = await listening;
 
-const local = new LocalConnection();
-const connection = local.asNatsConnection();
+const router = new LocalRouter();
 // What the demo's services get from NATS and this process has not is switched off, not failed over to.
 const env: NodeJS.ProcessEnv = { ...process.env, GEMINI_LIVE_URL: geminiUrl, OWNERSHIP: 'none', SERVICE_DISCOVERY: 'off', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-const embedding = { connection, handleSignals: false };
+// Each service its own connection, as each process of the demo has.
+const embedding = () => ({ connection: router.connect(), handleSignals: false });
 const started: StartedService[] = [];
 const envOf = (instanceId: string) => ({ ...env, INSTANCE_ID: instanceId });
-started.push(await startService(VAD_SERVICE, ['--turn-history-s', '0'], envOf('vad'), embedding));
-started.push(await startService(SESSION_SERVICE, ['--audio-history-s', '0'], envOf('session'), embedding));
-started.push(await startService(PLAYBACK_SERVICE, ['--answer-history-s', '0', '--sink', `wav:${outDir}`], envOf('playback'), embedding));
+started.push(await startService(VAD_SERVICE, ['--turn-history-s', '0'], envOf('vad'), embedding()));
+started.push(await startService(SESSION_SERVICE, ['--audio-history-s', '0'], envOf('session'), embedding()));
+started.push(await startService(PLAYBACK_SERVICE, ['--answer-history-s', '0', '--sink', `wav:${outDir}`], envOf('playback'), embedding()));
 
 const log = createLogger({ service: 'in-process', instanceId: 'monitor', level: 'warn' });
-const monitor = new ConversationMonitor(new Bus(connection, { log }), deviceIds, { keepUserAudio: false });
-await local.flush();
+const monitor = new ConversationMonitor(new Bus(router.connect(), { log }), deviceIds, { keepUserAudio: false });
+await router.flush();
 
 const FINISHED = 'finished';
 const done = new Promise<string>((resolveDone) => {
@@ -70,7 +70,7 @@ const done = new Promise<string>((resolveDone) => {
 });
 // The bench's CPU sampler reads this line as the moment the audio starts (see stack-runs.ts).
 console.log(`[demo] started in-process (pid ${process.pid})`);
-started.push(await startService(CAPTURE_SERVICE, deviceIds.flatMap((id) => ['--device', `${id}=file:${resolve(opts.input)}`]), envOf('capture'), embedding));
+started.push(await startService(CAPTURE_SERVICE, deviceIds.flatMap((id) => ['--device', `${id}=file:${resolve(opts.input)}`]), envOf('capture'), embedding()));
 const why = await done;
 for (const s of started.reverse()) await s.stop();
 await sim.stop();

@@ -10,4 +10,4 @@ export { OwnershipGate } from './ownership-gate.ts';
 export { registerService, type ServiceRegistrationOptions } from './service-registration.ts';
 export { Shutdown } from './shutdown.ts';
 export { startService, type EmbeddingOptions, type StartedService } from './service-main.ts';
-export { LocalConnection, subjectMatches } from './local-connection.ts';
+export { LocalRouter, subjectMatches } from './local-connection.ts';

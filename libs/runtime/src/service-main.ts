@@ -1,3 +1,4 @@
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { AudioChunk, EventOnStream, EventStream } from '@voicebus/protocol';
 import { ActorHost, type Actor, type ActorContext, type ActorHostOptions, type Delivery } from './actor-host.ts';
 import { processSpan, type AudioStream, type Received } from './bus.ts';
@@ -6,7 +7,7 @@ import { COMMON_FLAGS, SCALE_OUT_FLAGS, type CommonOptions, type ScaleOutOptions
 import { parseFlags, UsageError, type FlagSpecs } from './flags.ts';
 import { OwnershipGate } from './ownership-gate.ts';
 import { RecoveryHold } from './recovery-hold.ts';
-import { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
+import { startServiceRuntime, type ServiceRuntime } from './service-runtime.ts';
 
 /** Where a subscription's messages go: audio is droppable under overload, events never are. */
 export type Route<M> =
@@ -110,12 +111,10 @@ export async function runService<F, S extends AnyService>(
 /** How a service runs when it is not a process of its own (several in one process). */
 export interface EmbeddingOptions {
   /** The connection instead of dialing NATS_URL (a LocalConnection shared by the services of the process). */
-  connection?: NatsConnectionLike | undefined;
+  connection?: NatsConnection | undefined;
   /** Default true: SIGINT/SIGTERM run the shutdown. A process that hosts several services handles its own. */
   handleSignals?: boolean | undefined;
 }
-
-type NatsConnectionLike = NonNullable<StartServiceOptions['connection']>;
 
 /** A service started by startService: its runtime, and for a ProcessService the exit code it ends with. */
 export interface StartedService {
