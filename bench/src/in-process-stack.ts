@@ -1,10 +1,11 @@
-// The stack's stages wired in one process without NATS, for the benchmarks that compare it with
-// the demo's stack (a process per service on a nats-server): the same services, the same flags
-// and the same encoded messages, on a LocalRouter (libs/runtime) instead of a server. What NATS gives the
-// stack and this runner has not: leases (one instance takes every device) and the JetStream
-// histories (turns, microphones, answers: nothing survives a restart). The simulator is its own
-// process, as in the demo. Writes <out>/<device>/turns.jsonl and history.jsonl like the demo; exits 0 when every
-// spoken turn was answered, 3 when one was not, 4 on the time limit.
+// The stack's stages wired in one process without NATS, for the benchmarks that compare it
+// with the demo's stack (a process per service on a nats-server): the same services, the same
+// flags and the same encoded messages, on a LocalRouter (libs/runtime) instead of a server.
+// What NATS gives the stack and this runner has not: leases (one instance takes every device)
+// and the JetStream histories (turns, microphones, answers: nothing survives a restart). The
+// simulator is its own process, as in the demo. Writes <out>/<device>/turns.jsonl and
+// history.jsonl like the demo; exits 0 when every spoken turn was answered, 3 when one was not,
+// 4 on the time limit.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
