@@ -76,6 +76,8 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   private readonly timings = new Map<string, TurnTiming>();
   /** Turns flushed (barge-in, a withdrawn speculation): their late audio is dropped until the turn is reopened. */
   private readonly flushed = new Set<string>();
+  /** The latest turn decisions heard (bounded; see repeated). */
+  private readonly decisions = new Set<string>();
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
@@ -271,10 +273,12 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
         if ('setOrigin' in this.deps.sink) (this.deps.sink as { setOrigin(us: number): void }).setOrigin(event.firstCaptureTsUs);
         break;
       case 'turn.pause':
+        if (this.repeated(event.type, event.turnId, event.decidedAt)) break;
         this.reopenFlushed(event.turnId);
         this.timing(event.turnId).pauseDecidedAtMs = event.decidedAt;
         break;
       case 'turn.end': {
+        if (this.repeated(event.type, event.turnId, event.decidedAt)) break;
         this.reopenFlushed(event.turnId);
         const t = this.timing(event.turnId);
         t.speechStartUs = event.speechStartUs;
@@ -329,6 +333,19 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
    */
   private reopenFlushed(turnId: string): void {
     if (this.flushed.delete(turnId)) this.timings.delete(turnId);
+  }
+
+  /**
+   * The same decision again (a stored publish retried after an outage reached us twice): a
+   * turn.end repeated after its answer was interrupted would reopen the answer, and the audio
+   * still on its way would play after the barge-in. Each decision has its own time.
+   */
+  private repeated(type: string, turnId: string, decidedAt: number): boolean {
+    const key = `${type} ${turnId} ${decidedAt}`;
+    if (this.decisions.has(key)) return true;
+    this.decisions.add(key);
+    if (this.decisions.size > 64) this.decisions.delete(this.decisions.values().next().value!);
+    return false;
   }
 
   /** A device that plays for itself: returns true for what it handled (its own playback events, commands it obeys itself). */
