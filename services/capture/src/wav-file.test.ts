@@ -75,3 +75,24 @@ describe('WAV input', () => {
     await expect(readWavAs16kMono(junk)).rejects.toThrow(/not a WAV file/);
   });
 });
+
+describe('WAV file sources of one process', () => {
+  it('devices playing the same file share one decoded copy, held while one of them plays it', async () => {
+    const { WavFileSource, filesHeld } = await import('./sources.ts');
+    const a = new WavFileSource(speech).read()[Symbol.asyncIterator]();
+    const b = new WavFileSource(speech).read()[Symbol.asyncIterator]();
+    const first = await a.next();
+    const second = await b.next();
+    expect(first.value).toBe(second.value); // the same samples, not a copy per device
+    expect(filesHeld()).toBe(1);
+    expect((await a.next()).done).toBe(true);
+    expect(filesHeld()).toBe(1); // b still plays it
+    expect((await b.next()).done).toBe(true);
+    expect(filesHeld()).toBe(0);
+    // Played again later: decoded again (the file may have changed meanwhile).
+    const c = new WavFileSource(speech).read()[Symbol.asyncIterator]();
+    expect((await c.next()).value).not.toBe(first.value);
+    await c.return?.(undefined);
+    expect(filesHeld()).toBe(0);
+  });
+});
