@@ -81,11 +81,25 @@ export class AudioGaps {
    */
   async missingBefore(next: Position, log: Logger, now = Date.now()): Promise<AudioChunk[]> {
     const last = this.last;
+    if (!last) return [];
+    return this.read({ seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) }, next, log, now);
+  }
+
+  /**
+   * The chunks numbered before `next` (from 0) captured within maxGapMs before it: the start of
+   * a run that numbers its own chunks (an answer) of which nothing was heard. The consumer
+   * keeps those of its run (an answer's turn id); the same rules as missingBefore.
+   */
+  async missingFromStart(next: Position, log: Logger, now = Date.now()): Promise<AudioChunk[]> {
+    if (next.seq === 0) return [];
+    return this.read({ seq: -1, captureTsUs: next.captureTsUs - this.options.maxGapMs * 1000 }, next, log, now);
+  }
+
+  private async read(after: Position, next: Position, log: Logger, now: number): Promise<AudioChunk[]> {
     // A gap the consumer's own mailbox made since the last chunk it heard (it fell behind and
     // dropped the oldest audio) is left alone: reading it back would undo the shedding.
-    if (this.shedSinceHeard || !last || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
+    if (this.shedSinceHeard || !this.history || now - this.lastReadAt < this.options.minIntervalMs) return [];
     this.lastReadAt = now;
-    const after = { seq: last.seq, captureTsUs: Math.max(last.captureTsUs, next.captureTsUs - this.options.maxGapMs * 1000) };
     try {
       return await this.history.missing(this.deviceId, after, next);
     } catch (err) {

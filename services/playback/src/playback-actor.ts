@@ -220,9 +220,13 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     if (this.heardAudio.alreadyHeard(chunk)) return;
     // Numbers missing within the answer: this subscription came back after some of it went by
     // (its cluster node died); the answer history has them, and they play first, in order.
-    // An answer numbers its own chunks, so only a jump within the answer heard last counts.
-    if (turnId === this.lastHeardTurn && this.heardAudio.isGapBefore(chunk)) {
-      return this.heardAudio.missingBefore(chunk, this.log).then((missing) => {
+    // An answer numbers its own chunks from 0: a jump within the answer heard last, or a first
+    // chunk heard of an answer that is not its first (its start went by), is what is missing.
+    // An answer resumed from the history at start-up (resume) is not started here.
+    const startMissed = turnId !== this.lastHeardTurn && chunk.seq > 0 && turnId !== this.resumed?.turnId;
+    if (startMissed || (turnId === this.lastHeardTurn && this.heardAudio.isGapBefore(chunk))) {
+      const read = startMissed ? this.heardAudio.missingFromStart(chunk, this.log) : this.heardAudio.missingBefore(chunk, this.log);
+      return read.then((missing) => {
         const filled = missing.filter((c) => c.turnId === turnId);
         if (filled.length > 0) this.log.info({ turnId, chunks: filled.length }, 'answer audio read back from the answer history: a gap in what arrived');
         for (const c of filled) this.play(c, turnId, receivedAtUs, parent);

@@ -71,4 +71,27 @@ describe('playback: a gap in an answer\'s audio (its subscription came back late
     else expect(p.played).toEqual([...chunks.slice(0, 5), ...chunks.slice(12)].flatMap((c) => [...c.pcm]));
     await host.close();
   });
+
+  it.each([
+    ['its first chunks, of an answer nothing of which was heard, are read back and played first', true],
+    ['without the history, the answer starts where it was first heard', false],
+  ])('%s', async (_name, withHistory) => {
+    const deviceId = `start-${withHistory}`;
+    // An earlier answer of the device, heard whole: its chunks (numbered 0-2 too) are not this one's.
+    const before = answer(`${deviceId}-0`, 3);
+    const turnId = `${deviceId}-1`;
+    const chunks = answer(turnId, 12);
+    for (const c of [...before, ...chunks]) await bus.storeAudio(deviceId, 'audio.out', c, ANSWER_HISTORY_STREAM);
+    const p = await playback(deviceId, withHistory);
+    for (const c of before) p.deliver(c);
+    p.host.deliver(deviceId, { message: { kind: 'event', event: makeEvent('assistant.turn.complete', { deviceId, turnId: `${deviceId}-0`, interrupted: false, audioMs: 120 }) }, droppable: false });
+    await p.finished(`${deviceId}-0`);
+    p.played.length = 0;
+    // 0-3 of the next answer went by while this subscription was away.
+    for (const c of chunks.slice(4)) p.deliver(c);
+    p.host.deliver(deviceId, { message: { kind: 'event', event: makeEvent('assistant.turn.complete', { deviceId, turnId, interrupted: false, audioMs: 480 }) }, droppable: false });
+    await p.finished(turnId);
+    expect(p.played).toEqual((withHistory ? chunks : chunks.slice(4)).flatMap((c) => [...c.pcm]));
+    await p.host.close();
+  });
 });
