@@ -108,3 +108,22 @@ describe('DeviceOwnership fair share', () => {
     await nc.drain();
   });
 });
+
+describe('DeviceOwnership start-up of several services at once', () => {
+  // nats-server 2.9 answered a racing create with "subjects overlap" once in CI, under load; on a
+  // quiet machine this does not fail without the retry (createRacing), it guards concurrent starts.
+  it('every one of several instances creating the lease bucket at the same moment starts', async () => {
+    for (let round = 0; round < 5; round++) {
+      const bucket = `race_${round}`;
+      const conns = await Promise.all(Array.from({ length: 6 }, (_, i) => connectNats({ servers: server.url, name: `racer-${round}-${i}` })));
+      try {
+        const started = await Promise.allSettled(conns.map((nc, i) => DeviceOwnership.start(nc, { service: `svc${i % 3}`, instanceId: `i${i}`, ttlMs: 60_000, bucket }, memoryLogger().log)));
+        const failed = started.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason));
+        expect(failed, `round ${round}`).toEqual([]);
+        for (const s of started) if (s.status === 'fulfilled') await s.value.releaseAll();
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+      }
+    }
+  });
+});

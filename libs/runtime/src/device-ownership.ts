@@ -66,6 +66,24 @@ function parseLease(bytes: Uint8Array): LeaseValue | undefined {
 }
 
 /**
+ * Every service of a stack creates the lease bucket as it starts, so several do at the same
+ * moment; nats-server 2.9 may answer the loser of two racing creates with "subjects overlap
+ * with an existing stream" (the winner's stream, being made with the same name and subjects:
+ * seen once in CI, under load). Asked again, the create finds the bucket as it wants it. Any
+ * other error, or this one three times, is the caller's.
+ */
+async function createRacing<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= 3 || !/subjects overlap with an existing stream/i.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+/**
  * Per-device ownership across the instances of one service, coordinated by NATS itself: a
  * lease per (service, device) in a JetStream KV bucket whose TTL is the lease time. `create`
  * acquires (only one instance can), a revision-checked `update` renews (a renewal that finds
@@ -115,7 +133,7 @@ export class DeviceOwnership implements LeaseFencing {
     // next heartbeat retries over the reconnected connection instead of waiting 5 s.
     // Creating a replicated bucket is slower (the meta leader places it, its own group elects a
     // leader), so only that request gets the default timeout.
-    await new Kvm(nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1, replicas: opts.replicas });
+    await createRacing(() => new Kvm(nc as never).create(opts.bucket, { ttl: opts.ttlMs, history: 1, replicas: opts.replicas }));
     const kv = await new Kvm(jetstream(nc as never, { timeout: Math.max(500, Math.floor(opts.ttlMs / 2)) })).open(opts.bucket);
     const own = new DeviceOwnership(kv, opts, log, metrics);
     await own.watch();
