@@ -19,8 +19,6 @@ export class LocalRouter {
   private scheduled = false;
   private readonly idleWaiters: (() => void)[] = [];
   private nextSid = 1;
-  /** Messages published so far (tests and the bench read it). */
-  published = 0;
 
   /** A client connection, as the Bus and the services take one: only the calls they make are there. */
   connect(): NatsConnection {
@@ -32,7 +30,6 @@ export class LocalRouter {
     // A copy, as the client's write to its socket is: an audio chunk's body is a view of the
     // publisher's samples, which it may reuse once publish returns.
     const data = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload ? new Uint8Array(payload) : new Uint8Array(0);
-    this.published++;
     this.queue.push(new LocalMsg(this, subject, data, options.headers, options.reply));
     if (!this.scheduled) {
       this.scheduled = true;
@@ -77,18 +74,20 @@ export class LocalRouter {
     // Handlers publish too: what they publish joins the end of this queue, in order.
     for (let i = 0; i < this.queue.length; i++) {
       const msg = this.queue[i]!;
-      const groups = new Map<string, LocalSubscription[]>();
+      // Made only for a subject with queue subscribers (none of the stack's audio has them).
+      let groups: Map<string, LocalSubscription[]> | undefined;
       for (const sub of this.matching(msg.subject)) {
         if (sub.queue === undefined) {
           sub.deliver(msg);
           continue;
         }
+        groups ??= new Map();
         const members = groups.get(sub.queue) ?? [];
         members.push(sub);
         groups.set(sub.queue, members);
       }
       // A queue group gets each message once, at one member chosen at random (as nats-server does).
-      for (const members of groups.values()) members[Math.floor(Math.random() * members.length)]!.deliver(msg);
+      for (const members of groups?.values() ?? []) members[Math.floor(Math.random() * members.length)]!.deliver(msg);
     }
     this.queue.length = 0;
     this.scheduled = false;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { describe, expect, it } from 'vitest';
 import { CaptureSourceError } from './errors.ts';
+import { filesHeld, WavFileSource } from './sources.ts';
 import { readWavAs16kMono } from './wav-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'capture-wav-'));
@@ -78,7 +79,6 @@ describe('WAV input', () => {
 
 describe('WAV file sources of one process', () => {
   it('devices playing the same file share one decoded copy, held while one of them plays it', async () => {
-    const { WavFileSource, filesHeld } = await import('./sources.ts');
     const a = new WavFileSource(speech).read()[Symbol.asyncIterator]();
     const b = new WavFileSource(speech).read()[Symbol.asyncIterator]();
     const first = await a.next();

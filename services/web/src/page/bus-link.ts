@@ -66,8 +66,6 @@ export class BusLink {
   private stopped = false;
   private online = false;
   private outageListener: OutageListener | undefined;
-  /** The listener was told the bus is away and not yet that it is back. */
-  private outageTold = false;
   attempts = 0;
 
   constructor(hooks: { grant: () => Promise<DeviceGrant>; status: (s: LinkStatus) => void; connected: () => void; serverError: (err: Error) => void }, options: Partial<BusLinkOptions> = {}) {
@@ -105,19 +103,7 @@ export class BusLink {
    */
   onOutage(listener: OutageListener): void {
     this.outageListener = listener;
-    if (!this.online) this.lost();
-  }
-
-  private lost(): void {
-    if (this.outageTold) return;
-    this.outageTold = true;
-    this.outageListener?.disconnected();
-  }
-
-  private back(): void {
-    if (!this.outageTold) return;
-    this.outageTold = false;
-    this.outageListener?.reconnected();
+    if (!this.online) listener.disconnected();
   }
 
   /**
@@ -183,12 +169,14 @@ export class BusLink {
       for (const w of this.wanted) this.attach(nc, w);
       this.online = true;
       this.onStatus({ kind: 'connected', server: this.grant.natsWsUrl, reconnected: this.attempts > 1 });
-      this.back();
+      // Also the first connection: the hold was told the bus is away when it registered, and it
+      // ignores a return it was not told of (nothing held).
+      this.outageListener?.reconnected();
       this.onConnected();
       void this.watch(nc);
       const closed = await nc.closed();
       this.online = false;
-      if (!this.stopped) this.lost();
+      if (!this.stopped) this.outageListener?.disconnected();
       if (this.stopped) break;
       this.onStatus({ kind: 'unreachable', attempt: this.attempts, retryInMs: 0, reason: closed ? closed.message : 'connection closed' });
     }
@@ -199,12 +187,12 @@ export class BusLink {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnecting') {
         this.online = false;
-        this.lost();
+        this.outageListener?.disconnected();
         this.onStatus({ kind: 'reconnecting' });
       } else if (s.type === 'reconnect') {
         this.online = true;
         this.onStatus({ kind: 'connected', server: this.grant?.natsWsUrl ?? '', reconnected: true });
-        this.back();
+        this.outageListener?.reconnected();
         this.onConnected();
       } else if (s.type === 'error') this.onServerError(s.error);
     }
