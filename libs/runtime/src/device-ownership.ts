@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { KV_BUCKETS } from '@voicebus/protocol';
 import type { LeaseFencing } from './bus.ts';
 import type { VoiceMetrics } from './metrics.ts';
+import { createRacing } from './jetstream-create.ts';
 
 export interface OwnershipOptions {
   service: string;
@@ -62,24 +63,6 @@ function parseLease(bytes: Uint8Array): LeaseValue | undefined {
     return JSON.parse(decoder.decode(bytes)) as LeaseValue;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Every service of a stack creates the lease bucket as it starts, so several do at the same
- * moment; nats-server 2.9 may answer the loser of two racing creates with "subjects overlap
- * with an existing stream" (the winner's stream, being made with the same name and subjects:
- * seen once in CI, under load). Asked again, the create finds the bucket as it wants it. Any
- * other error, or this one three times, is the caller's.
- */
-async function createRacing<T>(create: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await create();
-    } catch (err) {
-      if (attempt >= 3 || !/subjects overlap with an existing stream/i.test((err as Error).message)) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
-    }
   }
 }
 

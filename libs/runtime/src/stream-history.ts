@@ -1,6 +1,7 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg, type StoredMsg, type StreamInfo } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import { createRacing } from './jetstream-create.ts';
 
 export interface StreamHistoryOptions {
   /** The JetStream stream's name (the protocol names each: AUDIO_HISTORY_STREAM, TURN_HISTORY_STREAM). */
@@ -139,7 +140,8 @@ async function ensureStream(nc: NatsConnection, opts: StreamHistoryOptions): Pro
   try {
     await jsm.streams.info(opts.stream);
   } catch {
-    await jsm.streams.add({
+    // Another instance may be making it at the same moment (a scaled service starting).
+    await createRacing(() => jsm.streams.add({
       name: opts.stream,
       subjects: opts.subjects,
       storage: StorageType.Memory,
@@ -149,6 +151,6 @@ async function ensureStream(nc: NatsConnection, opts: StreamHistoryOptions): Pro
       num_replicas: opts.replicas,
       ...(opts.maxBytes !== undefined ? { max_bytes: opts.maxBytes } : {}),
       ...(opts.maxMsgsPerSubject !== undefined ? { max_msgs_per_subject: opts.maxMsgsPerSubject } : {}),
-    });
+    }));
   }
 }

@@ -1,5 +1,5 @@
 import { Kvm, type KV } from '@nats-io/kv';
-import type { Bus, Logger } from '@voicebus/runtime';
+import { createRacing, type Bus, type Logger } from '@voicebus/runtime';
 import { KV_BUCKETS } from '@voicebus/protocol';
 
 /**
@@ -19,7 +19,8 @@ export class ResumptionStore {
   /** `replicas`: how many nodes of a JetStream cluster keep the bucket (1 on a single server). */
   static async open(bus: Bus, log: Logger, replicas = 1): Promise<ResumptionStore> {
     try {
-      return new ResumptionStore(await new Kvm(bus.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1, replicas }), log);
+      // Two session instances starting together both make the bucket.
+      return new ResumptionStore(await createRacing(() => new Kvm(bus.nc as never).create(KV_BUCKETS.sessions, { ttl: 2 * 3600_000, history: 1, replicas })), log);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'no KV for resumption handles (JetStream?): kept in memory only');
       return new ResumptionStore(undefined, log);
