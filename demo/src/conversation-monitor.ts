@@ -95,18 +95,16 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   private readonly acceptNewDevices: boolean;
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
+  /** The events taken lately, as their JSON: one read back from a history, or sent twice, counts once. */
+  private readonly seen = new Set<string>();
 
   constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean; acceptNewDevices?: boolean }) {
     super();
     this.keepUserAudio = options.keepUserAudio;
     this.acceptNewDevices = options.acceptNewDevices ?? false;
     for (const id of deviceIds) this.devices.set(id, this.emptyView(id));
-    const onEvent = (event: VoiceEvent) => {
-      this.lastEventAt = Date.now();
-      this.onEvent(event);
-    };
     for (const stream of [STREAMS.capture, STREAMS.vad, STREAMS.turn, STREAMS.session, STREAMS.playback, STREAMS.control] as const) {
-      bus.subscribeEvents(stream, onEvent);
+      bus.subscribeEvents(stream, (event) => this.take(event));
     }
     if (this.keepUserAudio) {
       bus.subscribeAudio('audio.in', (chunk, meta) => this.devices.get(meta.deviceId)?.userAudio.push(chunk));
@@ -141,6 +139,19 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   get finished(): boolean {
     for (const d of this.devices.values()) if (!d.ended || d.pending.size > 0 || d.assistantActive) return false;
     return true;
+  }
+
+  /**
+   * An event, live or read back after the monitor's own connection came back (MissedEvents):
+   * the same event twice is taken once.
+   */
+  take(event: VoiceEvent): void {
+    const key = JSON.stringify(event);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!);
+    this.lastEventAt = Date.now();
+    this.onEvent(event);
   }
 
   private onEvent(event: VoiceEvent): void {
@@ -266,6 +277,9 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
     for (const d of this.devices.values()) for (const turnId of [...d.pending]) this.settle(d, turnId, false);
   }
 }
+
+/** Events remembered for the dedupe: minutes of a few devices' events, seconds of a hundred's. */
+const SEEN_KEPT = 20_000;
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const round3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -5,6 +5,7 @@ import { faultsOption } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
 import { ConversationMonitor, unansweredTurns, type DeviceView } from './conversation-monitor.ts';
+import { MissedEvents } from './missed-events.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
 import { writeDeviceFiles } from './outputs.ts';
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   const bus = new Bus(nc, { log, fencing: leases });
   const captures: ManagedProcess[] = [];
   let fuzz: DemoFuzz | undefined;
+  let missed: MissedEvents | undefined;
   /** With --fuzz: whether the stack held (undefined without it); no report is not holding. */
   let fuzzHeld: boolean | undefined;
   let stopping: Promise<void> | undefined;
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
         });
       }
       await Promise.all(captures.map((c) => c.stop()));
+      await missed?.settled();
       await bus.drain();
       await stack.stop();
       auth.cleanup();
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     await waitForServices(bus, SERVICES);
     const monitor = new ConversationMonitor(bus, deviceIds, { keepUserAudio: opts.recording, acceptNewDevices: Boolean(opts.web) });
     monitorRef.current = monitor;
+    missed = new MissedEvents(bus, (event) => monitor.take(event), log);
     const keepWriting = opts.web ? new OutputWriter(outDir) : undefined;
     const done = new Promise<string>((resolveDone) => {
       monitor.on('change', (d) => {

@@ -6,8 +6,8 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { SECRETS_LAYOUT, runBusAuth, type ServiceRole } from '@voicebus/bus-auth';
 import { Kvm } from '@nats-io/kv';
 import { startLocalNatsServer, type NatsServer } from '@voicebus/nats-launcher';
-import { KV_BUCKETS } from '@voicebus/protocol';
-import { DeviceOwnership } from '@voicebus/runtime/internal';
+import { allDevicesSubject, deviceSubject, encodeEvent, KV_BUCKETS, makeEvent, STREAMS, TURN_HISTORY_STREAM } from '@voicebus/protocol';
+import { DeviceOwnership, StreamHistory } from '@voicebus/runtime/internal';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -218,6 +218,30 @@ describe('NATS permissions: infra/nats/nats.conf in operator mode with bus-auth 
     } finally {
       for (const o of owners) await o.releaseAll();
     }
+  });
+
+  it('an observer reads back the turn history the vad keeps (what it missed while cut off), and cannot make, purge or write it', async () => {
+    const log = memoryLogger().log;
+    const vad = await asService('vad');
+    const observer = await asService('observer');
+    await StreamHistory.open(vad.nc, log, { stream: TURN_HISTORY_STREAM, subjects: [allDevicesSubject(STREAMS.turn)] }, '');
+    const event = makeEvent('turn.start', { deviceId: 'dev2', turnId: 'dev2-t1', speechStartUs: Date.now() * 1000, decidedAt: Date.now() });
+    vad.nc.publish(deviceSubject('dev2', STREAMS.turn), encodeEvent(event));
+    await settle(vad);
+    const history = await StreamHistory.find(observer.nc, TURN_HISTORY_STREAM);
+    expect(history, 'the observer finds the stream').toBeDefined();
+    const read: string[] = [];
+    await history!.read(undefined, Date.now() - 60_000, (m) => void read.push(m.subject));
+    expect(read).toContain(deviceSubject('dev2', STREAMS.turn));
+    await expect(observer.nc.request(`$JS.API.STREAM.PURGE.${TURN_HISTORY_STREAM}`, '', { timeout: 1000 })).rejects.toThrow(/permission|timeout/i);
+    await expect(observer.nc.request(`$JS.API.STREAM.CREATE.VOICEBUS_MINE`, JSON.stringify({ name: 'VOICEBUS_MINE', subjects: ['voice.v1.*.turn'] }), { timeout: 1000 })).rejects.toThrow(/permission|timeout/i);
+    observer.nc.publish(deviceSubject('dev2', STREAMS.turn), encodeEvent(event));
+    await settle(observer, vad);
+    expect(observer.denied).toEqual([
+      `publish $JS.API.STREAM.PURGE.${TURN_HISTORY_STREAM}`,
+      'publish $JS.API.STREAM.CREATE.VOICEBUS_MINE',
+      'publish voice.v1.dev2.turn',
+    ]);
   });
 
   it('a device cannot answer service discovery', async () => {

@@ -121,9 +121,12 @@ export const SERVICE_PERMISSIONS = {
     subscribe: [...DISCOVERY, 'voicebus.web.>', '_INBOX.>'],
     allowResponses: true,
   },
-  /** Observers (the demo's monitor, dashboards): read everything (the leases too), write nothing. */
+  /**
+   * Observers (the demo's monitor, dashboards): read everything (the leases too), write
+   * nothing. The event histories too: an observer cut off reads back what it missed.
+   */
   observer: {
-    publish: [...DISCOVERY, 'voicebus.*.status', 'voicebus.*.*.status', JS_INFO, ...kv(KV_BUCKETS.owners, undefined)],
+    publish: [...DISCOVERY, 'voicebus.*.status', 'voicebus.*.*.status', JS_INFO, ...kv(KV_BUCKETS.owners, undefined), ...findStream(TURN_HISTORY_STREAM), ...findStream(ANSWER_HISTORY_STREAM), ...findStream(DEVICE_REGISTRY_STREAM)],
     subscribe: [`${SUBJECT_PREFIX}.>`, '_INBOX.>'],
     allowResponses: true,
   },

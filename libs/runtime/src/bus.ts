@@ -308,7 +308,30 @@ export class Bus {
     handler: (event: EventOnStream<S>, meta: Received) => void,
     options: SubscribeOptions = {},
   ): Subscription {
-    return this.subscribe(stream, options, (msg, meta) => {
+    return this.subscribe(stream, options, this.eventsTo(stream, handler));
+  }
+
+  /**
+   * An event read back from a JetStream history (a reader that was cut off catching up),
+   * through the checks a live one passes: its subject, its fence, its shape, its device. A
+   * message of another stream is refused as one of the wrong shape would be.
+   */
+  receiveStoredEvent<S extends EventStream>(stream: S, msg: Pick<Msg, 'subject' | 'data' | 'headers'>, handler: (event: EventOnStream<S>, meta: Received) => void): void {
+    let on: Stream | undefined;
+    try {
+      on = parseSubject(msg.subject).stream;
+    } catch {
+      on = undefined; // receive refuses the subject
+    }
+    if (on !== undefined && on !== stream) {
+      this.reject(`event:${stream}:other-stream`, new Error(`${msg.subject} is not a ${stream} subject`), msg.subject);
+      return;
+    }
+    this.receive(msg, this.eventsTo(stream, handler));
+  }
+
+  private eventsTo<S extends EventStream>(stream: S, handler: (event: EventOnStream<S>, meta: Received) => void): (msg: Pick<Msg, 'subject' | 'data'>, meta: Received) => void {
+    return (msg, meta) => {
       let event: EventOnStream<S>;
       try {
         event = decodeEvent(stream, msg.data);
@@ -322,7 +345,7 @@ export class Bus {
         return;
       }
       handler(event, meta);
-    });
+    };
   }
 
   /** Subscribes to an audio stream of every device (or one), delivering only valid chunks. */
@@ -349,45 +372,50 @@ export class Bus {
           this.log.warn({ err, subject }, 'subscription error');
           return;
         }
-        let deviceId: string;
-        try {
-          deviceId = parseSubject(msg.subject).deviceId;
-        } catch (e) {
-          this.reject('subject', e as InvalidSubjectError, msg.subject);
-          return;
-        }
-        const leaseRaw = msg.headers?.get(HEADERS.lease) ?? '';
-        let lease: number | undefined;
-        if (leaseRaw !== '') {
-          // A fence that cannot be read cannot be checked: refused, not taken as no fence.
-          const fence = LEASE_HEADER.exec(leaseRaw);
-          if (!fence || !Number.isSafeInteger(Number(fence[2]))) {
-            this.reject('bad-lease', new Error(`${HEADERS.lease}=${JSON.stringify(leaseRaw.slice(0, 80))} is not <service>:<token>`), msg.subject);
-            return;
-          }
-          lease = Number(fence[2]);
-          // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
-          if (this.fencing?.isStale(fence[1]!, deviceId, lease)) {
-            this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
-            return;
-          }
-        }
-        const meta: Received = {
-          chunkTraced: msg.headers?.get(CHUNK_SPAN_HEADER) === '1',
-          subject: msg.subject,
-          deviceId,
-          parent: extractTraceContext(msg.headers),
-          headers: msg.headers,
-          lease,
-        };
-        try {
-          deliver(msg, meta);
-        } catch (e) {
-          // A handler must never take the subscription down with it.
-          this.log.error({ err: e, subject: msg.subject }, 'message handler threw');
-        }
+        this.receive(msg, deliver);
       },
     });
+  }
+
+  /** The checks every message passes before a handler sees it: its subject, then its fence. */
+  private receive<M extends Pick<Msg, 'subject' | 'data' | 'headers'>>(msg: M, deliver: (msg: M, meta: Received) => void): void {
+    let deviceId: string;
+    try {
+      deviceId = parseSubject(msg.subject).deviceId;
+    } catch (e) {
+      this.reject('subject', e as InvalidSubjectError, msg.subject);
+      return;
+    }
+    const leaseRaw = msg.headers?.get(HEADERS.lease) ?? '';
+    let lease: number | undefined;
+    if (leaseRaw !== '') {
+      // A fence that cannot be read cannot be checked: refused, not taken as no fence.
+      const fence = LEASE_HEADER.exec(leaseRaw);
+      if (!fence || !Number.isSafeInteger(Number(fence[2]))) {
+        this.reject('bad-lease', new Error(`${HEADERS.lease}=${JSON.stringify(leaseRaw.slice(0, 80))} is not <service>:<token>`), msg.subject);
+        return;
+      }
+      lease = Number(fence[2]);
+      // Fencing: a publisher that lost its lease (paused, cut off) is not listened to.
+      if (this.fencing?.isStale(fence[1]!, deviceId, lease)) {
+        this.reject('fenced', new Error(`stale lease ${leaseRaw}`), msg.subject);
+        return;
+      }
+    }
+    const meta: Received = {
+      chunkTraced: msg.headers?.get(CHUNK_SPAN_HEADER) === '1',
+      subject: msg.subject,
+      deviceId,
+      parent: extractTraceContext(msg.headers),
+      headers: msg.headers,
+      lease,
+    };
+    try {
+      deliver(msg, meta);
+    } catch (e) {
+      // A handler must never take the subscription down with it.
+      this.log.error({ err: e, subject: msg.subject }, 'message handler threw');
+    }
   }
 
   private reject(kind: string, err: unknown, subject: string): void {
