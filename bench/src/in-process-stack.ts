@@ -14,7 +14,8 @@ import { PLAYBACK_SERVICE } from '@voicebus/playback';
 import { SESSION_SERVICE } from '@voicebus/session';
 import { VAD_SERVICE } from '@voicebus/vad';
 import { Bus, createLogger, LocalRouter, numberIn, startService, type StartedService } from '@voicebus/runtime/internal';
-import { ConversationMonitor, unansweredTurns } from '../../demo/src/conversation-monitor.ts';
+import { ConversationMonitor } from '../../demo/src/conversation-monitor.ts';
+import { runEnded, runExitCode } from '../../demo/src/run-end.ts';
 import { ManagedProcess } from '../../demo/src/managed-process.ts';
 import { writeDeviceFiles } from '../../demo/src/outputs.ts';
 import { listeningUrl, nodeCommand, waitForLine } from '../../demo/src/stack.ts';
@@ -59,16 +60,7 @@ const log = createLogger({ service: 'in-process', instanceId: 'monitor', level: 
 const monitor = new ConversationMonitor(new Bus(router.connect(), { log }), deviceIds, { keepUserAudio: false });
 await router.flush();
 
-const FINISHED = 'finished';
-const done = new Promise<string>((resolveDone) => {
-  monitor.on('change', () => {
-    if (monitor.finished) resolveDone(FINISHED);
-  });
-  setTimeout(() => resolveDone('time limit'), opts.timeoutS * 1000).unref();
-  setInterval(() => {
-    if (monitor.allInputsEnded && Date.now() - monitor.lastEventAt > 15_000) resolveDone('quiet');
-  }, 1000).unref();
-});
+const done = runEnded(monitor, opts.timeoutS);
 // The bench's CPU sampler reads this line as the moment the audio starts (see stack-runs.ts).
 console.log(`[demo] started in-process (pid ${process.pid})`);
 started.push(await startService(CAPTURE_SERVICE, deviceIds.flatMap((id) => ['--device', `${id}=file:${resolve(opts.input)}`]), envOf('capture'), embedding()));
@@ -77,6 +69,5 @@ for (const s of started.reverse()) await s.stop();
 await sim.stop();
 monitor.flushUnanswered();
 for (const d of monitor.devices.values()) await writeDeviceFiles(outDir, d, { conversation: false });
-const unanswered = [...monitor.devices.values()].reduce((n, d) => n + unansweredTurns(d.rows).length, 0);
-console.log(`[in-process] ${why}; ${unanswered} unanswered`);
-process.exit(why === 'time limit' ? 4 : unanswered > 0 ? 3 : why === FINISHED ? 0 : 4);
+console.log(`[in-process] ${why}`);
+process.exit(runExitCode(why, [...monitor.devices.values()], (line) => console.log(`[in-process] ${line}`)));

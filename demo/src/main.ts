@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { faultsOption } from '@voicebus/gemini-live-sim';
 import { Bus, connectNats, createLogger, DeviceOwnership, numberIn } from '@voicebus/runtime/internal';
 import { ENDPOINTING_MODES, INTERRUPTION_STRATEGIES, TURN_DETECTION_MODES } from '@voicebus/protocol';
-import { ConversationMonitor, unansweredTurns, type DeviceView } from './conversation-monitor.ts';
+import { ConversationMonitor, type DeviceView } from './conversation-monitor.ts';
+import { RUN_END, runEnded, runExitCode } from './run-end.ts';
 import { MissedEvents } from './missed-events.ts';
 import { LiveView } from './live-view.ts';
 import { ManagedProcess, type ManagedProcessEvent } from './managed-process.ts';
@@ -168,19 +169,15 @@ async function main(): Promise<void> {
     monitorRef.current = monitor;
     missed = new MissedEvents(bus, (event) => monitor.take(event), log);
     const keepWriting = opts.web ? new OutputWriter(outDir) : undefined;
-    const done = new Promise<string>((resolveDone) => {
-      monitor.on('change', (d) => {
-        view.changed(d);
-        keepWriting?.changed(d);
-        if (!opts.web && monitor.finished) resolveDone(FINISHED);
-      });
-      monitor.on('row', (d, row) => view.turn(d, row));
-      setTimeout(() => resolveDone(opts.web ? WEB_TIME_LIMIT : `time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000).unref();
-      // A turn nobody answers (a lost session, a restarted service) must not keep the demo up forever.
-      setInterval(() => {
-        if (!opts.web && monitor.allInputsEnded && Date.now() - monitor.lastEventAt > 15_000) resolveDone('inputs ended and nothing happened for 15 s');
-      }, 1000).unref();
+    monitor.on('change', (d) => {
+      view.changed(d);
+      keepWriting?.changed(d);
     });
+    monitor.on('row', (d, row) => view.turn(d, row));
+    // Browsers come and go: a web demo runs until it is stopped or its time limit.
+    const done: Promise<string> = opts.web
+      ? new Promise((resolveDone) => setTimeout(() => resolveDone(RUN_END.webTimeLimit), opts.timeoutS * 1000).unref())
+      : runEnded(monitor, opts.timeoutS);
     if (opts.web) {
       const web = startWebService(stack.natsUrl, stack.natsWsUrl, auth, opts.webPort, env, logDir, onProcessEvent);
       captures.push(web.process);
@@ -204,7 +201,7 @@ async function main(): Promise<void> {
     if (opts.fuzz !== undefined) fuzz = await DemoFuzz.start(stack.natsUrl, auth, nc, { deviceId: deviceIds[0]!, ratePerS: opts.fuzz, seed: opts.fuzzSeed });
     const why = await done;
     await finish(why);
-    const code = exitCode(why, [...monitorRef.current!.devices.values()]);
+    const code = runExitCode(why, [...monitorRef.current!.devices.values()], (line) => console.log(`[demo] ${line}`));
     process.exit(code === 0 && fuzzHeld === false ? 5 : code);
   } catch (err) {
     view.stop();
@@ -214,9 +211,6 @@ async function main(): Promise<void> {
   }
 }
 
-const FINISHED = 'every input ended and every answer was played';
-/** `--web` runs until it is stopped: its time limit is its normal end. */
-const WEB_TIME_LIMIT = 'the --timeout-s of the web demo passed';
 
 /** The web service, supervised like the others; resolves its page's URL once it listens. */
 function startWebService(natsUrl: string, natsWsUrl: string | undefined, auth: BusCredentials, port: number, env: NodeJS.ProcessEnv, logDir: string, onEvent: (e: ManagedProcessEvent) => void) {
@@ -255,20 +249,6 @@ class OutputWriter {
     this.dirty.clear();
     for (const d of views) await writeDeviceFiles(this.outDir, d, { conversation: false });
   }
-}
-
-/**
- * The exit code tells the truth: 0 when the run finished and every spoken turn was answered
- * (a false interruption is not a spoken turn), 3 when one went unanswered (the run then ends
- * when things went quiet), 4 when it ended on its time limit, or went quiet with no turn to
- * blame (an answer still owed); with --fuzz, 5 when the stack did not hold (see fuzz-report.ts).
- */
-function exitCode(why: string, devices: DeviceView[]): number {
-  const unanswered = devices.flatMap((d) => unansweredTurns(d.rows).map((i) => d.rows[i]!));
-  if (unanswered.length > 0) console.log(`[demo] ${unanswered.length} spoken turn${unanswered.length > 1 ? 's' : ''} went unanswered: ${unanswered.map((r) => r.turnId).join(', ')}`);
-  if (why.startsWith('time limit')) return 4;
-  if (unanswered.length > 0) return 3;
-  return why === FINISHED || why === WEB_TIME_LIMIT ? 0 : 4;
 }
 
 main().catch((err) => {
