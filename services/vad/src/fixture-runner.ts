@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '@voicebus/runtime';
+import type { AudioChunk } from '@voicebus/protocol';
 import wavefile from 'wavefile';
 import { createVadEngine } from './engines/create-engine.ts';
 import type { VadEngineName } from './engines/vad-engine.ts';
@@ -20,6 +21,13 @@ export function publishChunks(bus: Pick<Bus, 'publishAudio'>, deviceId: string, 
     bus.publishAudio(deviceId, 'audio.in', { seq, captureTsUs: originUs + (i / 16) * 1000, sampleRate: 16000, channels: 1, pcm: chunk });
   }
   return seq;
+}
+
+/** PCM as capture sends it: 20 ms chunks numbered from `seqFrom`, stamped from `originUs`. */
+export function chunksOf(pcm: Int16Array, originUs: number, seqFrom = 0): AudioChunk[] {
+  const chunks: AudioChunk[] = [];
+  for (let i = 0, n = 0; i + 320 <= pcm.length; i += 320, n++) chunks.push({ seq: seqFrom + n, captureTsUs: originUs + n * 20_000, sampleRate: 16000, channels: 1, pcm: pcm.slice(i, i + 320) });
+  return chunks;
 }
 
 export const FIXTURES_DIR = join(import.meta.dirname, '../../../test/fixtures/speech');

@@ -35,6 +35,8 @@ export interface VadActorDeps {
 /** How long the root span of a turn waits for its latency report once the answer stopped. */
 const LATENCY_REPORT_WAIT_MS = 1000;
 const SPAN_TIMER = 'end turn span:';
+/** Turns of one device whose spans may be open at once (a turn, the ones whose answers still play). */
+const TURN_SPANS_KEPT = 8;
 
 /**
  * One device's ears: Silero on its audio, and facts about the user's voice (onset, confirmed
@@ -271,6 +273,9 @@ export class VadActor implements Actor<VadMessage> {
           attributes: { [ATTR.deviceId]: this.deviceId, [ATTR.turnId]: t.turnId },
         });
         this.turnSpans.set(t.turnId, span);
+        // A turn whose answer never reported (the session died, its report went by) ends here,
+        // so a long conversation does not keep a span per such turn.
+        if (this.turnSpans.size > TURN_SPANS_KEPT) this.endTurnSpan(this.turnSpans.keys().next().value!, 'superseded');
         this.deps.metrics?.turns.add(1);
         this.withTurn(t.turnId, () => this.publish(makeEvent('turn.start', {
           deviceId: this.deviceId,
@@ -325,6 +330,10 @@ export class VadActor implements Actor<VadMessage> {
         this.audibleTurnId = event.audible ? event.turnId : undefined;
         // The answer is over (finished or flushed): its latency report follows; wait a moment for it.
         if (!event.audible && !event.paused && event.turnId && this.turnSpans.has(event.turnId)) this.ctx.schedule(`${SPAN_TIMER}${event.turnId}`, LATENCY_REPORT_WAIT_MS);
+        break;
+      case 'user.turn.dropped':
+        // No answer and no latency report follow: the turn's span ends here.
+        this.endTurnSpan(event.turnId, `user.turn.dropped:${event.reason}`);
         break;
       case 'turn.latency': {
         const span = this.turnSpans.get(event.turnId);

@@ -1,25 +1,18 @@
-import type { AudioChunk, VoiceEvent } from '@voicebus/protocol';
+import type { VoiceEvent } from '@voicebus/protocol';
 import type { ActorContext } from '@voicebus/runtime';
 import { memoryLogger } from '@voicebus/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { createVadEngine } from './engines/create-engine.ts';
-import { loadFixture, trueTurns } from './fixture-runner.ts';
+import { chunksOf, loadFixture, trueTurns } from './fixture-runner.ts';
 import { VadActor, type VadMessage } from './vad-actor.ts';
 
 const T0 = 1_700_000_000_000_000;
-
-/** The fixture as capture sends it: 20 ms chunks numbered from 0, stamped from T0. */
-function chunksOf(pcm: Int16Array): AudioChunk[] {
-  const chunks: AudioChunk[] = [];
-  for (let i = 0, seq = 0; i + 320 <= pcm.length; i += 320, seq++) chunks.push({ seq, captureTsUs: T0 + seq * 20_000, sampleRate: 16000, channels: 1, pcm: pcm.slice(i, i + 320) });
-  return chunks;
-}
 
 async function run(withHistory: boolean, shedByMailbox = false) {
   const { pcm, truth } = loadFixture('single-hello');
   const turn = trueTurns(truth)[0]!;
   // One second of quiet after the fixture: the audio goes on after the gap.
-  const chunks = chunksOf(Int16Array.from([...pcm, ...new Int16Array(16000)]));
+  const chunks = chunksOf(Int16Array.from([...pcm, ...new Int16Array(16000)]), T0);
   // The whole turn and the silence that ends it fall into a gap (the vad's subscription was
   // away: a NATS outage, its node lost); the history kept them.
   const gapFrom = Math.floor(turn.startMs / 20) - 10;

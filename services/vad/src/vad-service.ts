@@ -45,7 +45,7 @@ export const VAD_SERVICE: ServiceDefinition<VadFlags, ActorService<VadMessage>> 
       routes: (on) => [
         on.audio('audio.in', (chunk, _meta, receivedAtUs) => ({ kind: 'audio', chunk, receivedAtUs })),
         on.events(STREAMS.capture, (event) => ({ kind: 'event', event })),
-        on.events(STREAMS.session, (event) => (event.type === 'session.opened' ? { kind: 'event', event } : undefined)),
+        on.events(STREAMS.session, (event) => (event.type === 'session.opened' || event.type === 'user.turn.dropped' ? { kind: 'event', event } : undefined)),
         on.events(STREAMS.playback, (event) => (event.type === 'assistant.audible' ? { kind: 'event', event } : undefined), { priority: true, traced: true }),
         // Our own turn events come back on the turn stream; only the latency report matters here.
         on.events(STREAMS.turn, (event) => (event.type === 'turn.latency' ? { kind: 'event', event } : undefined)),
