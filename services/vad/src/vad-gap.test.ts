@@ -1,10 +1,7 @@
 import type { VoiceEvent } from '@voicebus/protocol';
-import type { ActorContext } from '@voicebus/runtime';
-import { memoryLogger } from '@voicebus/runtime/testing';
 import { describe, expect, it } from 'vitest';
-import { createVadEngine } from './engines/create-engine.ts';
 import { chunksOf, loadFixture, trueTurns } from './fixture-runner.ts';
-import { VadActor, type VadMessage } from './vad-actor.ts';
+import { actorForTest } from './vad-actor.testing.ts';
 
 const T0 = 1_700_000_000_000_000;
 
@@ -25,22 +22,10 @@ async function run(withHistory: boolean, shedByMailbox = false) {
       return chunks.filter((c) => c.seq > after.seq && c.seq < before.seq);
     },
   };
-  const events: VoiceEvent[] = [];
-  let dropped = 0;
-  const logger = memoryLogger();
-  const ctx: ActorContext<VadMessage> = { deviceId: 'gap', log: logger.log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => dropped };
-  const actor = new VadActor(ctx, {
-    bus: { publishAudio: () => {}, tryPublishEvent: (e) => (events.push(e), true) },
-    engine: await createVadEngine('silero-v6'),
-    speech: {},
-    turn: {},
-    facts: {},
-    counters: { rejected: 0, gaps: 0, restarts: 0, gapChunksFilled: 0 },
-    audioHistory: withHistory ? history : undefined,
-  });
+  const { actor, events, logger, mailbox } = await actorForTest('gap', { audioHistory: withHistory ? history : undefined });
   for (const chunk of chunks) {
     // The actor's own mailbox dropped the gap's audio (it fell behind): load shedding.
-    if (chunk.seq === gapTo && shedByMailbox) dropped += gapTo - gapFrom;
+    if (chunk.seq === gapTo && shedByMailbox) mailbox.dropped += gapTo - gapFrom;
     if (chunk.seq < gapFrom || chunk.seq >= gapTo) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
   }
   const gapLines = logger.lines().filter((l) => String(l.msg).startsWith('gap in audio sequence'));

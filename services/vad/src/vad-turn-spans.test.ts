@@ -1,11 +1,9 @@
-import { makeEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, type ActorContext } from '@voicebus/runtime';
+import { makeEvent } from '@voicebus/protocol';
+import { ATTR } from '@voicebus/runtime';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '@voicebus/runtime/internal';
-import { memoryLogger } from '@voicebus/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVadEngine } from './engines/create-engine.ts';
 import { chunksOf, loadFixture } from './fixture-runner.ts';
-import { VadActor, type VadMessage } from './vad-actor.ts';
+import { actorForTest } from './vad-actor.testing.ts';
 
 type Exporter = NonNullable<TelemetryOptions['spanExporter']>;
 type Exported = Parameters<Exporter['export']>[0][number];
@@ -29,16 +27,7 @@ const T0 = 1_700_000_000_000_000;
 async function talk(turns: number) {
   const { pcm } = loadFixture('single-hello');
   const once = Int16Array.from([...pcm, ...new Int16Array(16000)]);
-  const events: VoiceEvent[] = [];
-  const ctx: ActorContext<VadMessage> = { deviceId: 'spans', log: memoryLogger().log, restarts: 0, send: () => {}, schedule: () => {}, cancel: () => {}, isScheduled: () => false, droppedAudio: () => 0 };
-  const actor = new VadActor(ctx, {
-    bus: { publishAudio: () => {}, tryPublishEvent: (e) => (events.push(e), true) },
-    engine: await createVadEngine('silero-v6'),
-    speech: {},
-    turn: {},
-    facts: {},
-    counters: { rejected: 0, gaps: 0, restarts: 0, gapChunksFilled: 0 },
-  });
+  const { actor, events } = await actorForTest('spans');
   let seq = 0;
   for (let k = 0; k < turns; k++) {
     for (const chunk of chunksOf(once, T0 + seq * 20_000, seq)) await actor.handle({ kind: 'audio', chunk, receivedAtUs: 0 });
