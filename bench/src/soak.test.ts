@@ -10,10 +10,20 @@ describe('soak summary', () => {
     });
     const s = summarize('vad', samples, 60);
     expect(s.rssSlopeMbPer10Min).toBeCloseTo(5, 6);
+    expect(s.rssLateSlopeMbPer10Min).toBeCloseTo(5, 6);
     expect(s.rssAfterWarmupMb).toBeCloseTo(100, 6);
     expect(s.cpuPercent).toBeCloseTo(30, 6);
     // Without the warm-up cut, start-up would read as a leak.
     expect(summarize('vad', samples, 0).rssSlopeMbPer10Min).toBeGreaterThan(20);
+  });
+
+  it('tells a process that fills up and levels off from a leak by the second half\'s slope', () => {
+    // 10 MB in the first 10 minutes after warm-up, flat for the next 10; a leak of 5 per 10 min throughout.
+    const levels = Array.from({ length: 121 }, (_, i) => ({ t: i * 10, rssMb: 100 + Math.min(i, 60) / 6, cpuSeconds: 0 }));
+    const leak = Array.from({ length: 121 }, (_, i) => ({ t: i * 10, rssMb: 100 + i / 12, cpuSeconds: 0 }));
+    expect(summarize('session', levels, 0).rssSlopeMbPer10Min).toBeGreaterThan(4);
+    expect(summarize('session', levels, 0).rssLateSlopeMbPer10Min).toBeCloseTo(0, 6);
+    expect(summarize('vad', leak, 0).rssLateSlopeMbPer10Min).toBeCloseTo(5, 6);
   });
 
   it('says nothing (NaN) from fewer than two samples', () => {

@@ -41,6 +41,12 @@ export interface ServiceSoak {
   nativeSlopeMbPer10Min?: number | undefined;
   /** RSS growth after warm-up, MB per 10 minutes (least-squares slope over every sample). */
   rssSlopeMbPer10Min: number;
+  /**
+   * The same over the second half of the samples after warm-up only: a leak keeps its slope,
+   * a process still filling its allocator's arenas or caches flattens out. Shown beside the
+   * target's slope, not instead of it.
+   */
+  rssLateSlopeMbPer10Min?: number | undefined;
   rssAfterWarmupMb: number;
   rssEndMb: number;
   /** Mean CPU after warm-up, % of one core. */
@@ -103,12 +109,14 @@ export function summarize(name: string, samples: SoakSample[], warmupS: number, 
   const mem = memory.filter((s) => s.t >= warmupS);
   const after = samples.filter((s) => s.t >= warmupS);
   const slope = after.length >= 2 ? linearRegression(after.map((s) => [s.t, s.rssMb])).m : NaN;
+  const late = after.slice(Math.floor(after.length / 2));
   const first = after[0];
   const last = after.at(-1);
   const cpuPercent = first && last && last.t > first.t ? ((last.cpuSeconds - first.cpuSeconds) / (last.t - first.t)) * 100 : NaN;
   return {
     name,
     rssSlopeMbPer10Min: slope * 600,
+    rssLateSlopeMbPer10Min: slopePer10Min(late.map((s) => [s.t, s.rssMb])),
     ...(mem.length >= 2 ? { heapSlopeMbPer10Min: slopePer10Min(mem.map((s) => [s.t, s.heapUsed])), nativeSlopeMbPer10Min: slopePer10Min(mem.map((s) => [s.t, s.native])) } : {}),
     rssAfterWarmupMb: first?.rssMb ?? NaN,
     rssEndMb: last?.rssMb ?? NaN,
