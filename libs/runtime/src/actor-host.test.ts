@@ -4,6 +4,7 @@ import { encodeAudioChunk, makeEvent, STREAMS, type AudioChunk } from '@voicebus
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActorHost, type Actor } from './actor-host.ts';
 import { Bus } from './bus.ts';
+import { LocalRouter } from './local-connection.ts';
 import { expectCalls, memoryLogger } from './testing.ts';
 
 let server: NatsServer;
@@ -200,5 +201,19 @@ describe('ActorHost on a real nats-server', () => {
     expect(consumer.rejected.get('event:turn:device-mismatch')).toBe(1);
     sub.unsubscribe();
     audioSub.unsubscribe();
+  });
+
+  it('an event read back from a history passes the checks a live one does: its stream, its device, its shape', () => {
+    const consumer = new Bus(new LocalRouter().connect(), { log: memoryLogger().log });
+    const taken: string[] = [];
+    const stored = (subject: string, event: unknown) => ({ subject, data: new TextEncoder().encode(JSON.stringify(event)), headers: undefined });
+    const start = makeEvent('turn.start', { deviceId: 'd1', turnId: 't1', speechStartUs: 1, decidedAt: 1 });
+    consumer.receiveStoredEvent('turn', stored('voice.v1.d1.turn', start), (e) => taken.push(e.type));
+    consumer.receiveStoredEvent('session', stored('voice.v1.d1.turn', start), (e) => taken.push(e.type));
+    consumer.receiveStoredEvent('turn', stored('voice.v1.d2.turn', start), (e) => taken.push(e.type));
+    consumer.receiveStoredEvent('turn', stored('voice.v1.d1.turn', { ...start, speechStartUs: 'soon' }), (e) => taken.push(e.type));
+    consumer.receiveStoredEvent('turn', stored('not.a.subject', start), (e) => taken.push(e.type));
+    expect(taken).toEqual(['turn.start']);
+    expect(Object.fromEntries(consumer.rejected)).toEqual({ 'event:session:other-stream': 1, 'event:turn:device-mismatch': 1, 'event:turn:turn.start': 1, subject: 1 });
   });
 });
