@@ -152,7 +152,8 @@ export async function soak(options: Partial<SoakOptions> = {}, onSample?: (t: nu
     for (const [name, pid] of pids()) {
       if (!STACK_PROCESSES.includes(name)) continue;
       const p = readProc(pid);
-      if (!p) continue;
+      // A process that exited and is not reaped yet has no RSS line: no sample, not a zero.
+      if (!p || p.rssKb === 0) continue;
       const list = samples.get(name) ?? [];
       list.push({ t, rssMb: p.rssKb / 1024, cpuSeconds: p.cpu });
       samples.set(name, list);
