@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import hdr from 'hdr-histogram-js';
 import { percentileIfMeaningful } from './stats.ts';
+import { SERVICE_NODE_FLAGS } from '../../demo/src/stack.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(REPO, 'test/fixtures/speech');
@@ -135,7 +136,7 @@ export async function runStack(devices: number, input: string, extra: string[] =
   const out = mkdtempSync(join(tmpdir(), 'voicebus-bench-'));
   const wav = input.endsWith('.wav') ? input : join(FIXTURES, `${input}.wav`);
   const args = mode === 'in-process'
-    ? [join(REPO, 'bench/src/in-process-stack.ts'), '--out', out, '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra]
+    ? [...SERVICE_NODE_FLAGS, join(REPO, 'bench/src/in-process-stack.ts'), '--out', out, '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra]
     : [join(REPO, 'demo/src/main.ts'), '--out', out, '--quiet-history', '--no-greeting', '--shared-capture', '--no-recording', '--model-delay-ms', '0', '--devices', String(devices), '--input', wav, ...extra];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, CI: 'true', LOG_LEVEL: 'warn', SIM_SPEECH_CACHE: 'off', ...(mode === 'nats-core' ? NATS_CORE_ENV : {}) },

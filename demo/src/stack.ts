@@ -43,8 +43,17 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
+/**
+ * V8 flags for every process of the stack (infra/Dockerfile sets the same in NODE_OPTIONS).
+ * On a machine with much memory V8 sizes the young generation large; audio services allocate
+ * fast and keep little (a chunk, a frame), so most of that heap was garbage it kept: the VAD
+ * path held 290 MB RSS with 6 MB live, 170 MB with semi-spaces of 8 MB, for about the same
+ * CPU (BENCHMARKS.md, soak).
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8'] as const;
+
 export function nodeCommand(script: string, args: string[]): { command: string; args: string[] } {
-  return { command: process.execPath, args: [join(REPO_ROOT, script), ...args] };
+  return { command: process.execPath, args: [...SERVICE_NODE_FLAGS, join(REPO_ROOT, script), ...args] };
 }
 
 /** True when the demo should talk to Google rather than the simulator. */

@@ -12,6 +12,7 @@ import { PLAYBACK_FLAGS } from '../../services/playback/src/playback-flags.ts';
 import { SESSION_FLAGS } from '../../services/session/src/session-flags.ts';
 import { VAD_FLAGS } from '../../services/vad/src/vad-flags.ts';
 import { WEB_FLAGS } from '../../services/web/src/web-flags.ts';
+import { SERVICE_NODE_FLAGS } from '../../demo/src/stack.ts';
 
 /**
  * No Docker engine runs here, so the deployment is validated statically: the compose file
@@ -223,5 +224,7 @@ describe('infra/docker-compose.yml', () => {
     expect(dockerfile).toMatch(/exec node/);
     const pinned = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).packageManager.split('@')[1];
     expect(dockerfile).toContain(`pnpm@${pinned}`);
+    // The containers' node runs with the V8 flags the demo gives its processes.
+    expect(/^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1]).toBe(SERVICE_NODE_FLAGS.join(' '));
   });
 });
