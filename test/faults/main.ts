@@ -11,15 +11,34 @@ function recheck(file: string): CellResult[] {
   return results.map((r) => ({ ...r, ...check({ code: r.code, out: r.out, violations: permissionViolations(r.out) }, r.firedAtMs, undefined) }));
 }
 
-const { values } = parseArgs({
-  options: {
-    cells: { type: 'string' },
-    parallel: { type: 'string', default: '3' },
-    out: { type: 'string', default: 'out/faults' },
-    // Checks the cells of an earlier results.json again (their outputs kept), without running them.
-    recheck: { type: 'string' },
-  },
-});
+const USAGE = `usage: ./voicebus faults [--cells FAULT@MOMENT,...] [--parallel N] [--out DIR] [--recheck results.json]
+  --cells     the cells to run (default: all; faults: ${Object.keys(FAULTS).join(', ')}; moments: ${Object.keys(MOMENTS).join(', ')})
+  --parallel  demo runs at once (default 3)
+  --out       where results.json and each cell's output go (default out/faults)
+  --recheck   check the cells of an earlier results.json again, without running them`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        cells: { type: 'string' },
+        parallel: { type: 'string', default: '3' },
+        out: { type: 'string', default: 'out/faults' },
+        // Checks the cells of an earlier results.json again (their outputs kept), without running them.
+        recheck: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`faults: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const values = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function parseCells(raw: string | undefined): Cell[] {
   if (!raw) return ALL_CELLS;
