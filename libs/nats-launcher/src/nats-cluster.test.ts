@@ -36,9 +36,24 @@ async function writeUntilAccepted(kv: KV, key: string, value: string, timeoutMs 
   throw new Error(`no write accepted within ${timeoutMs} ms`, { cause: last });
 }
 
-async function streamLeader(c: LocalNatsCluster, conn: NatsConnection, stream: string): Promise<ClusterNode> {
-  const info = await (await jetstreamManager(conn)).streams.info(stream);
-  return c.nodes.find((n) => n.name === info.cluster?.leader)!;
+/**
+ * The node leading `stream`, asked until the cluster answers: right after a node was killed the
+ * client may still be moving to another node, or the stream electing (CI under load saw a 5 s
+ * timeout of the first ask, with the write already accepted).
+ */
+async function streamLeader(c: LocalNatsCluster, conn: NatsConnection, stream: string, timeoutMs = 20_000): Promise<ClusterNode> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const info = await (await jetstreamManager(conn, { timeout: 2000 })).streams.info(stream);
+      const leader = c.nodes.find((n) => n.name === info.cluster?.leader);
+      if (leader) return leader;
+      if (Date.now() > deadline) throw new Error(`${stream} has no leader among the nodes: ${info.cluster?.leader}`);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 describe('local nats-server cluster', () => {
