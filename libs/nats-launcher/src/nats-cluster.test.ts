@@ -56,6 +56,24 @@ async function streamLeader(c: LocalNatsCluster, conn: NatsConnection, stream: s
   }
 }
 
+/** Waits until every replica of `stream` is current (a restarted node has caught up). */
+async function replicasCurrent(conn: NatsConnection, stream: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  while (Date.now() < deadline) {
+    try {
+      const info = await (await jetstreamManager(conn, { timeout: 2000 })).streams.info(stream);
+      const replicas = info.cluster?.replicas ?? [];
+      seen = JSON.stringify(replicas.map((r) => ({ name: r.name, current: r.current, offline: r.offline })));
+      if (replicas.length === 2 && replicas.every((r) => r.current && !r.offline)) return;
+    } catch (err) {
+      seen = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${stream}: replicas not current within ${timeoutMs} ms: ${seen}`);
+}
+
 describe('local nats-server cluster', () => {
   it('forms a 3-node JetStream cluster; a 3-replica KV bucket survives killing its stream leader and then the meta leader', async () => {
     cluster = await startLocalNatsCluster({ nodes: 3 });
@@ -84,6 +102,9 @@ describe('local nats-server cluster', () => {
     // Back with its store; then the meta leader goes (two of three again, still a quorum).
     await cluster.restart(victim);
     expect(victim.running).toBe(true);
+    // Only once the restarted node has caught the stream up are two of three a quorum for it:
+    // killing the meta leader before that (CI under load) leaves the bucket without one.
+    await replicasCurrent(nc, 'KV_cluster_test');
     const metaLeader = (await cluster.metaLeader())!;
     await metaLeader.kill();
     const newMetaLeader = await cluster.waitUntilFormed();
