@@ -1,5 +1,5 @@
 import { STREAMS, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
-import type { Bus } from '@voicebus/runtime';
+import { RecentSet, type Bus } from '@voicebus/runtime';
 import { EventEmitter } from 'node:events';
 
 export const DEVICE_STATES = {
@@ -96,7 +96,7 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
   /** Wall time of the last event seen, for the quiet-period end of the run. */
   lastEventAt = Date.now();
   /** The events taken lately, as their JSON: one read back from a history, or sent twice, counts once. */
-  private readonly seen = new Set<string>();
+  private readonly seen = new RecentSet<string>(SEEN_KEPT);
 
   constructor(bus: Bus, deviceIds: string[], options: { keepUserAudio: boolean; acceptNewDevices?: boolean }) {
     super();
@@ -149,7 +149,6 @@ export class ConversationMonitor extends EventEmitter<{ change: [DeviceView]; ro
     const key = JSON.stringify(event);
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!);
     this.lastEventAt = Date.now();
     this.onEvent(event);
   }

@@ -1,3 +1,4 @@
+import { RecentSet } from './recent-set.ts';
 import type { AudioChunk } from '@voicebus/protocol';
 import { chunkKey, type AudioHistory } from './audio-history.ts';
 import type { Logger } from './logger.ts';
@@ -30,7 +31,7 @@ export class AudioGaps {
   private last: Position | undefined;
   private lastReadAt = -Infinity;
   /** The chunks heard last (number and capture time), to hear one that comes again once. */
-  private readonly recent = new Set<string>();
+  private readonly recent = new RecentSet<string>(RECENT_KEPT);
   /** The consumer's own load shedding (ActorContext.droppedAudio), and its count when the last chunk was heard. */
   private readonly shed: () => number;
   private shedSeen = 0;
@@ -50,7 +51,6 @@ export class AudioGaps {
     this.last = { seq: chunk.seq, captureTsUs: chunk.captureTsUs };
     this.shedSeen = this.shed();
     this.recent.add(chunkKey(chunk));
-    if (this.recent.size > RECENT_KEPT) this.recent.delete(this.recent.values().next().value!);
   }
 
   /**

@@ -23,7 +23,8 @@ export { booleanFlag, choiceFlag, listFlag, numberFlag, numberIn, parseFlags, st
 export { COMMON_FLAGS, SCALE_OUT_FLAGS, defaultInstanceId, type CommonOptions, type ScaleOutOptions } from './common-options.ts';
 export { runService, type ActorService, type ProcessService, type RecoveredMessage, type Route, type RouteBuilder, type RouteOptions, type ServiceDefinition } from './service-main.ts';
 export { startServiceRuntime, type ServiceRuntime, type StartServiceOptions } from './service-runtime.ts';
-export { createRacing, isCreateRace } from './jetstream-create.ts';
+export { createRacing } from './jetstream-create.ts';
+export { RecentSet } from './recent-set.ts';
 export { StreamHistory, STREAM_HISTORY_DEFAULTS, type StreamHistoryOptions } from './stream-history.ts';
 export { AudioHistory, AUDIO_HISTORY_DEFAULTS, type AudioHistoryOptions } from './audio-history.ts';
 export { AudioGaps, AUDIO_GAPS_DEFAULTS, type AudioGapsOptions } from './audio-gaps.ts';

@@ -1,6 +1,6 @@
 import { trace, type Span } from '@opentelemetry/api';
 import type { EventOf } from '@voicebus/protocol';
-import { ATTR, type Received } from '@voicebus/runtime';
+import { ATTR, RecentSet, type Received } from '@voicebus/runtime';
 
 /** Ended answers remembered per process, so a late copy of their start opens nothing. */
 const ENDED_KEPT = 256;
@@ -23,7 +23,7 @@ interface Heard {
  */
 export class AssistantAudibleSpans {
   private readonly heard = new Map<string, Heard>();
-  private readonly ended = new Set<string>();
+  private readonly ended = new RecentSet<string>(ENDED_KEPT);
   lastEventAt = 0;
 
   /** An answer is being heard (or is on hold) on one of the devices. */
@@ -59,6 +59,5 @@ export class AssistantAudibleSpans {
     h.span.end(at);
     this.heard.delete(deviceId);
     this.ended.add(h.turnKey);
-    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.values().next().value!);
   }
 }

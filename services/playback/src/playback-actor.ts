@@ -1,6 +1,6 @@
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type ControlEvent, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, AudioGaps, latencyAttributes, publishStraight, type Actor, type ActorContext, type AudioHistory, type Bus, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, AudioGaps, latencyAttributes, publishStraight, RecentSet, type Actor, type ActorContext, type AudioHistory, type Bus, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.ts';
 import { MailboxPlayoutClock } from './playout-clock.ts';
 import type { Sink } from './sinks.ts';
@@ -77,7 +77,7 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
   /** Turns flushed (barge-in, a withdrawn speculation): their late audio is dropped until the turn is reopened. */
   private readonly flushed = new Set<string>();
   /** The latest turn decisions heard (bounded; see repeated). */
-  private readonly decisions = new Set<string>();
+  private readonly decisions = new RecentSet<string>(64);
   private readonly log: ActorContext['log'];
   private readonly clock: MailboxPlayoutClock;
   private paused = false;
@@ -348,7 +348,6 @@ export class PlaybackActor implements Actor<PlaybackMessage> {
     const key = `${type} ${turnId} ${decidedAt}`;
     if (this.decisions.has(key)) return true;
     this.decisions.add(key);
-    if (this.decisions.size > 64) this.decisions.delete(this.decisions.values().next().value!);
     return false;
   }
 

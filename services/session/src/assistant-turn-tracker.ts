@@ -1,6 +1,6 @@
 import { context, trace, type Span } from '@opentelemetry/api';
 import { ASSISTANT_SAMPLE_RATE, makeEvent, type AudioChunk, type VoiceEvent } from '@voicebus/protocol';
-import { ATTR, nowMs, nowUs, type VoiceMetrics } from '@voicebus/runtime';
+import { ATTR, nowMs, nowUs, RecentSet, type VoiceMetrics } from '@voicebus/runtime';
 
 export interface AssistantTurnTrackerOptions {
   /** Put transcript text into spans (off by default: traces are not the place for what people say). */
@@ -68,7 +68,7 @@ export class AssistantTurnTracker {
   private readonly ports: AssistantTurnPorts;
   private answer: AssistantTurn | undefined;
   private retiredAnswer: AssistantTurn | undefined;
-  private readonly interruptedTurns = new Set<string>();
+  private readonly interruptedTurns = new RecentSet<string>(RECENT_INTERRUPTIONS);
   private modelTurns = 0;
   private userTranscript = '';
   private lastUserTurnId: string | undefined;
@@ -205,7 +205,6 @@ export class AssistantTurnTracker {
     const turnId = a && !a.interrupted ? a.turnId : audibleTurnId;
     if (!turnId || this.interruptedTurns.has(turnId)) return undefined;
     this.interruptedTurns.add(turnId);
-    if (this.interruptedTurns.size > RECENT_INTERRUPTIONS) this.interruptedTurns.delete(this.interruptedTurns.values().next().value!);
     if (a && a.turnId === turnId) {
       a.interrupted = true;
       a.span.addEvent('interrupted', { by });

@@ -1,3 +1,5 @@
+import { RecentSet } from '@voicebus/runtime';
+
 /**
  * Server turn detection: Gemini decides the turns, but the VAD's turns name the answers (and
  * give the user's stop time on the capture timeline), so each answer is measured and counted
@@ -6,12 +8,11 @@
 export class ServerModeTurns {
   private turns: { turnId: string; decidedAt: number | undefined }[] = [];
   /** The latest turns seen start (bounded): one that comes again (a retried stored publish) is not a new turn. */
-  private readonly seen = new Set<string>();
+  private readonly seen = new RecentSet<string>(32);
 
   started(turnId: string): void {
     if (this.seen.has(turnId)) return;
     this.seen.add(turnId);
-    if (this.seen.size > 32) this.seen.delete(this.seen.values().next().value!);
     this.turns.push({ turnId, decidedAt: undefined });
   }
 

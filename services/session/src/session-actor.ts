@@ -1,6 +1,6 @@
 import type { FunctionCall, FunctionResponse, FunctionResponseScheduling, LiveServerMessage } from '@google/genai';
 import { makeEvent, type AudioChunk, type EventOf, type VoiceEvent } from '@voicebus/protocol';
-import { AudioGaps, type Actor, type ActorContext, type AudioHistory, type Bus, publishStraight, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
+import { AudioGaps, RecentSet, type Actor, type ActorContext, type AudioHistory, type Bus, publishStraight, type DevicePublisher, type VoiceMetrics } from '@voicebus/runtime';
 import { AssistantTurnTracker } from './assistant-turn-tracker.ts';
 import { createInterruptionStrategy, type AssistantView, type BargeInStrategy, type InterruptionDecision, type InterruptionFact } from './interruption/index.ts';
 import type { CreateLiveSession, LiveSession, LiveSessionMessage } from './live-session.ts';
@@ -64,7 +64,7 @@ export class SessionActor implements Actor<SessionMessage> {
   private lostAt: number | undefined;
   private skippedAudio = 0;
   /** Turns this incarnation saw start (bounded): a turn.end of any other one was missed. */
-  private readonly startedTurns = new Set<string>();
+  private readonly startedTurns = new RecentSet<string>(32);
   /** Speculative endpointing: the turn whose answer started at a pause, held by playback until the turn ends. */
   private speculation: string | undefined;
   /** The device's audio sequence: duplicates dropped, gaps read back from the history. */
@@ -170,7 +170,6 @@ export class SessionActor implements Actor<SessionMessage> {
         this.armInactivity();
         await this.live.open();
         this.startedTurns.add(event.turnId);
-        if (this.startedTurns.size > 32) this.startedTurns.delete(this.startedTurns.values().next().value!);
         const turn = this.relay.startTurn(event.turnId, event.speechStartUs);
         this.answers.noteUserTurn(turn.turnId);
         return this.bargeIn({ type: 'user.turn.start' }, turn);
